@@ -1,0 +1,161 @@
+import { z } from 'zod';
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const MIB = 1024 * 1024;
+
+/** A Standard Webhooks secret: `whsec_` + base64 of the key bytes (the prefix is optional). */
+export const WhsecSchema = z
+  .string()
+  .regex(/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_<base64>, as Standard Webhooks defines');
+
+/** One or several secrets: several allow rotation (old and new both accepted during the switch). */
+const secrets = <T extends z.ZodType<string>>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(item).min(1));
+
+export const SourcesSchema = z
+  .object({
+    github: z.object({ secrets: secrets(z.string().min(1)) }).optional(),
+    gitlab: z
+      .object({
+        /** Plain `X-Gitlab-Token` values. */
+        tokens: secrets(z.string().min(1)).optional(),
+        /** The newer Standard-Webhooks `signing_token` (whsec_…). */
+        signingTokens: secrets(WhsecSchema).optional(),
+      })
+      .refine((g) => g.tokens || g.signingTokens, 'gitlab needs tokens or signingTokens')
+      .optional(),
+    jenkins: z.object({ secrets: secrets(WhsecSchema) }).optional(),
+    azureDevops: z
+      .object({
+        /** `user:password` pairs of the service hook / service connection Basic auth. */
+        basic: secrets(z.string().regex(/^[^:]+:.+$/, 'must be user:password')),
+        /** Optional extra shared header, e.g. `X-Changegate-Key`. */
+        header: z
+          .object({ name: z.string().min(1), values: secrets(z.string().min(1)) })
+          .optional(),
+      })
+      .optional(),
+    /** Standard-Webhooks sources by name (`/hooks/generic/:source`); `*` applies to any name. */
+    generic: z.record(z.string(), z.object({ secrets: secrets(WhsecSchema) })).default({}),
+    servicenow: z.object({ secrets: secrets(WhsecSchema) }).optional(),
+  })
+  .default({ generic: {} });
+
+export const TopicsSchema = z
+  .object({
+    cicd: z.string().default('changegate.cicd.events'),
+    changes: z.string().default('changegate.changes'),
+    servicenow: z.string().default('changegate.servicenow.events'),
+    gateState: z.string().default('changegate.gate-state'),
+    audit: z.string().default('changegate.audit'),
+    dlq: z.string().default('changegate.dlq'),
+    deliveries: z.string().default('changegate.deliveries'),
+  })
+  .default({} as never);
+
+export const KafkaSchema = z
+  .object({
+    brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'must be host:port')).default([]),
+    clientId: z.string().default('changegate'),
+    ssl: z.boolean().default(false),
+    sasl: z
+      .object({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional(),
+    partitions: z.number().int().positive().default(6),
+    /** -1 lets the broker's default.replication.factor decide. */
+    replicationFactor: z.number().int().default(-1),
+    topics: TopicsSchema,
+  })
+  .default({} as never);
+
+export const IngestSchema = z
+  .object({
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1 * MIB),
+    /** Raw provider payloads larger than this are not copied into the event. */
+    rawMaxBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(256 * 1024),
+    toleranceSeconds: z.number().int().positive().default(300),
+    dedupeWindowMs: z
+      .number()
+      .int()
+      .positive()
+      .default(72 * HOUR),
+    dedupeMaxEntries: z.number().int().positive().default(1_000_000),
+    lingerMs: z.number().nonnegative().max(50).default(1),
+    maxBatchRecords: z.number().int().positive().default(500),
+    maxBatchBytes: z.number().int().positive().default(900_000),
+    /** Past this the sender gets 503 and redelivers. Azure DevOps checks must be answered in 3 s. */
+    publishTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * SECOND),
+  })
+  .default({} as never);
+
+export const ServerSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(8080),
+    host: z.string().default('0.0.0.0'),
+    shutdownGraceMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * SECOND),
+  })
+  .default({} as never);
+
+export const ConfigSchema = z
+  .object({
+    server: ServerSchema,
+    sources: SourcesSchema,
+    ingest: IngestSchema,
+    kafka: KafkaSchema,
+    /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
+    bus: z.enum(['kafka', 'memory']).default('kafka'),
+    log: z
+      .object({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info'),
+      })
+      .default({ level: 'info' }),
+    security: z
+      .object({
+        /** base64 of 32 bytes; seals callback credentials (JWE dir + A256GCM) before Kafka. */
+        encryptionKey: z
+          .string()
+          .refine(
+            (k) => Buffer.from(k, 'base64').length === 32,
+            'must be base64 of exactly 32 bytes',
+          )
+          .optional(),
+      })
+      .default({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.bus === 'kafka' && c.kafka.brokers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'brokers'],
+        message: 'no Kafka brokers: set KAFKA_BROKERS (or kafka.brokers) or run with --embedded',
+      });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type SourcesConfig = Config['sources'];

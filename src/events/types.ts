@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+import {
+  DeploymentDataSchema,
+  PipelineDataSchema,
+  TestReportedDataSchema,
+  WebhookReceivedDataSchema,
+} from './cicd.js';
+import { ChangeUpdatedDataSchema, RecordUpdatedDataSchema } from './servicenow.js';
+
+/** Logical topics; the names on the broker come from config (`kafka.topics`). */
+export type TopicName = 'cicd' | 'changes' | 'servicenow' | 'gateState' | 'audit' | 'dlq';
+
+/**
+ * Every event type changegate publishes, its data schema and its topic. The JSON Schemas in
+ * `schemas/` and the AsyncAPI document are generated from this table.
+ */
+export const EVENT_TYPES = {
+  'dev.changegate.deployment.requested': { schema: DeploymentDataSchema, topic: 'cicd' },
+  'dev.changegate.deployment.started': { schema: DeploymentDataSchema, topic: 'cicd' },
+  'dev.changegate.deployment.succeeded': { schema: DeploymentDataSchema, topic: 'cicd' },
+  'dev.changegate.deployment.failed': { schema: DeploymentDataSchema, topic: 'cicd' },
+  'dev.changegate.pipeline.succeeded': { schema: PipelineDataSchema, topic: 'cicd' },
+  'dev.changegate.pipeline.failed': { schema: PipelineDataSchema, topic: 'cicd' },
+  'dev.changegate.test.reported': { schema: TestReportedDataSchema, topic: 'cicd' },
+  'dev.changegate.webhook.received': { schema: WebhookReceivedDataSchema, topic: 'cicd' },
+  'dev.changegate.change.updated': { schema: ChangeUpdatedDataSchema, topic: 'changes' },
+  'dev.changegate.record.updated': { schema: RecordUpdatedDataSchema, topic: 'servicenow' },
+} as const satisfies Record<string, { schema: z.ZodType; topic: TopicName }>;
+
+export type EventType = keyof typeof EVENT_TYPES;
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_TYPES)[T]['schema']>;
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(EVENT_TYPES, type);
+}
