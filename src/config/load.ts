@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { servicenowFromEnv } from './servicenow.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -125,10 +126,12 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (azure) sources.azureDevops = { basic: azure };
 
   const brokers = list(env.KAFKA_BROKERS);
+  const servicenowConnections = servicenowFromEnv(env);
   return {
     server: { ...(env.PORT ? { port: Number(env.PORT) } : {}) },
     sources,
     kafka: { ...(brokers ? { brokers } : {}) },
+    ...(servicenowConnections ? { servicenow: servicenowConnections } : {}),
     ...(env.LOG_LEVEL ? { log: { level: env.LOG_LEVEL } } : {}),
     security: {
       ...(env.CHANGEGATE_ENCRYPTION_KEY ? { encryptionKey: env.CHANGEGATE_ENCRYPTION_KEY } : {}),

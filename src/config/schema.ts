@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ServiceNowSchema } from './servicenow.js';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -41,7 +42,7 @@ export const SourcesSchema = z
     generic: z.record(z.string(), z.object({ secrets: secrets(WhsecSchema) })).default({}),
     servicenow: z.object({ secrets: secrets(WhsecSchema) }).optional(),
   })
-  .default({ generic: {} });
+  .prefault({});
 
 export const TopicsSchema = z
   .object({
@@ -53,7 +54,7 @@ export const TopicsSchema = z
     dlq: z.string().default('changegate.dlq'),
     deliveries: z.string().default('changegate.deliveries'),
   })
-  .default({} as never);
+  .prefault({});
 
 export const KafkaSchema = z
   .object({
@@ -72,7 +73,7 @@ export const KafkaSchema = z
     replicationFactor: z.number().int().default(-1),
     topics: TopicsSchema,
   })
-  .default({} as never);
+  .prefault({});
 
 export const IngestSchema = z
   .object({
@@ -104,7 +105,7 @@ export const IngestSchema = z
       .positive()
       .default(5 * SECOND),
   })
-  .default({} as never);
+  .prefault({});
 
 export const ServerSchema = z
   .object({
@@ -116,7 +117,7 @@ export const ServerSchema = z
       .positive()
       .default(10 * SECOND),
   })
-  .default({} as never);
+  .prefault({});
 
 export const ConfigSchema = z
   .object({
@@ -124,6 +125,7 @@ export const ConfigSchema = z
     sources: SourcesSchema,
     ingest: IngestSchema,
     kafka: KafkaSchema,
+    servicenow: ServiceNowSchema,
     /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
     bus: z.enum(['kafka', 'memory']).default('kafka'),
     log: z
@@ -132,7 +134,7 @@ export const ConfigSchema = z
           .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
           .default('info'),
       })
-      .default({ level: 'info' }),
+      .prefault({}),
     security: z
       .object({
         /** base64 of 32 bytes; seals callback credentials (JWE dir + A256GCM) before Kafka. */

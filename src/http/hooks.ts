@@ -1,0 +1,93 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { PayloadTooLargeError } from '../errors.js';
+import { ingest, type IngestDeps } from '../ingest/ingest.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ReceiverEntry } from '../receivers/registry.js';
+import { errorResponse } from './errors.js';
+
+export interface HooksOptions extends IngestDeps {
+  receivers: Record<string, ReceiverEntry>;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * `POST /hooks/:provider` and `POST /hooks/generic/:source`. The body is capped before it is
+ * read (413), then handed as raw bytes to {@link ingest}.
+ */
+export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOptions): Hono {
+  const app = new Hono();
+  const limit = deps.config.ingest.maxBodyBytes;
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) => {
+        metrics.deliveries.inc({
+          source: c.req.param('provider') ?? 'unknown',
+          outcome: 'too_large',
+        });
+        return errorResponse(new PayloadTooLargeError(limit), c, log);
+      },
+    }),
+  );
+
+  const handle = (name: string) => async (c: import('hono').Context) => {
+    const entry = receivers[name];
+    const params = c.req.param() as Record<string, string>;
+    const source = params.source ? `${name}/${params.source}` : name;
+    if (!entry) return c.json({ error: 'not_found', message: `no route /hooks/${name}` }, 404);
+    try {
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      const result = await ingest(
+        entry.receiver,
+        { headers: c.req.raw.headers, body, params },
+        deps,
+        { ackWithinMs: entry.ackWithinMs },
+      );
+      metrics.deliveries.inc({ source, outcome: result.outcome });
+      if (result.outcome === 'accepted') {
+        log.debug({ source, ids: result.ids, types: result.types }, 'delivery accepted');
+        return c.json(
+          result.reply ?? { status: 'accepted', ids: result.ids, types: result.types },
+          202,
+        );
+      }
+      if (result.outcome === 'duplicate') {
+        return c.json({ status: 'duplicate', deliveryId: result.deliveryId }, 200);
+      }
+      return c.json({ status: 'pong' }, 200);
+    } catch (err) {
+      const response = errorResponse(err, c, log);
+      metrics.deliveries.inc({ source, outcome: outcomeOf(response.status) });
+      if (response.status >= 500)
+        log.warn({ source, status: response.status }, 'delivery not accepted');
+      else
+        log.info(
+          { source, status: response.status, err: (err as Error).message },
+          'delivery rejected',
+        );
+      return response;
+    }
+  };
+
+  app.post('/generic/:source', handle('generic'));
+  app.post('/:provider', (c) => handle(c.req.param('provider'))(c));
+  return app;
+}
+
+function outcomeOf(status: number): string {
+  switch (status) {
+    case 401:
+      return 'rejected_signature';
+    case 404:
+      return 'rejected_unknown_source';
+    case 503:
+      return 'unavailable';
+    default:
+      return status < 500 ? 'rejected_payload' : 'error';
+  }
+}
