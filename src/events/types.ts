@@ -6,6 +6,7 @@ import {
   WebhookReceivedDataSchema,
 } from './cicd.js';
 import { ChangeUpdatedDataSchema, RecordUpdatedDataSchema } from './servicenow.js';
+import { ChangeActionDataSchema, GateDecidedDataSchema, GateRegisteredDataSchema } from './gate.js';
 
 /** Logical topics; the names on the broker come from config (`kafka.topics`). */
 export type TopicName = 'cicd' | 'changes' | 'servicenow' | 'gateState' | 'audit' | 'dlq';
@@ -25,6 +26,15 @@ export const EVENT_TYPES = {
   'dev.changegate.webhook.received': { schema: WebhookReceivedDataSchema, topic: 'cicd' },
   'dev.changegate.change.updated': { schema: ChangeUpdatedDataSchema, topic: 'changes' },
   'dev.changegate.record.updated': { schema: RecordUpdatedDataSchema, topic: 'servicenow' },
+  'dev.changegate.gate.registered': { schema: GateRegisteredDataSchema, topic: 'changes' },
+  'dev.changegate.gate.released': { schema: GateDecidedDataSchema, topic: 'changes' },
+  'dev.changegate.gate.rejected': { schema: GateDecidedDataSchema, topic: 'changes' },
+  'dev.changegate.gate.expired': { schema: GateDecidedDataSchema, topic: 'changes' },
+  'dev.changegate.change.created': { schema: ChangeActionDataSchema, topic: 'changes' },
+  'dev.changegate.change.linked': { schema: ChangeActionDataSchema, topic: 'changes' },
+  'dev.changegate.change.implementing': { schema: ChangeActionDataSchema, topic: 'changes' },
+  'dev.changegate.change.closed': { schema: ChangeActionDataSchema, topic: 'changes' },
+  'dev.changegate.change.left-implement': { schema: ChangeActionDataSchema, topic: 'changes' },
 } as const satisfies Record<string, { schema: z.ZodType; topic: TopicName }>;
 
 export type EventType = keyof typeof EVENT_TYPES;

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/** Glob with `*` only (e.g. `acme/*`, `prod*`): readable in YAML, no regex surprises. */
+const Glob = z.string().min(1).default('*');
+
+export const PolicyMatchSchema = z
+  .object({ project: Glob, environment: Glob, provider: Glob })
+  .prefault({});
+
+/**
+ * How one project × environment is change-controlled. Policies are tried in order; the first
+ * whose `match` fits wins. Templates (`{{project}}`, `{{environment}}`, `{{commit.short}}`,
+ * `{{run.url}}`, `{{actor}}`, `{{ref}}`) are filled from the deployment event.
+ */
+export const ChangePolicySchema = z.object({
+  name: z.string().min(1),
+  match: PolicyMatchSchema,
+  /** none: not controlled · normal/standard/emergency: create that CR · link: only use a CR the pipeline names. */
+  mode: z.enum(['none', 'normal', 'standard', 'emergency', 'link']).default('normal'),
+  /** ServiceNow connection name (default connection when absent). */
+  connection: z.string().optional(),
+  /** Standard change template: its sys_id or its name. Required for mode standard. */
+  template: z.string().optional(),
+  /** When any of these hold, an emergency CR is created instead. */
+  emergencyWhen: z
+    .object({
+      labels: z.array(z.string()).default(['emergency', 'hotfix']),
+      branches: z.array(z.string()).default(['hotfix/*']),
+      flag: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** A CR number named by the pipeline is linked instead of creating one; `byTitle` finds one by exact short_description. */
+  link: z.object({ byNumber: z.boolean().default(true), byTitle: z.string().optional() }).prefault({}),
+  /** release: one CR for every environment of one commit of a project. */
+  reuse: z.enum(['none', 'release']).default('none'),
+  shortDescription: z.string().default('Deploy {{project}} {{commit.short}} to {{environment}}'),
+  description: z
+    .string()
+    .default(
+      'Automated deployment by changegate.\nProject: {{project}}\nEnvironment: {{environment}}\nCommit: {{commit.sha}} ({{ref}})\nRun: {{run.url}}\nRequested by: {{actor}}',
+    ),
+  /** Extra CR fields, templated: assignment_group, cmdb_ci, category, risk, … */
+  fields: z.record(z.string(), z.string()).default({}),
+  plannedWindowMinutes: z.number().int().positive().default(120),
+  /** Move the CR to Implement when the deployment starts. */
+  implementOnStart: z.boolean().default(true),
+  onSuccess: z.enum(['close', 'leave']).default('close'),
+  /** close: close unsuccessful · leave: keep open · follow-up: close unsuccessful and open a rollback CR whose parent is this one. */
+  onFailure: z.enum(['close', 'leave', 'follow-up']).default('close'),
+  /** Gate policy (under `gates.policies`) that decides release. */
+  gate: z.string().default('default'),
+});
+export type ChangePolicy = z.infer<typeof ChangePolicySchema>;
+
+export const RuleSchema = z.object({
+  /** A change_request field: approval, state, risk, u_cab_ok, … */
+  field: z.string().min(1),
+  op: z.enum(['==', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'matches']),
+  value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]),
+});
+export type Rule = z.infer<typeof RuleSchema>;
+
+export const BlackoutSchema = z.object({
+  name: z.string().min(1),
+  /** Absolute range (ISO 8601) … */
+  start: z.iso.datetime({ offset: true }).optional(),
+  end: z.iso.datetime({ offset: true }).optional(),
+  /** … or weekly, in UTC: days (sun..sat) and HH:MM from/to. */
+  weekly: z
+    .object({
+      days: z.array(z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'])).min(1),
+      from: z.string().regex(/^\d{2}:\d{2}$/).default('00:00'),
+      to: z.string().regex(/^\d{2}:\d{2}$/).default('24:00'),
+    })
+    .optional(),
+});
+export type Blackout = z.infer<typeof BlackoutSchema>;
+
+export const GatePolicySchema = z.object({
+  /** States the CR must be in (strings as ServiceNow stores them; -1 Implement). */
+  requiredStates: z.array(z.string()).default(['-1']),
+  /** When approved, inside its window and Scheduled (-2), move the CR to Implement, which releases it. */
+  advanceToImplement: z.boolean().default(true),
+  /** Require now ∈ [start_date, end_date] when the CR has them. */
+  requireWindow: z.boolean().default(true),
+  blackouts: z.array(BlackoutSchema).default([]),
+  /** Extra rules that must all hold to release. */
+  rules: z.array(RuleSchema).default([]),
+  /** Any of these holding rejects the gate. approval rejected and state Canceled always reject. */
+  rejectRules: z.array(RuleSchema).default([]),
+  timeoutMinutes: z.number().positive().default(24 * 60),
+  onTimeout: z.enum(['reject', 'leave']).default('reject'),
+});
+export type GatePolicy = z.infer<typeof GatePolicySchema>;
+
+export const ChangesSchema = z
+  .object({
+    policies: z
+      .array(ChangePolicySchema)
+      .prefault([
+        { name: 'production', match: { environment: 'prod*' }, mode: 'normal' },
+        { name: 'uncontrolled', match: {}, mode: 'none' },
+      ]),
+  })
+  .prefault({});
+
+export const GatesSchema = z
+  .object({
+    policies: z.record(z.string(), GatePolicySchema).prefault({ default: {} }),
+  })
+  .prefault({});

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { CallbackSchema, ProviderSchema } from './common.js';
+
+/** What the gate worker knows of a CR: the fields its rules read, as ServiceNow stores them. */
+export const ChangeSnapshotSchema = z.object({
+  sysId: z.string().min(1),
+  number: z.string().min(1),
+  state: z.string().optional(),
+  approval: z.string().optional(),
+  startDate: z.string().optional(),
+  endDate: z.string().optional(),
+  fields: z.record(z.string(), z.string()).default({}),
+  /** ServiceNow's `sys_mod_count`: orders updates that share a `sys_updated_on` second. */
+  modCount: z.number().int().nonnegative().optional(),
+  updatedAt: z.string().optional(),
+});
+export type ChangeSnapshot = z.infer<typeof ChangeSnapshotSchema>;
+
+/** A deployment waits on a CR; the gate worker releases or rejects it exactly once. */
+export const GateRegisteredDataSchema = z.object({
+  gateId: z.string().min(1),
+  changeNumber: z.string().min(1),
+  changeSysId: z.string().min(1),
+  provider: ProviderSchema,
+  project: z.string().min(1),
+  environment: z.string().min(1),
+  deploymentId: z.string().min(1),
+  correlationId: z.string().min(1),
+  callback: CallbackSchema,
+  runUrl: z.url().optional(),
+  /** Name of the gate policy whose rules apply. */
+  policy: z.string().default('default'),
+  registeredAt: z.iso.datetime({ offset: true }),
+  /** The CR as read once at registration: it may already be approved. */
+  change: ChangeSnapshotSchema.optional(),
+});
+export type GateRegisteredData = z.infer<typeof GateRegisteredDataSchema>;
+
+export const GateDecidedDataSchema = z.object({
+  gateId: z.string().min(1),
+  changeNumber: z.string().min(1),
+  correlationId: z.string().min(1),
+  outcome: z.enum(['released', 'rejected', 'expired']),
+  reason: z.string(),
+  decidedAt: z.iso.datetime({ offset: true }),
+  /** From registration to decision. */
+  waitedMs: z.number().nonnegative(),
+  /** From the ServiceNow update that made the decision possible to the CI callback's answer. */
+  latencyMs: z.number().nonnegative().optional(),
+  callback: z.object({
+    status: z.enum(['done', 'already-decided', 'skipped', 'failed']),
+    httpStatus: z.number().int().optional(),
+    error: z.string().optional(),
+  }),
+});
+export type GateDecidedData = z.infer<typeof GateDecidedDataSchema>;
+
+/** The change worker's own report of what it did to a CR (created, linked, moved, closed). */
+export const ChangeActionDataSchema = z.object({
+  changeNumber: z.string().min(1),
+  changeSysId: z.string().min(1),
+  correlationId: z.string().min(1),
+  action: z.enum([
+    'created',
+    'linked',
+    'reused',
+    'implementing',
+    'noted',
+    'closed',
+    'left-implement',
+  ]),
+  detail: z.string().optional(),
+  closeCode: z.string().optional(),
+});
+export type ChangeActionData = z.infer<typeof ChangeActionDataSchema>;

@@ -1,0 +1,226 @@
+import type { GatePolicy } from '../config/changes.js';
+import type { ChangeSnapshot, GateRegisteredData } from '../events/gate.js';
+import { STATE, evaluate } from './rules.js';
+
+export type Outcome = 'released' | 'rejected' | 'expired';
+
+export interface GateEntry {
+  gate: GateRegisteredData;
+  /** deciding: the decision is taken and persisted, the CI callback has not answered yet. */
+  status: 'waiting' | 'deciding' | Outcome;
+  expiresAt: number;
+  outcome?: Outcome;
+  reason: string;
+  decidedAt?: number;
+  /** When the input that made the decision possible arrived (for release latency). */
+  triggeredAt?: number;
+}
+
+/** Everything the gate worker knows about one CR; the value of the compacted gate-state topic. */
+export interface CrState {
+  number: string;
+  change?: ChangeSnapshot;
+  gates: Record<string, GateEntry>;
+  advanceRequested?: boolean;
+  leftImplementReported?: boolean;
+  touchedAt: number;
+}
+
+export type Input =
+  | { kind: 'registered'; gate: GateRegisteredData }
+  | { kind: 'change'; change: ChangeSnapshot }
+  | { kind: 'tick' }
+  | {
+      kind: 'callback-done';
+      gateId: string;
+      status: 'done' | 'already-decided' | 'failed';
+      httpStatus?: number;
+      error?: string;
+    };
+
+export type Effect =
+  | {
+      kind: 'callback';
+      gateId: string;
+      outcome: Outcome;
+      decision: 'approve' | 'reject';
+      reason: string;
+    }
+  | {
+      kind: 'decided';
+      gateId: string;
+      outcome: Outcome;
+      reason: string;
+      callback: 'done' | 'already-decided' | 'skipped' | 'failed';
+      httpStatus?: number;
+      error?: string;
+    }
+  | { kind: 'timer'; at: number }
+  | { kind: 'advance'; sysId: string; number: string }
+  | { kind: 'left-implement'; sysId: string; number: string; state: string };
+
+export interface StepContext {
+  now: number;
+  policyOf: (name: string) => GatePolicy;
+}
+
+/**
+ * The gate state machine for one CR: (state, input) → (state, effects). Pure, so replaying the
+ * same inputs after a restart gives the same decisions, and every case is a unit test.
+ *
+ * A gate registered after its CR was approved and an approval that arrives after the gate are
+ * the same case: both end with a snapshot and a waiting gate, then one evaluation. A gate moves
+ * waiting → deciding → released|rejected|expired and never back, so its callback is asked for
+ * once; the worker persists `deciding` before calling and repeats the call after a crash, which
+ * the CI side answers "already decided".
+ */
+export function step(
+  previous: CrState | undefined,
+  input: Input,
+  ctx: StepContext,
+): { state: CrState; effects: Effect[] } {
+  const number =
+    previous?.number ??
+    (input.kind === 'registered'
+      ? input.gate.changeNumber
+      : input.kind === 'change'
+        ? input.change.number
+        : '');
+  const state: CrState = previous
+    ? { ...previous, gates: { ...previous.gates }, touchedAt: ctx.now }
+    : { number, gates: {}, touchedAt: ctx.now };
+  const effects: Effect[] = [];
+
+  switch (input.kind) {
+    case 'registered': {
+      const { gate } = input;
+      if (!state.gates[gate.gateId]) {
+        const policy = ctx.policyOf(gate.policy);
+        state.gates[gate.gateId] = {
+          gate,
+          status: 'waiting',
+          expiresAt: Date.parse(gate.registeredAt) + policy.timeoutMinutes * 60_000,
+          reason: 'registered',
+          triggeredAt: ctx.now,
+        };
+      }
+      if (gate.change && isNewer(gate.change, state.change)) state.change = gate.change;
+      break;
+    }
+    case 'change': {
+      if (!isNewer(input.change, state.change)) break;
+      const before = state.change?.state;
+      state.change = input.change;
+      for (const [id, entry] of Object.entries(state.gates)) {
+        if (entry.status === 'waiting') state.gates[id] = { ...entry, triggeredAt: ctx.now };
+      }
+      const leftImplement =
+        before === STATE.implement &&
+        input.change.state !== undefined &&
+        ![STATE.implement, STATE.review, STATE.closed].includes(input.change.state as never);
+      const released = Object.values(state.gates).some((g) => g.status === 'released');
+      if (leftImplement && released && !state.leftImplementReported) {
+        state.leftImplementReported = true;
+        effects.push({
+          kind: 'left-implement',
+          sysId: input.change.sysId,
+          number: state.number,
+          state: input.change.state!,
+        });
+      }
+      if (input.change.state !== STATE.scheduled) state.advanceRequested = false;
+      break;
+    }
+    case 'callback-done': {
+      const entry = state.gates[input.gateId];
+      if (entry?.status === 'deciding' && entry.outcome) {
+        state.gates[input.gateId] = { ...entry, status: entry.outcome, decidedAt: ctx.now };
+        effects.push({
+          kind: 'decided',
+          gateId: input.gateId,
+          outcome: entry.outcome,
+          reason: entry.reason,
+          callback: input.status,
+          ...(input.httpStatus !== undefined ? { httpStatus: input.httpStatus } : {}),
+          ...(input.error !== undefined ? { error: input.error } : {}),
+        });
+      }
+      break;
+    }
+    case 'tick':
+      break;
+  }
+
+  for (const [gateId, entry] of Object.entries(state.gates)) {
+    if (entry.status !== 'waiting') continue;
+    const policy = ctx.policyOf(entry.gate.policy);
+    if (ctx.now >= entry.expiresAt) {
+      const reason = `no decision within ${policy.timeoutMinutes} minutes`;
+      if (policy.onTimeout === 'reject') {
+        state.gates[gateId] = { ...entry, status: 'deciding', outcome: 'expired', reason };
+        effects.push({ kind: 'callback', gateId, outcome: 'expired', decision: 'reject', reason });
+      } else {
+        state.gates[gateId] = {
+          ...entry,
+          status: 'expired',
+          outcome: 'expired',
+          reason,
+          decidedAt: ctx.now,
+        };
+        effects.push({ kind: 'decided', gateId, outcome: 'expired', reason, callback: 'skipped' });
+      }
+      continue;
+    }
+    const verdict = evaluate(policy, state.change, new Date(ctx.now));
+    if (verdict.verdict === 'wait') {
+      state.gates[gateId] = { ...entry, reason: verdict.reason };
+      effects.push({ kind: 'timer', at: entry.expiresAt });
+      if (verdict.until) effects.push({ kind: 'timer', at: verdict.until.getTime() });
+      if (verdict.advance && !state.advanceRequested && state.change) {
+        state.advanceRequested = true;
+        effects.push({ kind: 'advance', sysId: state.change.sysId, number: state.number });
+      }
+      continue;
+    }
+    const outcome: Outcome = verdict.verdict === 'release' ? 'released' : 'rejected';
+    state.gates[gateId] = { ...entry, status: 'deciding', outcome, reason: verdict.reason };
+    effects.push({
+      kind: 'callback',
+      gateId,
+      outcome,
+      decision: outcome === 'released' ? 'approve' : 'reject',
+      reason: verdict.reason,
+    });
+  }
+  return { state, effects: dedupeTimers(effects) };
+}
+
+/**
+ * Out-of-order business-rule messages must not undo a newer state: `sys_mod_count` orders
+ * updates (it grows by one per update); without it, `sys_updated_on` does, to the second.
+ */
+export function isNewer(candidate: ChangeSnapshot, current: ChangeSnapshot | undefined): boolean {
+  if (!current) return true;
+  if (candidate.modCount !== undefined && current.modCount !== undefined) {
+    return candidate.modCount > current.modCount;
+  }
+  if (candidate.updatedAt && current.updatedAt) return candidate.updatedAt >= current.updatedAt;
+  return true;
+}
+
+function dedupeTimers(effects: Effect[]): Effect[] {
+  const seen = new Set<number>();
+  return effects.filter((e) => {
+    if (e.kind !== 'timer') return true;
+    if (seen.has(e.at)) return false;
+    seen.add(e.at);
+    return true;
+  });
+}
+
+/** Gates still waiting or deciding: what must survive a restart with live timers. */
+export function openGates(state: CrState): GateEntry[] {
+  return Object.values(state.gates).filter(
+    (g) => g.status === 'waiting' || g.status === 'deciding',
+  );
+}
