@@ -42,6 +42,8 @@ export const PipelineDataSchema = CicdOriginSchema.extend({
   commit: CommitSchema.default({}),
   actor: z.string().optional(),
   status: z.enum(['succeeded', 'failed', 'canceled']),
+  /** A CR the pipeline names (CI variable, commit trailer). */
+  changeNumber: z.string().optional(),
   /** Failing jobs or stages, when the provider tells. */
   failures: z.array(z.object({ name: z.string(), url: z.url().optional() })).default([]),
 });

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * Just the fields the GitHub normalizer reads, per event. Objects are loose: GitHub adds fields
+ * all the time and the full payload travels on in `data.raw` anyway.
+ *
+ * @see https://docs.github.com/en/webhooks/webhook-events-and-payloads
+ * @module
+ */
+
+const id = z.union([z.number().int(), z.string().min(1)]).transform(String);
+const text = z.string().nullish();
+const User = z.looseObject({ login: z.string() }).nullish();
+const Label = z.looseObject({ name: z.string() });
+
+export const RepositoryPayload = z.looseObject({
+  repository: z.looseObject({ full_name: z.string().min(1), html_url: z.url().nullish() }),
+});
+
+/** Events that may arrive without a repository (app, org-level); used only to name `project`. */
+export const OwnerPayload = z.looseObject({
+  repository: z.looseObject({ full_name: z.string().min(1) }).nullish(),
+  organization: z.looseObject({ login: z.string().min(1) }).nullish(),
+  installation: z.looseObject({ id }).nullish(),
+  action: z.string().nullish(),
+});
+
+const Deployment = z.looseObject({
+  id,
+  sha: text,
+  ref: text,
+  environment: text,
+  description: text,
+  /** Free-form: a JSON object or a string, whatever the creator passed. */
+  payload: z.unknown().optional(),
+  creator: User,
+});
+
+const PullRequest = z.looseObject({
+  title: text,
+  body: text,
+  labels: z.array(Label).nullish(),
+});
+
+export const DeploymentProtectionRulePayload = RepositoryPayload.extend({
+  action: z.string(),
+  environment: z.string().min(1),
+  event: text,
+  deployment_callback_url: z.url({ protocol: /^https?$/ }),
+  deployment: Deployment.nullish(),
+  pull_requests: z.array(PullRequest).nullish(),
+  installation: z.looseObject({ id }),
+  sender: User,
+  head_commit: z.looseObject({ message: text }).nullish(),
+});
+export type DeploymentProtectionRulePayload = z.output<typeof DeploymentProtectionRulePayload>;
+
+const WorkflowRun = z.looseObject({
+  id,
+  name: text,
+  html_url: z.url().nullish(),
+  run_attempt: z.number().int().positive().nullish(),
+  status: text,
+  conclusion: text,
+  head_sha: text,
+  head_branch: text,
+  display_title: text,
+  path: text,
+  head_commit: z.looseObject({ message: text }).nullish(),
+  actor: User,
+  triggering_actor: User,
+});
+
+export const DeploymentStatusPayload = RepositoryPayload.extend({
+  action: text,
+  deployment_status: z.looseObject({
+    state: z.string(),
+    environment: text,
+    description: text,
+    target_url: text,
+    creator: User,
+  }),
+  deployment: Deployment,
+  workflow_run: WorkflowRun.nullish(),
+  sender: User,
+});
+export type DeploymentStatusPayload = z.output<typeof DeploymentStatusPayload>;
+
+export const WorkflowRunPayload = RepositoryPayload.extend({
+  action: z.string(),
+  workflow_run: WorkflowRun,
+  workflow: z.looseObject({ name: text, path: text }).nullish(),
+  sender: User,
+});
+export type WorkflowRunPayload = z.output<typeof WorkflowRunPayload>;
+
+export const WorkflowJobPayload = z.looseObject({
+  workflow_job: z.looseObject({ run_id: id }),
+});
+export const CheckSuitePayload = z.looseObject({ check_suite: z.looseObject({ id }) });
