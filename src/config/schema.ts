@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ServiceNowSchema } from './servicenow.js';
+import { ChangesSchema, GatesSchema } from './changes.js';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -126,6 +127,8 @@ export const ConfigSchema = z
     ingest: IngestSchema,
     kafka: KafkaSchema,
     servicenow: ServiceNowSchema,
+    changes: ChangesSchema,
+    gates: GatesSchema,
     /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
     bus: z.enum(['kafka', 'memory']).default('kafka'),
     log: z

@@ -71,14 +71,14 @@ export const ServiceNowConnectionSchema = z.object({
         .positive()
         .default(120 * SECOND),
     })
-    .default({} as never),
+    .prefault({}),
   /** Client-side token bucket per connection, below the instance's sys_rate_limit_rules. */
   rateLimit: z
     .object({
       requestsPerSecond: z.number().positive().default(20),
       burst: z.number().int().positive().default(40),
     })
-    .default({} as never),
+    .prefault({}),
   /** Renew an OAuth token this long before it expires (capped at 10% of its lifetime). */
   tokenRefreshSkewMs: z
     .number()

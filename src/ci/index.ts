@@ -1,0 +1,120 @@
+import type { CiConfig } from '../config/ci.js';
+import { coerceError } from '../errors.js';
+import type { Callback } from '../events/common.js';
+import type { Sealer } from '../security/seal.js';
+import { checkCallbackUrl } from './allow-list.js';
+import { createAzureDevopsClient } from './azure-devops.js';
+import { CallbackRefusedError } from './errors.js';
+import { createGenericClient } from './generic.js';
+import { createGithubClient } from './github.js';
+import { createGitlabClient } from './gitlab.js';
+import { createJenkinsClient } from './jenkins.js';
+import {
+  SILENT_LOG,
+  type CallbackClient,
+  type CiLog,
+  type DecideResult,
+  type Decision,
+} from './port.js';
+
+/**
+ * CI callback clients behind one `decide()`: allow-list first, then the provider named by
+ * `callback.kind`. Workers import this; it knows no policy.
+ *
+ * @module
+ */
+
+export { CallbackRefusedError } from './errors.js';
+export { checkCallbackUrl, type AllowListPolicy } from './allow-list.js';
+export type { CallbackClient, CiLog, DecideResult, Decision, Outcome } from './port.js';
+
+export interface CallbackClients {
+  /**
+   * Release or reject the gate behind `callback`.
+   * @throws CallbackRefusedError (not retryable) before any request when the URL is refused.
+   * @throws UpstreamError with `retryable` for HTTP and network failures.
+   */
+  decide(callback: Callback, decision: Decision): Promise<DecideResult>;
+  /** Post a status line while the gate waits. False where the provider has no such thing. */
+  comment(callback: Callback, text: string): Promise<boolean>;
+}
+
+export interface CallbackClientsDeps {
+  sealer: Sealer;
+  fetchImpl?: typeof fetch;
+  log?: CiLog;
+}
+
+/**
+ * @example
+ * const ci = createCallbackClients(config.ci, { sealer, log })
+ * await ci.decide(event.data.callback, { outcome: 'approve', comment: 'CHG0030001 approved' })
+ */
+export function createCallbackClients(
+  config: CiConfig,
+  { sealer, fetchImpl = fetch, log = SILENT_LOG }: CallbackClientsDeps,
+): CallbackClients {
+  const http = { fetchImpl, timeoutMs: config.timeoutMs, log };
+  const clients: Record<Callback['kind'], CallbackClient | undefined> = {
+    github: config.github ? createGithubClient(config.github, http) : undefined,
+    gitlab: createGitlabClient({ tokens: config.gitlab }, http),
+    'azure-devops': createAzureDevopsClient({ sealer }, http),
+    jenkins: createJenkinsClient({ credentials: config.jenkins }, http),
+    generic: createGenericClient({ secret: config.generic?.secret }, http),
+  };
+
+  function clientFor(callback: Callback): CallbackClient {
+    const verdict = checkCallbackUrl(callback.url, config);
+    if (!verdict.ok) throw new CallbackRefusedError(verdict.reason);
+    const client = clients[callback.kind];
+    if (!client) throw new CallbackRefusedError(`ci.${callback.kind} is not configured`);
+    return client;
+  }
+
+  /** Host and path only: query strings may carry tokens. */
+  const where = (callback: Callback) => {
+    try {
+      const u = new URL(callback.url);
+      return `${u.host}${u.pathname}`;
+    } catch {
+      return '(not a URL)';
+    }
+  };
+
+  return {
+    async decide(callback, decision) {
+      const started = performance.now();
+      try {
+        const result = await clientFor(callback).decide(callback, decision);
+        log.info(
+          {
+            provider: callback.kind,
+            target: where(callback),
+            outcome: decision.outcome,
+            ...result,
+            ms: Math.round(performance.now() - started),
+          },
+          'ci callback',
+        );
+        return result;
+      } catch (err) {
+        log.warn(
+          {
+            provider: callback.kind,
+            target: where(callback),
+            outcome: decision.outcome,
+            err: coerceError(err).message,
+          },
+          'ci callback failed',
+        );
+        throw err;
+      }
+    },
+    async comment(callback, text) {
+      const client = clientFor(callback);
+      if (!client.comment) return false;
+      await client.comment(callback, text);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Attachment API: raw upload (`/file`), multipart upload (`/upload`), metadata, download, delete.
+ * Metadata lives in sys_attachment (so the Table API sees it too); bytes in memory.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import type { SandboxContext } from '../context.js';
+import { applyQuery, parseEncodedQuery, QuerySyntaxError } from '../query.js';
+import { denyUnlessAllowed, fail, notFound, type Ctx, type SandboxEnv } from './http.js';
+
+/** Build the Attachment API router (mount at `/api/now/attachment`). */
+export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
+  const app = new Hono<SandboxEnv>();
+
+  const store = (
+    c: Ctx,
+    table: string,
+    tableSysId: string,
+    fileName: string,
+    contentType: string,
+    bytes: Uint8Array,
+  ): Response => {
+    const denied = denyUnlessAllowed(c, table, 'update');
+    if (denied) return denied;
+    if (!table || !tableSysId || !fileName) {
+      return fail(
+        c,
+        400,
+        'Missing required parameters',
+        'table_name, table_sys_id and file_name are required',
+      );
+    }
+    if (!ctx.store.get(table, tableSysId)) {
+      return fail(
+        c,
+        400,
+        'Invalid table_sys_id',
+        `Record ${tableSysId} not found in table ${table}`,
+      );
+    }
+    if (bytes.byteLength > ctx.attachmentMaxBytes) {
+      return fail(
+        c,
+        400,
+        'Failed to create the attachment',
+        `File size ${bytes.byteLength} exceeds the maximum attachment size of ${ctx.attachmentMaxBytes} bytes (com.glide.attachment.max_size)`,
+      );
+    }
+    const meta = {
+      table_name: table,
+      table_sys_id: tableSysId,
+      file_name: fileName,
+      content_type: contentType,
+      size_bytes: String(bytes.byteLength),
+      size_compressed: String(bytes.byteLength),
+      compressed: 'false',
+      hash: createHash('sha256').update(bytes).digest('hex'),
+      state: 'available',
+      chunk_size_bytes: '700000',
+      average_image_color: '',
+      image_height: '',
+      image_width: '',
+    };
+    const result = ctx.store.insert('sys_attachment', meta, c.get('user').username);
+    if (!result.ok) return fail(c, 400, 'Failed to create the attachment', result.detail);
+    const sysId = result.record.sys_id ?? '';
+    ctx.attachments.set(sysId, bytes);
+    const download = `${ctx.baseUrl}/api/now/attachment/${sysId}/file`;
+    c.header('Location', download);
+    return c.json({ result: { ...result.record, download_link: download } }, 201);
+  };
+
+  app.post('/file', async (c) => {
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    const contentType = c.req.header('content-type') ?? '';
+    if (!contentType)
+      return fail(c, 400, 'Content-Type is required', 'Send the file MIME type as Content-Type');
+    return store(
+      c,
+      c.req.query('table_name') ?? '',
+      c.req.query('table_sys_id') ?? '',
+      c.req.query('file_name') ?? '',
+      contentType,
+      bytes,
+    );
+  });
+
+  app.post('/upload', async (c) => {
+    const form = await c.req.parseBody();
+    const file = form.uploadFile ?? form.file;
+    if (!(file instanceof File)) {
+      return fail(
+        c,
+        400,
+        'Failed to create the attachment. File part might be missing in the request.',
+        null,
+      );
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return store(
+      c,
+      String(form.table_name ?? ''),
+      String(form.table_sys_id ?? ''),
+      file.name,
+      file.type || 'application/octet-stream',
+      bytes,
+    );
+  });
+
+  const withLink = (record: Record<string, string>): Record<string, string> => ({
+    ...record,
+    download_link: `${ctx.baseUrl}/api/now/attachment/${record.sys_id ?? ''}/file`,
+  });
+
+  app.get('/', (c) => {
+    let query;
+    try {
+      query = parseEncodedQuery(c.req.query('sysparm_query'));
+    } catch (err) {
+      if (err instanceof QuerySyntaxError) return fail(c, 400, 'Invalid query', err.message);
+      throw err;
+    }
+    const hits = applyQuery(query, ctx.store.list('sys_attachment'));
+    const limit = Math.max(1, Number(c.req.query('sysparm_limit') ?? 1000) || 1000);
+    const offset = Math.max(0, Number(c.req.query('sysparm_offset') ?? 0) || 0);
+    c.header('X-Total-Count', String(hits.length));
+    return c.json({ result: hits.slice(offset, offset + limit).map(withLink) });
+  });
+
+  app.get('/:sys_id/file', (c) => {
+    const meta = ctx.store.get('sys_attachment', c.req.param('sys_id'));
+    const bytes = ctx.attachments.get(c.req.param('sys_id'));
+    if (!meta || !bytes) return notFound(c);
+    c.header('Content-Type', meta.content_type || 'application/octet-stream');
+    c.header('X-Attachment-Metadata', JSON.stringify(withLink(meta)));
+    return c.body(bytes.slice().buffer as ArrayBuffer, 200);
+  });
+
+  app.get('/:sys_id', (c) => {
+    const meta = ctx.store.get('sys_attachment', c.req.param('sys_id'));
+    return meta ? c.json({ result: withLink(meta) }) : notFound(c);
+  });
+
+  app.delete('/:sys_id', (c) => {
+    const id = c.req.param('sys_id');
+    if (!ctx.store.delete('sys_attachment', id)) return notFound(c);
+    ctx.attachments.delete(id);
+    return c.body(null, 204);
+  });
+
+  return app;
+}
