@@ -1,0 +1,442 @@
+import { createHash } from 'node:crypto';
+import { toRecord } from '../bus/cloudevents.js';
+import type { Bus, BusRecord } from '../bus/port.js';
+import { auditRecord } from '../audit/auditor.js';
+import type { ChangePolicy } from '../config/changes.js';
+import type { Config } from '../config/schema.js';
+import { buildEvent, type NormalizedEvent } from '../events/build.js';
+import { DeploymentDataSchema, type DeploymentData } from '../events/cicd.js';
+import type { CloudEvent } from '../events/envelope.js';
+import { formatServiceNowTime } from '../gate/servicenow-time.js';
+import type { Logger } from '../log.js';
+import { changeKind, resolvePolicy, templateVars } from '../policy/resolve.js';
+import { render } from '../policy/template.js';
+import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../servicenow/index.js';
+import type { GateCallbacks } from './ports.js';
+import type { HandlerContext, WorkerDefinition } from './runtime.js';
+import { snapshotFromRecord } from './servicenow-gate-port.js';
+
+export interface ChangeWorkerOptions {
+  config: Pick<Config, 'kafka' | 'changes'>;
+  bus: Bus;
+  servicenow: ServiceNowClients;
+  callbacks: GateCallbacks;
+  clock?: () => number;
+  onChangeCreated?: (ms: number) => void;
+  onChangeClosed?: (closeCode: string) => void;
+}
+
+const TABLE = 'change_request';
+const SOURCE = '/changegate/worker/change';
+
+/**
+ * The change worker: deployments in, change requests out.
+ *
+ * - requested: find-or-create the CR by `correlation_id` (looked up before any create, and the
+ *   create itself is retried only after a lookup proves it did not land), then register a gate
+ *   on `changegate.changes` keyed by the CR number.
+ * - started: move the CR to Implement when policy says so; work note with the run link.
+ * - succeeded / failed: work note, then close (successful / unsuccessful) or open a follow-up.
+ *
+ * It never writes to a CR it cannot identify: no correlation match and no named number means
+ * the event is audited and skipped, never an update of "sys_id=undefined".
+ */
+export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
+  const { config, bus, servicenow, callbacks, clock = Date.now } = options;
+  const topics = config.kafka.topics;
+
+  const publish = (
+    events: NormalizedEvent[],
+    audits: Parameters<typeof auditRecord>[1][],
+    idBase: string,
+  ) => {
+    const now = new Date(clock());
+    const records: BusRecord[] = events.map((n, i) =>
+      toRecord(
+        topics.changes,
+        buildEvent(n, { id: `${idBase}:${n.type}:${i}`, source: SOURCE, time: now }),
+      ),
+    );
+    for (const a of audits) records.push(auditRecord(topics.audit, a, now));
+    return bus.publish(records);
+  };
+
+  const action = (
+    type: 'created' | 'linked' | 'implementing' | 'closed',
+    cr: SnRecord,
+    correlationId: string,
+    extra: { detail?: string; closeCode?: string } = {},
+  ): NormalizedEvent => ({
+    type: `dev.changegate.change.${type}`,
+    subject: cr.number!,
+    key: cr.number!,
+    data: {
+      changeNumber: cr.number!,
+      changeSysId: cr.sys_id!,
+      correlationId,
+      action: type,
+      ...extra,
+    },
+  });
+
+  async function findNamed(client: ServiceNowClient, policy: ChangePolicy, d: DeploymentData) {
+    if (policy.link.byNumber && d.changeNumber) {
+      const [cr] = await client.table.query(TABLE, { query: `number=${d.changeNumber}`, limit: 1 });
+      return { cr, how: `named by the pipeline (${d.changeNumber})` };
+    }
+    if (policy.link.byTitle) {
+      const title = render(policy.link.byTitle, templateVars(d));
+      const [cr] = await client.table.query(TABLE, {
+        query: `short_description=${title}^active=true^ORDERBYDESCsys_created_on`,
+        limit: 1,
+      });
+      return { cr, how: `found by title "${title}"` };
+    }
+    return undefined;
+  }
+
+  /** The correlation id the CR carries: per deployment, or per release when reused. */
+  const crCorrelation = (policy: ChangePolicy, d: DeploymentData) =>
+    policy.reuse === 'release' && d.commit.sha
+      ? `${d.provider}/${d.project}/release-${d.commit.sha}`
+      : d.correlationId;
+
+  async function create(
+    client: ServiceNowClient,
+    policy: ChangePolicy,
+    kind: string,
+    d: DeploymentData,
+    correlationId: string,
+  ) {
+    const vars = templateVars(d);
+    const now = clock();
+    const fields: Record<string, string> = {
+      short_description: render(policy.shortDescription, vars).slice(0, 160),
+      description: render(policy.description, vars),
+      start_date: formatServiceNowTime(new Date(now)),
+      end_date: formatServiceNowTime(new Date(now + policy.plannedWindowMinutes * 60_000)),
+      ...Object.fromEntries(Object.entries(policy.fields).map(([k, v]) => [k, render(v, vars)])),
+    };
+    const started = performance.now();
+    let cr: SnRecord;
+    if (kind === 'standard') {
+      if (!policy.template)
+        throw new Error(`policy ${policy.name}: mode standard needs a template`);
+      cr = await client.change.createStandard(await templateId(client, policy.template), fields, {
+        correlationId,
+      });
+    } else if (kind === 'emergency') {
+      cr = await client.change.createEmergency(fields, { correlationId });
+      cr = await client.table.patch(TABLE, cr.sys_id!, { state: '-3' });
+    } else {
+      cr = await client.change.createNormal(fields, { correlationId });
+      // A normal change starts in New; "Request Approval" moves it to Assess. Instances whose
+      // approval flow moves it on to Authorize by itself refuse the second write: that's fine.
+      cr = await client.table.patch(TABLE, cr.sys_id!, { state: '-4' });
+      cr = await client.table.patch(TABLE, cr.sys_id!, { state: '-3' }).catch(() => cr);
+    }
+    options.onChangeCreated?.(performance.now() - started);
+    return cr;
+  }
+
+  async function templateId(client: ServiceNowClient, template: string): Promise<string> {
+    if (/^[0-9a-f]{32}$/.test(template)) return template;
+    const [found] = await client.table.query('std_change_record_producer', {
+      query: `name=${template}^active=true`,
+      limit: 1,
+      fields: ['sys_id', 'name'],
+    });
+    if (!found?.sys_id) throw new Error(`standard change template '${template}' not found`);
+    return found.sys_id;
+  }
+
+  async function onRequested(d: DeploymentData, event: CloudEvent, ctx: HandlerContext) {
+    const policy = resolvePolicy(config.changes.policies, d);
+    const kind = policy ? changeKind(policy, d) : 'none';
+    const audit = {
+      key: d.correlationId,
+      actor: 'changegate/change',
+      correlationId: d.correlationId,
+    };
+    if (!policy || kind === 'none') {
+      ctx.log.info({ correlationId: d.correlationId }, 'environment not change-controlled');
+      if (d.callback) {
+        await callbacks.decide(d.callback, {
+          outcome: 'approve',
+          comment: `changegate: ${d.environment} is not change-controlled`,
+        });
+      }
+      await publish(
+        [],
+        [
+          {
+            ...audit,
+            action: 'not-controlled',
+            reason: policy ? `policy ${policy.name}: mode none` : 'no policy matches',
+          },
+        ],
+        event.id,
+      );
+      return;
+    }
+    const client = servicenow.clientFor(policy.connection);
+    const correlationId = crCorrelation(policy, d);
+
+    let cr: SnRecord | undefined;
+    let how: 'created' | 'linked' = 'linked';
+    let detail: string;
+    const named = await findNamed(client, policy, d);
+    if (named) {
+      cr = named.cr;
+      detail = named.how;
+      if (!cr) {
+        ctx.log.warn({ correlationId }, `no change request ${named.how}`);
+        if (d.callback) {
+          await callbacks.decide(d.callback, {
+            outcome: 'reject',
+            comment: `changegate: no change request ${named.how}`,
+          });
+        }
+        await publish(
+          [],
+          [{ ...audit, action: 'link-failed', reason: `no change request ${named.how}` }],
+          event.id,
+        );
+        return;
+      }
+    } else if (kind === 'link') {
+      const reason = `policy ${policy.name} only links a CR the pipeline names, and none was named`;
+      if (d.callback)
+        await callbacks.decide(d.callback, { outcome: 'reject', comment: `changegate: ${reason}` });
+      await publish([], [{ ...audit, action: 'link-failed', reason }], event.id);
+      return;
+    } else {
+      cr = await client.table.findByCorrelationId(TABLE, correlationId);
+      if (cr) {
+        detail = `reused by correlation_id ${correlationId}`;
+      } else {
+        cr = await create(client, policy, kind, d, correlationId);
+        how = 'created';
+        detail = `${kind} change created by policy ${policy.name}`;
+      }
+    }
+    if (!cr.number || !cr.sys_id)
+      throw new Error(`ServiceNow returned a change request without number/sys_id`);
+
+    const events: NormalizedEvent[] = [action(how, cr, d.correlationId, { detail })];
+    if (d.callback) {
+      events.push({
+        type: 'dev.changegate.gate.registered',
+        subject: cr.number,
+        key: cr.number,
+        data: {
+          gateId: gateIdOf(d),
+          changeNumber: cr.number,
+          changeSysId: cr.sys_id,
+          provider: d.provider,
+          project: d.project,
+          environment: d.environment,
+          deploymentId: d.deploymentId,
+          correlationId: d.correlationId,
+          callback: d.callback,
+          ...(d.run?.url ? { runUrl: d.run.url } : {}),
+          policy: policy.gate,
+          registeredAt: new Date(clock()).toISOString(),
+          change: snapshotFromRecord(cr),
+        },
+      });
+    }
+    ctx.log.info({ number: cr.number, correlationId: d.correlationId, how }, detail);
+    await publish(
+      events,
+      [
+        {
+          ...audit,
+          key: cr.number,
+          action: `change.${how}`,
+          reason: detail,
+          detail: { sysId: cr.sys_id, gate: Boolean(d.callback) },
+        },
+      ],
+      event.id,
+    );
+  }
+
+  /** The CR a later deployment event belongs to, or undefined (then nothing is touched). */
+  async function crOf(d: DeploymentData) {
+    const policy = resolvePolicy(config.changes.policies, d);
+    if (!policy || policy.mode === 'none') return undefined;
+    const client = servicenow.clientFor(policy.connection);
+    const named = await findNamed(client, policy, d);
+    const cr = named
+      ? named.cr
+      : await client.table.findByCorrelationId(TABLE, crCorrelation(policy, d));
+    return cr?.sys_id && cr.number ? { cr, client, policy } : undefined;
+  }
+
+  async function onStarted(d: DeploymentData, event: CloudEvent, ctx: HandlerContext) {
+    const found = await crOf(d);
+    if (!found) return skip(d, event, ctx, 'started');
+    const { cr, client, policy } = found;
+    const note = `changegate: deployment of ${d.project} to ${d.environment} started.${d.run?.url ? ` Run: ${d.run.url}` : ''}`;
+    const events: NormalizedEvent[] = [];
+    if (
+      policy.implementOnStart &&
+      cr.state !== '-1' &&
+      ['-2', '-3', '-4', '-5'].includes(cr.state ?? '')
+    ) {
+      await client.table.patch(TABLE, cr.sys_id!, { state: '-1', work_notes: note });
+      events.push(action('implementing', cr, d.correlationId));
+    } else {
+      await client.table.addWorkNote(TABLE, cr.sys_id!, note);
+    }
+    await publish(
+      events,
+      [
+        {
+          key: cr.number!,
+          actor: 'changegate/change',
+          action: 'change.noted',
+          correlationId: d.correlationId,
+          reason: 'deployment started',
+        },
+      ],
+      event.id,
+    );
+  }
+
+  async function onFinished(
+    d: DeploymentData,
+    succeeded: boolean,
+    event: CloudEvent,
+    ctx: HandlerContext,
+  ) {
+    const found = await crOf(d);
+    if (!found) return skip(d, event, ctx, succeeded ? 'succeeded' : 'failed');
+    const { cr, client, policy } = found;
+    const result = succeeded ? 'succeeded' : 'failed';
+    const notes = `changegate: deployment of ${d.project} to ${d.environment} ${result}.${d.run?.url ? ` Run: ${d.run.url}` : ''}`;
+    const todo = succeeded ? policy.onSuccess : policy.onFailure;
+    if (todo === 'leave' || cr.state === '3' || cr.state === '4') {
+      await client.table.addWorkNote(TABLE, cr.sys_id!, notes);
+      await publish(
+        [],
+        [
+          {
+            key: cr.number!,
+            actor: 'changegate/change',
+            action: 'change.noted',
+            correlationId: d.correlationId,
+            reason: `deployment ${result}`,
+          },
+        ],
+        event.id,
+      );
+      return;
+    }
+    const closeCode = succeeded ? 'successful' : 'unsuccessful';
+    // ServiceNow closes through Review: Implement → Review → Closed, close code and notes set.
+    if (cr.state !== '-1' && cr.state !== '0')
+      await client.table.patch(TABLE, cr.sys_id!, { state: '-1' });
+    if (cr.state !== '0')
+      await client.table.patch(TABLE, cr.sys_id!, { state: '0', work_notes: notes });
+    const closed = await client.table.patch(TABLE, cr.sys_id!, {
+      state: '3',
+      close_code: closeCode,
+      close_notes: notes,
+    });
+    options.onChangeClosed?.(closeCode);
+    const events: NormalizedEvent[] = [
+      action('closed', closed.number ? closed : cr, d.correlationId, { closeCode }),
+    ];
+    const audits: Parameters<typeof auditRecord>[1][] = [
+      {
+        key: cr.number!,
+        actor: 'changegate/change',
+        action: 'change.closed',
+        correlationId: d.correlationId,
+        reason: `deployment ${result}`,
+        detail: { closeCode },
+      },
+    ];
+    if (!succeeded && todo === 'follow-up') {
+      const followCorrelation = `${crCorrelation(policy, d)}/follow-up`;
+      const follow =
+        (await client.table.findByCorrelationId(TABLE, followCorrelation)) ??
+        (await client.change.createNormal(
+          {
+            short_description:
+              `Follow-up / rollback for ${cr.number}: ${d.project} to ${d.environment}`.slice(
+                0,
+                160,
+              ),
+            description: notes,
+            parent: cr.sys_id,
+          },
+          { correlationId: followCorrelation },
+        ));
+      events.push(
+        action('created', follow, followCorrelation, { detail: `follow-up of ${cr.number}` }),
+      );
+      audits.push({
+        key: follow.number ?? followCorrelation,
+        actor: 'changegate/change',
+        action: 'change.created',
+        correlationId: followCorrelation,
+        reason: `follow-up of ${cr.number}`,
+      });
+    }
+    ctx.log.info({ number: cr.number, closeCode }, 'change request closed');
+    await publish(events, audits, event.id);
+  }
+
+  async function skip(d: DeploymentData, event: CloudEvent, ctx: HandlerContext, what: string) {
+    ctx.log.info(
+      { correlationId: d.correlationId },
+      `deployment ${what}: no change request to update`,
+    );
+    await publish(
+      [],
+      [
+        {
+          key: d.correlationId,
+          actor: 'changegate/change',
+          action: 'skipped',
+          correlationId: d.correlationId,
+          reason: `deployment ${what} but no change request is known for it`,
+        },
+      ],
+      event.id,
+    );
+  }
+
+  return {
+    name: 'change',
+    topics: [topics.cicd],
+    async handle(event, ctx) {
+      const type = event.type;
+      if (!type.startsWith('dev.changegate.deployment.')) return;
+      const d = DeploymentDataSchema.parse(event.data);
+      if (type === 'dev.changegate.deployment.requested') await onRequested(d, event, ctx);
+      else if (type === 'dev.changegate.deployment.started') await onStarted(d, event, ctx);
+      else if (type === 'dev.changegate.deployment.succeeded')
+        await onFinished(d, true, event, ctx);
+      else if (type === 'dev.changegate.deployment.failed') await onFinished(d, false, event, ctx);
+    },
+  };
+}
+
+/**
+ * One gate per deployment attempt waiting at one callback target: a redelivered request maps to
+ * the same gate (ignored), a re-run (next attempt) gets a new one.
+ */
+export function gateIdOf(d: DeploymentData): string {
+  const callback = d.callback
+    ? `${d.callback.kind}|${d.callback.url}|${JSON.stringify(d.callback.params)}`
+    : '';
+  const digest = createHash('sha256')
+    .update(`${d.correlationId}|${callback}|${d.run?.attempt ?? 1}`)
+    .digest('hex')
+    .slice(0, 16);
+  return `gate-${digest}`;
+}
