@@ -3,9 +3,20 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from './config/index.js';
 import { ChangegateError, coerceError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import { createBus } from './bus/index.js';
+import { reconcile } from './commands/reconcile.js';
 import { tail } from './commands/tail.js';
+import { createMetrics } from './metrics.js';
 import { startReceiver } from './runtime/receiver.js';
 import { onShutdown } from './runtime/signals.js';
+import {
+  WORKER_NAMES,
+  servicenowClients,
+  startWorkers,
+  type WorkerName,
+} from './runtime/workers.js';
+import { registerSandboxCommands } from './sandbox/servicenow/index.js';
+import { runDoctor } from './servicenow/doctor.js';
 
 interface GlobalOptions {
   config?: string;
@@ -45,11 +56,86 @@ program
     });
     if (config.bus === 'memory') {
       log.warn(
-        'embedded mode: events live in memory only and are lost on exit; use Kafka in production',
       );
     }
-    const receiver = await startReceiver({ config, log });
-    onShutdown(log, () => receiver.close());
+    const metrics = createMetrics();
+    const bus = createBus(config, { log });
+    const receiver = await startReceiver({ config, log, bus, metrics });
+    const hasServiceNow = Object.keys(config.servicenow.connections).length > 0;
+    if (!hasServiceNow) {
+      log.warn(
+        'no ServiceNow connection configured (CHANGEGATE_SERVICENOW_URL or servicenow.connections): receiving only, change and gate workers not started',
+      );
+    }
+    const workers = hasServiceNow
+      ? await startWorkers({ config, log, bus, metrics, names: WORKER_NAMES })
+      : undefined;
+    onShutdown(log, async () => {
+      await receiver.close();
+      await workers?.close();
+      await bus.close();
+    });
+  });
+
+program
+  .command('worker')
+  .description(`run workers apart from the receiver (${WORKER_NAMES.join(', ')})`)
+  .argument('<names>', 'comma-separated worker names, e.g. change,gate')
+  .action(async (namesArg: string) => {
+    const names = namesArg.split(',').map((n) => n.trim());
+    const unknown = names.filter((n) => !(WORKER_NAMES as readonly string[]).includes(n));
+    if (unknown.length > 0) {
+      throw new InvalidArgumentError(
+        `unknown worker ${unknown.join(', ')}; known: ${WORKER_NAMES.join(', ')}`,
+      );
+    }
+    const { config, log } = load();
+    if (config.bus !== 'kafka')
+      throw new InvalidArgumentError(
+        'workers apart from the receiver need Kafka: set KAFKA_BROKERS',
+      );
+    const metrics = createMetrics();
+    const bus = createBus(config, { log });
+    const workers = await startWorkers({ config, log, bus, metrics, names: names as WorkerName[] });
+    onShutdown(log, async () => {
+      await workers.close();
+      await bus.close();
+    });
+  });
+
+program
+  .command('reconcile')
+  .description(
+    're-read the CRs of open gates once and apply them (for lost business-rule messages)',
+  )
+  .action(async () => {
+    const { config, log } = load();
+    if (config.bus !== 'kafka')
+      throw new InvalidArgumentError('reconcile reads Kafka: set KAFKA_BROKERS');
+    const bus = createBus(config, { log });
+    const result = await reconcile({
+      config,
+      bus,
+      servicenow: servicenowClients(config, log, createMetrics({ defaults: false })),
+      log,
+    });
+    process.stdout.write(
+      `${result.open} open gate CRs, ${result.published} re-read and published\n`,
+    );
+    await bus.close();
+  });
+
+program
+  .command('doctor')
+  .description(
+    'check every ServiceNow connection: reachability, credentials, roles, outbound secret',
+  )
+  .action(async () => {
+    const { config } = load((raw) => {
+      // doctor checks ServiceNow only: it must not insist on Kafka settings.
+      raw.bus ??= 'memory';
+    });
+    process.exitCode = await runDoctor({ config });
   });
 
 program
@@ -72,6 +158,8 @@ program
       });
     },
   );
+
+registerSandboxCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const error = coerceError(err);

@@ -30,7 +30,9 @@ export const ChangePolicySchema = z.object({
     })
     .prefault({}),
   /** A CR number named by the pipeline is linked instead of creating one; `byTitle` finds one by exact short_description. */
-  link: z.object({ byNumber: z.boolean().default(true), byTitle: z.string().optional() }).prefault({}),
+  link: z
+    .object({ byNumber: z.boolean().default(true), byTitle: z.string().optional() })
+    .prefault({}),
   /** release: one CR for every environment of one commit of a project. */
   reuse: z.enum(['none', 'release']).default('none'),
   shortDescription: z.string().default('Deploy {{project}} {{commit.short}} to {{environment}}'),
@@ -69,8 +71,14 @@ export const BlackoutSchema = z.object({
   weekly: z
     .object({
       days: z.array(z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'])).min(1),
-      from: z.string().regex(/^\d{2}:\d{2}$/).default('00:00'),
-      to: z.string().regex(/^\d{2}:\d{2}$/).default('24:00'),
+      from: z
+        .string()
+        .regex(/^\d{2}:\d{2}$/)
+        .default('00:00'),
+      to: z
+        .string()
+        .regex(/^\d{2}:\d{2}$/)
+        .default('24:00'),
     })
     .optional(),
 });
@@ -88,19 +96,20 @@ export const GatePolicySchema = z.object({
   rules: z.array(RuleSchema).default([]),
   /** Any of these holding rejects the gate. approval rejected and state Canceled always reject. */
   rejectRules: z.array(RuleSchema).default([]),
-  timeoutMinutes: z.number().positive().default(24 * 60),
+  timeoutMinutes: z
+    .number()
+    .positive()
+    .default(24 * 60),
   onTimeout: z.enum(['reject', 'leave']).default('reject'),
 });
 export type GatePolicy = z.infer<typeof GatePolicySchema>;
 
 export const ChangesSchema = z
   .object({
-    policies: z
-      .array(ChangePolicySchema)
-      .prefault([
-        { name: 'production', match: { environment: 'prod*' }, mode: 'normal' },
-        { name: 'uncontrolled', match: {}, mode: 'none' },
-      ]),
+    policies: z.array(ChangePolicySchema).prefault([
+      { name: 'production', match: { environment: 'prod*' }, mode: 'normal' },
+      { name: 'uncontrolled', match: {}, mode: 'none' },
+    ]),
   })
   .prefault({});
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SECOND, WhsecSchema } from './schema.js';
+import { SECOND, WhsecSchema } from './primitives.js';
 
 /**
  * Configuration of the CI callback clients (`ci:` in the YAML). The lead plugs `CiSchema` into

@@ -1,16 +1,10 @@
 import { z } from 'zod';
 import { ServiceNowSchema } from './servicenow.js';
 import { ChangesSchema, GatesSchema } from './changes.js';
+import { CiSchema } from './ci.js';
 
-export const SECOND = 1000;
-export const MINUTE = 60 * SECOND;
-export const HOUR = 60 * MINUTE;
-export const MIB = 1024 * 1024;
-
-/** A Standard Webhooks secret: `whsec_` + base64 of the key bytes (the prefix is optional). */
-export const WhsecSchema = z
-  .string()
-  .regex(/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_<base64>, as Standard Webhooks defines');
+export { SECOND, MINUTE, HOUR, MIB, WhsecSchema } from './primitives.js';
+import { HOUR, MIB, SECOND, WhsecSchema } from './primitives.js';
 
 /** One or several secrets: several allow rotation (old and new both accepted during the switch). */
 const secrets = <T extends z.ZodType<string>>(item: T) =>
@@ -129,6 +123,7 @@ export const ConfigSchema = z
     servicenow: ServiceNowSchema,
     changes: ChangesSchema,
     gates: GatesSchema,
+    ci: CiSchema,
     /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
     bus: z.enum(['kafka', 'memory']).default('kafka'),
     log: z

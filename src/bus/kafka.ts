@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+  type SASLOptions,
+  type TopicMessages,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import { BusUnavailableError, coerceError } from '../errors.js';
+import type {
+  Bus,
+  BusRecord,
+  ConsumedRecord,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from './port.js';
+
+/**
+ * The Kafka adapter of the bus port, on kafkajs 2.2.4.
+ *
+ * Publishing: one idempotent producer (acks=all). kafkajs has no linger and its idempotent
+ * sequence numbers break when several produce requests for a partition are queued at once
+ * (kafkajs#598), so exactly one `sendBatch` is in flight; publishes that arrive meanwhile are
+ * coalesced into the next one (group commit). After any failed or timed-out send the producer is
+ * replaced: a send whose outcome is unknown must not be followed by the same producer id and
+ * sequence numbers, or the broker could take a new batch for a duplicate of the old one.
+ *
+ * @module
+ */
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId?: string;
+  ssl?: boolean;
+  sasl?: {
+    mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    username: string;
+    password: string;
+  };
+  /** kafkajs warnings and errors go here; without it kafkajs is silent. */
+  log?: Logger;
+  /** A publish not acknowledged within this rejects with BusUnavailableError. Default 5 s. */
+  publishTimeoutMs?: number;
+  /** Consumer liveness; lower values make rebalances (join/leave) faster. */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+const RETRY_AFTER_SECONDS = 5;
+const READY_TIMEOUT_MS = 2000;
+const JOIN_TIMEOUT_MS = 30_000;
+const MAX_REDELIVERY_BACKOFF_MS = 5000;
+
+interface PendingPublish {
+  records: BusRecord[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+  settled: boolean;
+  timer: NodeJS.Timeout;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function kafkajsLogCreator(log: Logger) {
+  const child = log.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const { message, ...extra } = entry;
+      const fields = { namespace, ...extra };
+      if (level === logLevel.ERROR) child.error(fields, message);
+      else if (level === logLevel.WARN) child.warn(fields, message);
+      else child.debug(fields, message);
+    };
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) out[name] = last.toString();
+  }
+  return out;
+}
+
+function toConsumed(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: Number(message.timestamp),
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    headers: headersToStrings(message.headers),
+  };
+}
+
+function groupByTopic(records: BusRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const r of records) {
+    let entry = byTopic.get(r.topic);
+    if (!entry) byTopic.set(r.topic, (entry = { topic: r.topic, messages: [] }));
+    entry.messages.push({ key: r.key, value: r.value, headers: r.headers });
+  }
+  return [...byTopic.values()];
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly log: Logger | undefined;
+  private readonly publishTimeoutMs: number;
+  private readonly sessionTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
+  private producer: Promise<Producer> | null = null;
+  private admin: Promise<Admin> | null = null;
+  private queue: PendingPublish[] = [];
+  private sending = false;
+  private generation = 0;
+  private readonly consumers = new Set<Consumer>();
+  private closing: Promise<void> | null = null;
+
+  constructor(options: KafkaBusOptions) {
+    if (options.brokers.length === 0) throw new Error('[changegate/bus/kafka] brokers required');
+    this.log = options.log;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'changegate',
+      brokers: options.brokers,
+      ssl: options.ssl,
+      sasl: options.sasl as SASLOptions | undefined,
+      connectionTimeout: 3000,
+      // Short client retries: the publish timeout, not kafkajs, decides when to give up.
+      retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
+      logLevel: options.log ? logLevel.WARN : logLevel.NOTHING,
+      ...(options.log ? { logCreator: kafkajsLogCreator(options.log) } : {}),
+    });
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const admin = await this.getAdmin();
+    const existing = new Set(await admin.listTopics());
+    const topics = specs
+      .filter((s) => !existing.has(s.topic))
+      .map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        replicationFactor: -1,
+        configEntries: [
+          ...(s.cleanup ? [{ name: 'cleanup.policy', value: s.cleanup }] : []),
+          ...(s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+        ],
+      }));
+    if (topics.length === 0) return;
+    try {
+      // Resolves false (no throw) for topics that another process created in the meantime.
+      await admin.createTopics({ topics, waitForLeaders: true });
+    } catch (err) {
+      if (!String(coerceError(err).message).includes('already exists')) throw err;
+    }
+  }
+
+  publish(records: BusRecord[]): Promise<void> {
+    if (this.closing) return Promise.reject(this.unavailable('bus is closed'));
+    if (records.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const pending: PendingPublish = {
+        records,
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => {
+          this.settle(
+            pending,
+            this.unavailable(`no acknowledgement within ${this.publishTimeoutMs} ms`),
+          );
+          // The send in flight may be stuck in kafkajs retries; stop waiting for it.
+          if (this.sending) this.resetProducer();
+        }, this.publishTimeoutMs),
+      };
+      this.queue.push(pending);
+      void this.drain();
+    });
+  }
+
+  private settle(pending: PendingPublish, err?: Error): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    clearTimeout(pending.timer);
+    if (err) pending.reject(err);
+    else pending.resolve();
+  }
+
+  private unavailable(reason: string, cause?: unknown): BusUnavailableError {
+    return new BusUnavailableError(`[changegate/bus/kafka] ${reason}`, {
+      cause,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
+
+  /**
+   * Send everything queued as one sendBatch; loop while more arrived during the send. A reset
+   * (failure or timeout) bumps the generation, which ends this loop and frees the queue.
+   */
+  private async drain(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    const generation = this.generation;
+    try {
+      while (generation === this.generation && this.queue.length > 0) {
+        const batch = this.queue.filter((p) => !p.settled);
+        this.queue = [];
+        if (batch.length === 0) continue;
+        try {
+          const producer = await this.getProducer();
+          const topicMessages = groupByTopic(batch.flatMap((b) => b.records));
+          await producer.sendBatch({ topicMessages, acks: -1 });
+          for (const b of batch) this.settle(b);
+        } catch (err) {
+          const reason = coerceError(err).message;
+          for (const b of batch) this.settle(b, this.unavailable(`publish failed: ${reason}`, err));
+          if (generation === this.generation) this.resetProducer();
+        }
+      }
+    } finally {
+      if (generation === this.generation) this.sending = false;
+    }
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        // Bounded, unlike the idempotent default (MAX_SAFE_INTEGER): an abandoned send must end.
+        retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
+      });
+      const ready = producer.connect().then(() => producer);
+      this.producer = ready;
+      ready.catch(() => {
+        if (this.producer === ready) this.producer = null;
+      });
+    }
+    return this.producer;
+  }
+
+  private resetProducer(): void {
+    this.generation++;
+    const old = this.producer;
+    this.producer = null;
+    // The in-flight send (if any) is abandoned; free the queue for the next producer.
+    this.sending = false;
+    old?.then((p) => p.disconnect()).catch(() => undefined);
+    if (this.queue.length > 0) void this.drain();
+  }
+
+  private getAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      const ready = admin.connect().then(() => admin);
+      this.admin = ready;
+      ready.catch(() => {
+        if (this.admin === ready) this.admin = null;
+      });
+    }
+    return this.admin;
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closing) throw new Error('[changegate/bus/kafka] bus is closed');
+    const consumer = this.newConsumer(options.groupId);
+    let stopping = false;
+    this.consumers.add(consumer);
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
+    );
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: options.topics,
+        fromBeginning: options.fromBeginning ?? false,
+      });
+      await consumer.run({
+        autoCommit: true,
+        // Offsets are resolved by kafkajs only after eachMessage resolves; so only handled
+        // records are ever committed.
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          const record = toConsumed(topic, partition, message);
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await options.handler(record);
+              return;
+            } catch (err) {
+              // Retry in place rather than throwing to kafkajs: it keeps the partition in order
+              // and avoids kafkajs' crash-and-restart cycle; a throw here (on close or when the
+              // group rebalances) leaves the offset unresolved, so the record is redelivered.
+              if (stopping || this.closing) throw err;
+              this.log?.warn(
+                {
+                  err,
+                  topic,
+                  partition,
+                  offset: message.offset,
+                  attempt,
+                  groupId: options.groupId,
+                },
+                'bus handler failed; redelivering',
+              );
+              await sleep(Math.min(100 * 2 ** (attempt - 1), MAX_REDELIVERY_BACKOFF_MS));
+              if (stopping || this.closing) throw err;
+              await heartbeat();
+            }
+          }
+        },
+      });
+      await withTimeout(joined, JOIN_TIMEOUT_MS, 'consumer did not join its group in time');
+    } catch (err) {
+      this.consumers.delete(consumer);
+      await consumer.disconnect().catch(() => undefined);
+      throw this.unavailable(`subscribe failed: ${coerceError(err).message}`, err);
+    }
+    let closed: Promise<void> | null = null;
+    return {
+      close: () => {
+        stopping = true;
+        closed ??= consumer.disconnect().finally(() => this.consumers.delete(consumer));
+        return closed;
+      },
+    };
+  }
+
+  private newConsumer(groupId: string): Consumer {
+    return this.kafka.consumer({
+      groupId,
+      sessionTimeout: this.sessionTimeoutMs,
+      rebalanceTimeout: this.sessionTimeoutMs,
+      heartbeatInterval: this.heartbeatIntervalMs,
+      // Bounds how long a disconnect waits for the fetch in flight.
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: true,
+      retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 10 },
+    });
+  }
+
+  async readToEnd(topic: string, onRecord: (record: ConsumedRecord) => void): Promise<void> {
+    const admin = await this.getAdmin();
+    if (!(await admin.listTopics()).includes(topic)) return;
+    const ends = new Map<number, bigint>();
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
+    }
+    if (ends.size === 0) return;
+    // kafkajs cannot assign partitions by hand, so a throwaway group reads and is deleted after.
+    const groupId = `changegate-read-${randomUUID()}`;
+    const consumer = this.newConsumer(groupId);
+    this.consumers.add(consumer);
+    const remaining = new Set(ends.keys());
+    try {
+      await new Promise<void>((resolve, reject) => {
+        consumer.on(consumer.events.CRASH, (e) => reject(coerceError(e.payload.error)));
+        consumer
+          .connect()
+          .then(() => consumer.subscribe({ topics: [topic], fromBeginning: true }))
+          .then(() =>
+            consumer.run({
+              autoCommit: false,
+              eachMessage: async ({ partition, message }) => {
+                const end = ends.get(partition);
+                if (end === undefined || BigInt(message.offset) >= end) return;
+                onRecord(toConsumed(topic, partition, message));
+                if (BigInt(message.offset) >= end - 1n) {
+                  remaining.delete(partition);
+                  if (remaining.size === 0) resolve();
+                }
+              },
+            }),
+          )
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      this.consumers.delete(consumer);
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+  }
+
+  async isReady(): Promise<boolean> {
+    if (this.closing) return false;
+    try {
+      const admin = await withTimeout(this.getAdmin(), READY_TIMEOUT_MS, 'admin connect timeout');
+      await withTimeout(admin.describeCluster(), READY_TIMEOUT_MS, 'metadata timeout');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const p of this.queue) this.settle(p, this.unavailable('bus is closed'));
+      this.queue = [];
+      await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+      this.consumers.clear();
+      await this.producer?.then((p) => p.disconnect()).catch(() => undefined);
+      await this.admin?.then((a) => a.disconnect()).catch(() => undefined);
+      this.producer = null;
+      this.admin = null;
+    })();
+    return this.closing;
+  }
+}
+
+/** Create the Kafka bus; connections open lazily on first use. */
+export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
+  return new KafkaBus(options);
+}

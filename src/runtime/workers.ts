@@ -1,0 +1,121 @@
+import type { Bus, Subscription } from '../bus/port.js';
+import { createCallbackClients } from '../ci/index.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { createServiceNowClients, type ServiceNowClients } from '../servicenow/index.js';
+import { changeWorker } from '../workers/change.js';
+import { startGateWorker, type GateWorker } from '../workers/gate.js';
+import { runWorker } from '../workers/runtime.js';
+import { gateServiceNowPort } from '../workers/servicenow-gate-port.js';
+import { sealerFromConfig } from './sealer.js';
+
+export const WORKER_NAMES = ['change', 'gate'] as const;
+export type WorkerName = (typeof WORKER_NAMES)[number];
+
+export interface WorkersRuntime {
+  gate?: GateWorker;
+  servicenow: ServiceNowClients;
+  close(): Promise<void>;
+}
+
+export interface StartWorkersOptions {
+  config: Config;
+  log: Logger;
+  bus: Bus;
+  metrics: Metrics;
+  names: readonly WorkerName[];
+  fetchImpl?: typeof fetch;
+}
+
+/** The ServiceNow clients with their calls counted in Prometheus. */
+export function servicenowClients(
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+  fetchImpl?: typeof fetch,
+) {
+  return createServiceNowClients(config.servicenow, {
+    log,
+    ...(fetchImpl ? { fetchImpl } : {}),
+    metrics: {
+      onCall: (call) => {
+        metrics.servicenowCalls.inc({
+          instance: call.instance,
+          method: call.method,
+          route: call.route,
+          status: String(call.status),
+        });
+        metrics.servicenowLatency.observe({ instance: call.instance }, call.durationMs / 1000);
+      },
+    },
+  });
+}
+
+/**
+ * Start the named workers on `bus`. Each consumes with its own consumer group, so they can run
+ * in one process (embedded, `start`) or apart (`changegate worker gate`).
+ */
+export async function startWorkers({
+  config,
+  log,
+  bus,
+  metrics,
+  names,
+  fetchImpl,
+}: StartWorkersOptions): Promise<WorkersRuntime> {
+  const servicenow = servicenowClients(config, log, metrics, fetchImpl);
+  const sealer = sealerFromConfig(config, log);
+  const callbacks = createCallbackClients(config.ci, {
+    sealer,
+    log,
+    ...(fetchImpl ? { fetchImpl } : {}),
+  });
+  const subscriptions: Subscription[] = [];
+  let gate: GateWorker | undefined;
+
+  if (names.includes('gate')) {
+    gate = await startGateWorker({
+      bus,
+      config,
+      servicenow: gateServiceNowPort(servicenow),
+      callbacks,
+      log,
+      onDecision: ({ outcome, latencyMs, waitedMs }) => {
+        metrics.gateDecisions.inc({ outcome });
+        metrics.gateWait.observe({ outcome }, waitedMs / 1000);
+        if (outcome === 'released' && latencyMs !== undefined)
+          metrics.gateReleaseLatency.observe(latencyMs / 1000);
+      },
+    });
+  }
+  if (names.includes('change')) {
+    subscriptions.push(
+      await runWorker(
+        changeWorker({
+          config,
+          bus,
+          servicenow,
+          callbacks,
+          onChangeCreated: (ms) => metrics.changeCreation.observe(ms / 1000),
+          onChangeClosed: (code) => metrics.changesClosed.inc({ close_code: code }),
+        }),
+        {
+          bus,
+          log,
+          dlqTopic: config.kafka.topics.dlq,
+          onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }),
+        },
+      ),
+    );
+  }
+  log.info({ workers: names }, 'workers running');
+  return {
+    ...(gate ? { gate } : {}),
+    servicenow,
+    async close() {
+      for (const s of subscriptions) await s.close();
+      await gate?.close();
+    },
+  };
+}

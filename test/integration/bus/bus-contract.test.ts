@@ -1,0 +1,183 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryBus } from '../../../src/bus/memory.js';
+import type { Bus, BusRecord, ConsumedRecord, Subscription } from '../../../src/bus/port.js';
+import { createTestKafkaBus, hasKafka, uniqueTopic, waitFor } from '../../support/kafka.js';
+
+/**
+ * One contract, both adapters: a worker must not be able to tell the memory bus from Kafka.
+ * Every test uses fresh topic and group names, so they can share one broker.
+ */
+
+const adapters: { name: string; create: () => Bus; skip: boolean }[] = [
+  { name: 'memory', create: () => createMemoryBus(), skip: false },
+  { name: 'kafka', create: () => createTestKafkaBus(), skip: !hasKafka() },
+];
+
+const text = (r: Pick<ConsumedRecord, 'value'>) => r.value?.toString('utf8') ?? null;
+const rec = (topic: string, key: string | null, value: string): BusRecord => ({
+  topic,
+  key,
+  value: Buffer.from(value),
+  headers: {},
+});
+
+describe.each(adapters)(
+  'bus contract: $name',
+  ({ create, skip }) => {
+    let bus: Bus;
+    const subs: Subscription[] = [];
+
+    const subscribe = async (
+      groupId: string,
+      topics: string[],
+      handler: (r: ConsumedRecord) => Promise<void>,
+    ) => {
+      const sub = await bus.subscribe({ groupId, topics, fromBeginning: true, handler });
+      subs.push(sub);
+      return sub;
+    };
+
+    afterEach(async () => {
+      await Promise.all(subs.splice(0).map((s) => s.close()));
+      await bus?.close();
+    });
+
+    const test = it.skipIf(skip);
+    const setup = async (partitions = 3) => {
+      bus = create();
+      const topic = uniqueTopic('contract');
+      await bus.ensureTopics([{ topic, partitions }]);
+      return topic;
+    };
+
+    test('delivers the records of one key in the order they were published', async () => {
+      const topic = await setup();
+      for (let i = 0; i < 10; i++) {
+        await bus.publish(['a', 'b', 'c'].map((k) => rec(topic, k, `${k}${i}`)));
+      }
+      const seen = new Map<string, string[]>();
+      await subscribe(uniqueTopic('g'), [topic], async (r) => {
+        seen.set(r.key!, [...(seen.get(r.key!) ?? []), text(r)!]);
+      });
+      await waitFor(() => [...seen.values()].flat().length === 30, '30 records');
+      for (const k of ['a', 'b', 'c']) {
+        expect(seen.get(k)).toEqual(Array.from({ length: 10 }, (_, i) => `${k}${i}`));
+      }
+    });
+
+    test('shares partitions among the members of a group and hands each record to one', async () => {
+      const topic = await setup(4);
+      const group = uniqueTopic('g');
+      const byMember: string[][] = [[], []];
+      await subscribe(group, [topic], async (r) => void byMember[0]!.push(text(r)!));
+      await subscribe(group, [topic], async (r) => void byMember[1]!.push(text(r)!));
+      await bus.publish(Array.from({ length: 40 }, (_, i) => rec(topic, `key-${i}`, `v${i}`)));
+      await waitFor(() => byMember.flat().length >= 40, '40 records');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const all = byMember.flat();
+      expect(all).toHaveLength(40);
+      expect(new Set(all).size).toBe(40);
+      expect(byMember[0]!.length).toBeGreaterThan(0);
+      expect(byMember[1]!.length).toBeGreaterThan(0);
+    });
+
+    test('resumes a restarted subscription after the offsets its group committed', async () => {
+      const topic = await setup();
+      const group = uniqueTopic('g');
+      const first: string[] = [];
+      await bus.publish([1, 2, 3].map((i) => rec(topic, 'k', `old${i}`)));
+      const sub = await subscribe(group, [topic], async (r) => void first.push(text(r)!));
+      await waitFor(() => first.length === 3, 'first 3 records');
+      await sub.close();
+
+      await bus.publish([1, 2].map((i) => rec(topic, 'k', `new${i}`)));
+      const second: string[] = [];
+      await subscribe(group, [topic], async (r) => void second.push(text(r)!));
+      await waitFor(() => second.length >= 2, 'the 2 new records');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(first).toEqual(['old1', 'old2', 'old3']);
+      expect(second).toEqual(['new1', 'new2']);
+    });
+
+    test('redelivers a record whose handler failed, before any later record of its key', async () => {
+      const topic = await setup();
+      await bus.publish([rec(topic, 'k', 'r1'), rec(topic, 'k', 'r2')]);
+      const attempts: string[] = [];
+      let failed = false;
+      await subscribe(uniqueTopic('g'), [topic], async (r) => {
+        attempts.push(text(r)!);
+        if (text(r) === 'r1' && !failed) {
+          failed = true;
+          throw new Error('transient');
+        }
+      });
+      await waitFor(() => attempts.includes('r2'), 'r2');
+      expect(attempts).toEqual(['r1', 'r1', 'r2']);
+    });
+
+    test('round-trips headers, null keys, null values and binary values', async () => {
+      const topic = await setup();
+      const binary = Buffer.from([0, 255, 1, 128]);
+      const before = Date.now();
+      await bus.publish([
+        { topic, key: null, value: null, headers: { ce_id: 'x-1', 'content-type': 'a/b' } },
+        { topic, key: 'k', value: binary, headers: {} },
+      ]);
+      const got: ConsumedRecord[] = [];
+      await subscribe(uniqueTopic('g'), [topic], async (r) => void got.push(r));
+      await waitFor(() => got.length === 2, '2 records');
+      const tombstone = got.find((r) => r.value === null)!;
+      expect(tombstone).toMatchObject({ topic, key: null, value: null });
+      expect(tombstone.headers).toEqual({ ce_id: 'x-1', 'content-type': 'a/b' });
+      const bin = got.find((r) => r.key === 'k')!;
+      expect(Buffer.compare(bin.value!, binary)).toBe(0);
+      expect(bin.headers).toEqual({});
+      for (const r of got) {
+        expect(r.timestamp).toBeGreaterThanOrEqual(before - 1000);
+        expect(r.timestamp).toBeLessThanOrEqual(Date.now() + 1000);
+        expect(typeof r.offset).toBe('string');
+      }
+    });
+
+    test('reads a topic to its end as of the call, and returns at once when it is empty', async () => {
+      const topic = await setup();
+      const empty: ConsumedRecord[] = [];
+      await bus.readToEnd(topic, (r) => empty.push(r));
+      expect(empty).toEqual([]);
+      await bus.readToEnd(uniqueTopic('missing'), (r) => empty.push(r));
+      expect(empty).toEqual([]);
+
+      await bus.publish(Array.from({ length: 12 }, (_, i) => rec(topic, `k${i % 5}`, `v${i}`)));
+      const read: string[] = [];
+      await bus.readToEnd(topic, (r) => read.push(text(r)!));
+      expect(read.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `v${i}`).sort());
+    });
+
+    test('creates topics idempotently with the partitions asked for', async () => {
+      bus = create();
+      const topic = uniqueTopic('contract');
+      const spec = { topic, partitions: 4, cleanup: 'compact' as const, retentionMs: 60_000 };
+      await bus.ensureTopics([spec]);
+      await bus.ensureTopics([spec, { topic: uniqueTopic('contract'), partitions: 1 }]);
+      await bus.publish(Array.from({ length: 40 }, (_, i) => rec(topic, `key-${i}`, 'v')));
+      const partitions = new Set<number>();
+      await bus.readToEnd(topic, (r) => partitions.add(r.partition));
+      expect([...partitions].every((p) => p >= 0 && p < 4)).toBe(true);
+      expect(partitions.size).toBeGreaterThan(1);
+    });
+
+    test('publishes one batch across two topics', async () => {
+      const a = await setup();
+      const b = uniqueTopic('contract');
+      await bus.publish([rec(a, 'k', 'a1'), rec(b, 'k', 'b1'), rec(a, 'k', 'a2')]);
+      const readA: string[] = [];
+      const readB: string[] = [];
+      await bus.readToEnd(a, (r) => readA.push(text(r)!));
+      await bus.readToEnd(b, (r) => readB.push(text(r)!));
+      expect(readA).toEqual(['a1', 'a2']);
+      expect(readB).toEqual(['b1']);
+      expect(await bus.isReady()).toBe(true);
+    });
+  },
+  60_000,
+);
