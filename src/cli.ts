@@ -54,10 +54,6 @@ program
       if (opts.embedded) raw.bus = 'memory';
       if (opts.port !== undefined) raw.server = { ...(raw.server as object), port: opts.port };
     });
-    if (config.bus === 'memory') {
-      log.warn(
-      );
-    }
     const metrics = createMetrics();
     const bus = createBus(config, { log });
     const receiver = await startReceiver({ config, log, bus, metrics });
@@ -160,6 +156,7 @@ program
   );
 
 registerSandboxCommands(program);
+(await import('./sandbox/ci/cli.js')).registerCiEmulatorCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const error = coerceError(err);

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { PayloadTooLargeError } from '../errors.js';
 import { ingest, type IngestDeps } from '../ingest/ingest.js';
@@ -35,7 +35,7 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
     }),
   );
 
-  const handle = (name: string) => async (c: import('hono').Context) => {
+  const handle = (name: string) => async (c: Context) => {
     const entry = receivers[name];
     const params = c.req.param() as Record<string, string>;
     const source = params.source ? `${name}/${params.source}` : name;

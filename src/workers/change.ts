@@ -8,7 +8,6 @@ import { buildEvent, type NormalizedEvent } from '../events/build.js';
 import { DeploymentDataSchema, type DeploymentData } from '../events/cicd.js';
 import type { CloudEvent } from '../events/envelope.js';
 import { formatServiceNowTime } from '../gate/servicenow-time.js';
-import type { Logger } from '../log.js';
 import { changeKind, resolvePolicy, templateVars } from '../policy/resolve.js';
 import { render } from '../policy/template.js';
 import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../servicenow/index.js';

@@ -8,7 +8,10 @@ import { createMetrics } from '../../src/metrics.js';
 import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
 import { startWorkers, type WorkersRuntime } from '../../src/runtime/workers.js';
 import { startCiEmulator, type CiEmulator } from '../../src/sandbox/ci/index.js';
-import { startServiceNowSandbox, type ServiceNowSandbox } from '../../src/sandbox/servicenow/index.js';
+import {
+  startServiceNowSandbox,
+  type ServiceNowSandbox,
+} from '../../src/sandbox/servicenow/index.js';
 
 export const SECRETS = {
   github: 'gh-secret',
@@ -36,7 +39,11 @@ export async function startStack({
   brokers,
   topicPrefix = '',
   config: extra = {},
-}: { brokers?: string[]; topicPrefix?: string; config?: Partial<ConfigInput> } = {}): Promise<Stack> {
+}: {
+  brokers?: string[];
+  topicPrefix?: string;
+  config?: Partial<ConfigInput>;
+} = {}): Promise<Stack> {
   const servicenow = await startServiceNowSandbox({
     oauth: { clientId: 'changegate', clientSecret: 'sandbox-secret' },
   });
@@ -76,9 +83,18 @@ export async function startStack({
         },
         ci: {
           allowLoopback: true,
-          github: { appId: ci.credentials.githubAppId, privateKey: ci.credentials.githubAppPrivateKey, apiUrl: ci.url },
+          github: {
+            appId: ci.credentials.githubAppId,
+            privateKey: ci.credentials.githubAppPrivateKey,
+            apiUrl: ci.url,
+          },
           gitlab: { [new URL(ci.url).host]: { token: ci.credentials.gitlabToken } },
-          jenkins: { [new URL(ci.url).host]: { user: ci.credentials.jenkinsUser, apiToken: ci.credentials.jenkinsToken } },
+          jenkins: {
+            [new URL(ci.url).host]: {
+              user: ci.credentials.jenkinsUser,
+              apiToken: ci.credentials.jenkinsToken,
+            },
+          },
           generic: { secret: ci.credentials.genericSecret },
         },
         ...extra,
@@ -90,7 +106,9 @@ export async function startStack({
   const bus = createBus(config, { log });
   const receiver = await startReceiver({ config, log, bus, metrics });
   const workers = await startWorkers({ config, log, bus, metrics, names: ['change', 'gate'] });
-  servicenow.admin.outbound.set([{ url: `${receiver.url}/hooks/servicenow`, secret: SECRETS.whsec }]);
+  servicenow.admin.outbound.set([
+    { url: `${receiver.url}/hooks/servicenow`, secret: SECRETS.whsec },
+  ]);
   return {
     config,
     bus,
@@ -109,7 +127,10 @@ export async function startStack({
 }
 
 /** Poll a condition in a test (the product itself never polls). */
-export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();

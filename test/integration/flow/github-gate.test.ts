@@ -9,7 +9,11 @@ beforeAll(async () => {
 afterAll(async () => stack?.close());
 
 async function post(path: string, request: { headers: Headers; body: Uint8Array }) {
-  return fetch(`${stack.receiver.url}${path}`, { method: 'POST', headers: request.headers, body: request.body });
+  return fetch(`${stack.receiver.url}${path}`, {
+    method: 'POST',
+    headers: request.headers,
+    body: request.body,
+  });
 }
 
 function protectionRule(runId: number, environment = 'production') {
@@ -23,21 +27,36 @@ function protectionRule(runId: number, environment = 'production') {
 describe('GitHub deployment protection rule, in one process', () => {
   it('creates one CR, and releases the deployment once the CR is approved and implementing', async () => {
     const payload = protectionRule(1001);
-    const res = await post('/hooks/github', githubRequest('deployment_protection_rule', payload, { secret: SECRETS.github, deliveryId: 'flow-1' }));
+    const res = await post(
+      '/hooks/github',
+      githubRequest('deployment_protection_rule', payload, {
+        secret: SECRETS.github,
+        deliveryId: 'flow-1',
+      }),
+    );
     expect(res.status).toBe(202);
 
     const cr = await eventually(() =>
       stack.servicenow.admin
         .records('change_request')
-        .find((r) => r.correlation_id === 'github/acme/payments/run-1001-production' && r.state === '-3'),
+        .find(
+          (r) =>
+            r.correlation_id === 'github/acme/payments/run-1001-production' && r.state === '-3',
+        ),
     ); // Authorize: approval requested
     expect(stack.ci.received().filter((c) => c.effect === 'released')).toHaveLength(0);
 
     stack.servicenow.admin.approve(cr.number!);
     const released = await stack.ci.waitFor((c) => c.effect === 'released', 10_000);
     expect(released.provider).toBe('github');
-    const after = stack.servicenow.admin.records('change_request').find((r) => r.number === cr.number)!;
+    const after = stack.servicenow.admin
+      .records('change_request')
+      .find((r) => r.number === cr.number)!;
     expect(after.state).toBe('-1'); // moved to Implement by the gate before releasing
-    expect(stack.servicenow.admin.records('change_request').filter((r) => r.correlation_id === cr.correlation_id)).toHaveLength(1);
+    expect(
+      stack.servicenow.admin
+        .records('change_request')
+        .filter((r) => r.correlation_id === cr.correlation_id),
+    ).toHaveLength(1);
   });
 });

@@ -47,7 +47,9 @@ describe('loadConfig', () => {
   it('says how to fix a Kafka start with no brokers', () => {
     const err = errorOf(() => loadConfig({ env: {} }));
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.issues.join()).toMatch(/kafka\.brokers: no Kafka brokers: set KAFKA_BROKERS .* --embedded/);
+    expect(err.issues.join()).toMatch(
+      /kafka\.brokers: no Kafka brokers: set KAFKA_BROKERS .* --embedded/,
+    );
   });
 
   it('runs embedded with no brokers when told to', () => {

@@ -85,7 +85,9 @@ describe('BatchingPublisher', () => {
   it('answers 503-style BusUnavailableError when the ack does not come in time', async () => {
     const { bus } = controlledBus();
     const publisher = new BatchingPublisher({ bus, ...options, timeoutMs: 30 });
-    await expect(publisher.publish([record('a')])).rejects.toThrow(/did not acknowledge within 30 ms/);
+    await expect(publisher.publish([record('a')])).rejects.toThrow(
+      /did not acknowledge within 30 ms/,
+    );
   });
 
   it('refuses new work at once when the queue is over its byte limit', async () => {
