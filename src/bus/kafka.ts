@@ -172,7 +172,7 @@ export class KafkaBus implements Bus {
     if (topics.length === 0) return;
     try {
       // Resolves false (no throw) for topics that another process created in the meantime.
-      await admin.createTopics({ topics, waitForLeaders: true });
+      await retryRetriable(() => admin.createTopics({ topics, waitForLeaders: true }));
     } catch (err) {
       if (!String(coerceError(err).message).includes('already exists')) throw err;
     }
@@ -365,7 +365,8 @@ export class KafkaBus implements Bus {
     const admin = await this.getAdmin();
     if (!(await admin.listTopics()).includes(topic)) return;
     const ends = new Map<number, bigint>();
-    for (const p of await admin.fetchTopicOffsets(topic)) {
+    // Right after a topic is created or a broker restarts, leadership may still be moving.
+    for (const p of await retryRetriable(() => admin.fetchTopicOffsets(topic))) {
       if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
     }
     if (ends.size === 0) return;
@@ -432,4 +433,20 @@ export class KafkaBus implements Bus {
 /** Create the Kafka bus; connections open lazily on first use. */
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   return new KafkaBus(options);
+}
+
+/**
+ * Retry what kafkajs marks retriable (NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE, …) for a
+ * bounded time; anything else, or the last failure, is thrown.
+ */
+async function retryRetriable<T>(fn: () => Promise<T>, attempts = 12): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const retriable = (err as { retriable?: unknown }).retriable === true;
+      if (!retriable || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
 }
