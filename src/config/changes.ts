@@ -54,12 +54,39 @@ export const ChangePolicySchema = z.object({
 });
 export type ChangePolicy = z.infer<typeof ChangePolicySchema>;
 
-export const RuleSchema = z.object({
-  /** A change_request field: approval, state, risk, u_cab_ok, … */
-  field: z.string().min(1),
-  op: z.enum(['==', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'matches']),
-  value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]),
-});
+export const RuleSchema = z
+  .object({
+    /** A change_request field: approval, state, risk, u_cab_ok, … */
+    field: z.string().min(1),
+    op: z.enum(['==', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'matches']),
+    value: z.union([
+      z.string(),
+      z.number(),
+      z.boolean(),
+      z.array(z.union([z.string(), z.number()])),
+    ]),
+  })
+  .superRefine((rule, ctx) => {
+    const list = rule.op === 'in' || rule.op === 'not in';
+    if (list !== Array.isArray(rule.value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: list ? `${rule.op} needs a list` : `${rule.op} needs a single value`,
+      });
+    }
+    if (rule.op === 'matches') {
+      try {
+        new RegExp(String(rule.value));
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['value'],
+          message: `not a regular expression: ${(err as Error).message}`,
+        });
+      }
+    }
+  });
 export type Rule = z.infer<typeof RuleSchema>;
 
 export const BlackoutSchema = z.object({

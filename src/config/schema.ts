@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { ServiceNowSchema } from './servicenow.js';
 import { ChangesSchema, GatesSchema } from './changes.js';
 import { CiSchema } from './ci.js';
+import { IncidentsSchema } from './incident.js';
+import { CmdbSchema } from './cmdb.js';
+import { EvidenceSchema } from './evidence.js';
+import { NotifySchema } from './notify.js';
 
 export { SECOND, MINUTE, HOUR, MIB, WhsecSchema } from './primitives.js';
 import { HOUR, MIB, SECOND, WhsecSchema } from './primitives.js';
@@ -124,6 +128,10 @@ export const ConfigSchema = z
     changes: ChangesSchema,
     gates: GatesSchema,
     ci: CiSchema,
+    evidence: EvidenceSchema,
+    notify: NotifySchema,
+    incidents: IncidentsSchema,
+    cmdb: CmdbSchema,
     /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
     bus: z.enum(['kafka', 'memory']).default('kafka'),
     log: z

@@ -70,6 +70,34 @@ const isNumeric = (s: string) => s.trim() !== '' && Number.isFinite(Number(s));
 
 const describe = (r: Rule) => `${r.field} ${r.op} ${JSON.stringify(r.value)}`;
 
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * When the weekly window covering `now` ends, or undefined. A window whose `to` is not after its
+ * `from` (22:00–06:00) runs overnight: it starts on a listed day and ends the next morning, so
+ * the early hours belong to the previous day's window.
+ */
+function weeklyCover(weekly: NonNullable<Blackout['weekly']>, now: Date): Date | undefined {
+  const minutesOf = (hhmm: string) => {
+    const [h, m] = hhmm.split(':').map(Number) as [number, number];
+    return h * 60 + m;
+  };
+  const from = minutesOf(weekly.from);
+  const to = minutesOf(weekly.to);
+  const minutes = now.getUTCHours() * 60 + now.getUTCMinutes();
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const listed = (day: number) => weekly.days.includes(DAYS[(day + 7) % 7]!);
+  if (from < to) {
+    return listed(now.getUTCDay()) && minutes >= from && minutes < to
+      ? new Date(midnight + to * 60_000)
+      : undefined;
+  }
+  if (listed(now.getUTCDay()) && minutes >= from) return new Date(midnight + DAY_MS + to * 60_000);
+  if (listed(now.getUTCDay() - 1) && minutes < to) return new Date(midnight + to * 60_000);
+  return undefined;
+}
+
 /** The blackout covering `now`, and when it ends. */
 export function activeBlackout(
   blackouts: readonly Blackout[],
@@ -82,17 +110,8 @@ export function activeBlackout(
       if (now >= start && now < end) return { name: b.name, until: end };
     }
     if (b.weekly) {
-      const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][now.getUTCDay()]!;
-      if (!b.weekly.days.includes(day as never)) continue;
-      const minutes = now.getUTCHours() * 60 + now.getUTCMinutes();
-      const [fh, fm] = b.weekly.from.split(':').map(Number) as [number, number];
-      const [th, tm] = b.weekly.to.split(':').map(Number) as [number, number];
-      if (minutes >= fh * 60 + fm && minutes < th * 60 + tm) {
-        const until = new Date(now);
-        until.setUTCHours(0, 0, 0, 0);
-        until.setUTCMinutes(th * 60 + tm);
-        return { name: b.name, until };
-      }
+      const covered = weeklyCover(b.weekly, now);
+      if (covered) return { name: b.name, until: covered };
     }
   }
   return undefined;

@@ -23,7 +23,9 @@ export function changeKind(
   if (policy.mode === 'none' || policy.mode === 'link') return policy.mode;
   const when = policy.emergencyWhen;
   const byFlag = when.flag && d.emergency;
-  const byLabel = d.labels.some((l) => when.labels.includes(l.toLowerCase()));
+  // Labels are matched case-insensitively on both sides (`Hotfix`, `SEV1` in config or pipeline).
+  const wanted = new Set(when.labels.map((l) => l.toLowerCase()));
+  const byLabel = d.labels.some((l) => wanted.has(l.toLowerCase()));
   const branch = d.commit.ref?.replace(/^refs\/heads\//, '');
   const byBranch = branch !== undefined && when.branches.some((b) => globMatch(b, branch));
   return byFlag || byLabel || byBranch ? 'emergency' : policy.mode;

@@ -5,16 +5,21 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createServiceNowClients, type ServiceNowClients } from '../servicenow/index.js';
 import { changeWorker } from '../workers/change.js';
+import { cmdbWorker } from '../workers/cmdb.js';
+import { evidenceWorker } from '../workers/evidence.js';
 import { startGateWorker, type GateWorker } from '../workers/gate.js';
+import { incidentWorker } from '../workers/incident.js';
+import { startNotifyWorker, type NotifyWorker } from '../workers/notify.js';
 import { runWorker } from '../workers/runtime.js';
 import { gateServiceNowPort } from '../workers/servicenow-gate-port.js';
 import { sealerFromConfig } from './sealer.js';
 
-export const WORKER_NAMES = ['change', 'gate'] as const;
+export const WORKER_NAMES = ['change', 'gate', 'incident', 'cmdb', 'evidence', 'notify'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 export interface WorkersRuntime {
   gate?: GateWorker;
+  notify?: NotifyWorker;
   servicenow: ServiceNowClients;
   close(): Promise<void>;
 }
@@ -109,12 +114,52 @@ export async function startWorkers({
       ),
     );
   }
+  for (const name of ['incident', 'cmdb'] as const) {
+    if (!names.includes(name)) continue;
+    const def =
+      name === 'incident'
+        ? incidentWorker({ config, bus, servicenow })
+        : cmdbWorker({ config, bus, servicenow });
+    subscriptions.push(
+      await runWorker(def, {
+        bus,
+        log,
+        dlqTopic: config.kafka.topics.dlq,
+        onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }),
+      }),
+    );
+  }
+  if (names.includes('evidence')) {
+    subscriptions.push(
+      await runWorker(
+        evidenceWorker({ config, bus, servicenow, ...(fetchImpl ? { fetchImpl } : {}) }),
+        {
+          bus,
+          log,
+          dlqTopic: config.kafka.topics.dlq,
+          onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }),
+        },
+      ),
+    );
+  }
+  const notify = names.includes('notify')
+    ? await startNotifyWorker({
+        bus,
+        config,
+        servicenow,
+        log,
+        ...(fetchImpl ? { fetchImpl } : {}),
+        runtime: { onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }) },
+      })
+    : undefined;
   log.info({ workers: names }, 'workers running');
   return {
     ...(gate ? { gate } : {}),
+    ...(notify ? { notify } : {}),
     servicenow,
     async close() {
       for (const s of subscriptions) await s.close();
+      await notify?.close();
       await gate?.close();
     },
   };

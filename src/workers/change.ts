@@ -279,11 +279,9 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     const { cr, client, policy } = found;
     const note = `changegate: deployment of ${d.project} to ${d.environment} started.${d.run?.url ? ` Run: ${d.run.url}` : ''}`;
     const events: NormalizedEvent[] = [];
-    if (
-      policy.implementOnStart &&
-      cr.state !== '-1' &&
-      ['-2', '-3', '-4', '-5'].includes(cr.state ?? '')
-    ) {
+    // Only Scheduled (approved) may move to Implement: from New/Assess/Authorize the state model
+    // refuses the write, which would fail the event and lose the note with it.
+    if (policy.implementOnStart && cr.state === '-2') {
       await client.table.patch(TABLE, cr.sys_id!, { state: '-1', work_notes: note });
       events.push(action('implementing', cr, d.correlationId));
     } else {
@@ -316,8 +314,12 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     const result = succeeded ? 'succeeded' : 'failed';
     const notes = `changegate: deployment of ${d.project} to ${d.environment} ${result}.${d.run?.url ? ` Run: ${d.run.url}` : ''}`;
     const todo = succeeded ? policy.onSuccess : policy.onFailure;
-    if (todo === 'leave' || cr.state === '3' || cr.state === '4') {
-      await client.table.addWorkNote(TABLE, cr.sys_id!, notes);
+    // Only an authorized CR (Scheduled, Implement, Review) can be closed; one that was never
+    // approved, or is already closed or canceled, only gets the note — for a person to judge.
+    const closable = ['-2', '-1', '0'].includes(cr.state ?? '');
+    if (todo === 'leave' || !closable) {
+      const why = closable ? '' : ` The change request was not closed: its state is ${cr.state}.`;
+      await client.table.addWorkNote(TABLE, cr.sys_id!, notes + why);
       await publish(
         [],
         [
@@ -337,8 +339,11 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     // ServiceNow closes through Review: Implement → Review → Closed, close code and notes set.
     if (cr.state !== '-1' && cr.state !== '0')
       await client.table.patch(TABLE, cr.sys_id!, { state: '-1' });
-    if (cr.state !== '0')
+    if (cr.state !== '0') {
       await client.table.patch(TABLE, cr.sys_id!, { state: '0', work_notes: notes });
+    } else {
+      await client.table.addWorkNote(TABLE, cr.sys_id!, notes);
+    }
     const closed = await client.table.patch(TABLE, cr.sys_id!, {
       state: '3',
       close_code: closeCode,

@@ -1,6 +1,7 @@
 import { fromRecord } from '../bus/cloudevents.js';
 import type { Bus, ConsumedRecord, Subscription } from '../bus/port.js';
-import { UpstreamError, coerceError } from '../errors.js';
+import { ZodError } from 'zod';
+import { PayloadError, UpstreamError, coerceError } from '../errors.js';
 import type { CloudEvent } from '../events/envelope.js';
 import type { Logger } from '../log.js';
 
@@ -80,7 +81,7 @@ export async function runWorker(
           return;
         } catch (err) {
           const error = coerceError(err);
-          const retryable = !(error instanceof UpstreamError) || error.retryable;
+          const retryable = isRetryable(error);
           if (!retryable || attempt >= maxAttempts) {
             elog.error(
               { err: error.message, retryable },
@@ -128,4 +129,13 @@ async function deadLetter(
       },
     },
   ]);
+}
+
+/**
+ * Upstream errors say themselves; input that does not validate never will, however often it is
+ * tried; anything else (a bug, a network blip) gets the benefit of the doubt.
+ */
+export function isRetryable(error: Error): boolean {
+  if (error instanceof UpstreamError) return error.retryable;
+  return !(error instanceof PayloadError || error instanceof ZodError);
 }

@@ -95,6 +95,8 @@ export class OutboundDispatcher {
 
   /** Resolves when every queued message was delivered, failed or dropped. */
   async idle(): Promise<void> {
+    // Writes made outside a request schedule their message with setImmediate: let it start.
+    await new Promise((r) => setImmediate(r));
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
   }
 
