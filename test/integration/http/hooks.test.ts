@@ -302,7 +302,10 @@ describe('POST /hooks/*', () => {
     const res = await post(
       '/hooks/azure-devops',
       checkRequest(
-        { ...fixture('azure-devops/check-body.json'), AuthToken: AUTH_TOKEN },
+        {
+          ...fixture<Record<string, unknown>>('azure-devops/check-body.json'),
+          AuthToken: AUTH_TOKEN,
+        },
         {
           authorization: basic('azure-hook', 'Hook-Pa55word!'),
         },
