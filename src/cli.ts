@@ -15,6 +15,7 @@ import {
   startWorkers,
   type WorkerName,
 } from './runtime/workers.js';
+import { registerDemoCommand } from './demo/command.js';
 import { registerSandboxCommands } from './sandbox/servicenow/index.js';
 import { runDoctor } from './servicenow/doctor.js';
 
@@ -155,6 +156,7 @@ program
     },
   );
 
+registerDemoCommand(program);
 registerSandboxCommands(program);
 (await import('./sandbox/ci/cli.js')).registerCiEmulatorCommands(program);
 
