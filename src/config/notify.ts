@@ -28,7 +28,10 @@ export const ChannelSchema = z
     /** `kind: webhook` only: signs each POST as a Standard Webhook. */
     secret: WhsecSchema.optional(),
     /** Reasons this channel hears about; default all. */
-    reasons: z.array(z.enum(NOTIFY_REASONS)).min(1).default([...NOTIFY_REASONS]),
+    reasons: z
+      .array(z.enum(NOTIFY_REASONS))
+      .min(1)
+      .default([...NOTIFY_REASONS]),
   })
   .refine((c) => c.kind !== 'webhook' || c.secret, {
     message: 'a webhook channel needs a secret (whsec_…) to sign with',

@@ -6,6 +6,7 @@ import { IncidentsSchema } from './incident.js';
 import { CmdbSchema } from './cmdb.js';
 import { EvidenceSchema } from './evidence.js';
 import { NotifySchema } from './notify.js';
+import { WebSchema } from './web.js';
 
 export { SECOND, MINUTE, HOUR, MIB, WhsecSchema } from './primitives.js';
 import { HOUR, MIB, SECOND, WhsecSchema } from './primitives.js';
@@ -132,6 +133,7 @@ export const ConfigSchema = z
     notify: NotifySchema,
     incidents: IncidentsSchema,
     cmdb: CmdbSchema,
+    web: WebSchema,
     /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
     bus: z.enum(['kafka', 'memory']).default('kafka'),
     log: z

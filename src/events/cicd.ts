@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { CallbackSchema, CicdOriginSchema } from './common.js';
 
+/** The origin fields every CI/CD event carries, as a normalizer writes them. */
+export type CicdOrigin = z.input<typeof CicdOriginSchema>;
+
 export const RunSchema = z.object({
   id: z.string().min(1),
   url: z.url().optional(),

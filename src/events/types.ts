@@ -40,6 +40,9 @@ export const EVENT_TYPES = {
 export type EventType = keyof typeof EVENT_TYPES;
 export type EventData<T extends EventType> = z.infer<(typeof EVENT_TYPES)[T]['schema']>;
 
+/** The four deployment lifecycle types every CI provider maps onto. */
+export type DeploymentEventType = Extract<EventType, `dev.changegate.deployment.${string}`>;
+
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_TYPES, type);
 }

@@ -48,8 +48,11 @@ export function evidenceWorker(options: EvidenceWorkerOptions): WorkerDefinition
   const ev: EvidenceConfig = config.evidence;
   const topics = config.kafka.topics;
 
-  async function reportBytes(report: Report): Promise<{ bytes: Uint8Array; cut: boolean; declared?: number }> {
-    if (report.content !== undefined) return { bytes: Buffer.from(report.content, 'utf8'), cut: false };
+  async function reportBytes(
+    report: Report,
+  ): Promise<{ bytes: Uint8Array; cut: boolean; declared?: number }> {
+    if (report.content !== undefined)
+      return { bytes: Buffer.from(report.content, 'utf8'), cut: false };
     const fetched = await fetchReport(report.url!, {
       policy: { allowList: ev.fetch.allowList, allowLoopback: ev.fetch.allowLoopback },
       timeoutMs: ev.fetch.timeoutMs,
@@ -83,12 +86,19 @@ export function evidenceWorker(options: EvidenceWorkerOptions): WorkerDefinition
       // Refused or gone for good: say so in the summary and carry on with the other reports.
       if (err instanceof UpstreamError && !err.retryable) {
         const refused = err instanceof ReportRefusedError;
-        return { ...base, status: refused ? 'refused' : 'unavailable', reason: err.message.replace(/^\[[^\]]+\]\s*/, '') };
+        return {
+          ...base,
+          status: refused ? 'refused' : 'unavailable',
+          reason: err.message.replace(/^\[[^\]]+\]\s*/, ''),
+        };
       }
       throw err;
     }
     // Counts come from everything read, not only from what fits in the attachment.
-    const text = report.format === 'junit' || report.format === 'sarif' ? Buffer.from(got.bytes).toString('utf8') : '';
+    const text =
+      report.format === 'junit' || report.format === 'sarif'
+        ? Buffer.from(got.bytes).toString('utf8')
+        : '';
     const parsed =
       report.format === 'junit'
         ? { junit: parseJunit(text) }
@@ -123,7 +133,11 @@ export function evidenceWorker(options: EvidenceWorkerOptions): WorkerDefinition
     return { ...outcome, status: 'attached' };
   }
 
-  async function hasNote(client: ServiceNowClient, sysId: string, marker: string): Promise<boolean> {
+  async function hasNote(
+    client: ServiceNowClient,
+    sysId: string,
+    marker: string,
+  ): Promise<boolean> {
     // Journal entries live in sys_journal_field (work_notes reads back empty through the Table
     // API); the integration user needs read access to it.
     const hits = await client.table.query('sys_journal_field', {
@@ -180,7 +194,12 @@ export function evidenceWorker(options: EvidenceWorkerOptions): WorkerDefinition
       key: cr.number,
       action: `evidence.${o.status}`,
       reason: o.reason ?? `${o.name} (${o.contentType})${o.truncated ? ' truncated' : ''}`,
-      detail: { file: o.name, bytes: o.bytes, originalBytes: o.originalBytes, truncated: o.truncated ?? false },
+      detail: {
+        file: o.name,
+        bytes: o.bytes,
+        originalBytes: o.originalBytes,
+        truncated: o.truncated ?? false,
+      },
     }));
     audits.push({
       ...auditBase,

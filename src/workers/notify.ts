@@ -16,7 +16,7 @@ import type { ServiceNowClients } from '../servicenow/index.js';
 import { channelRequest } from './notify/channels.js';
 import { changeLink, renderNotification, type NotificationVars } from './notify/message.js';
 import { sendToChannel } from './notify/send.js';
-import { loadNotifyState, sentKey, type NotifyState, type WaitingTimer } from './notify/state.js';
+import { loadNotifyState, sentKey, type WaitingTimer } from './notify/state.js';
 import { runWorker, type RunWorkerOptions } from './runtime.js';
 
 export interface NotifyWorkerOptions {
@@ -108,11 +108,15 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
         const key = sentKey(reason, subject, channel.name);
         if (state.wasSent(key)) continue;
         try {
-          const status = await sendToChannel(channel, channelRequest(channel, n, new Date(clock())), {
-            timeoutMs: nc.timeoutMs,
-            attempts: nc.attempts,
-            ...(fetchImpl ? { fetchImpl } : {}),
-          });
+          const status = await sendToChannel(
+            channel,
+            channelRequest(channel, n, new Date(clock())),
+            {
+              timeoutMs: nc.timeoutMs,
+              attempts: nc.attempts,
+              ...(fetchImpl ? { fetchImpl } : {}),
+            },
+          );
           await state.markSent(key);
           sent.push(channel.name);
           log.info({ reason, subject, channel: channel.name, status }, 'notification sent');
@@ -154,10 +158,13 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
     const existing = handles.get(t.gateId);
     if (existing) clearTimeout(existing);
     const due = Math.max(t.fireAt, clock() + (t.fireAt <= clock() ? OVERDUE_GRACE_MS : 0));
-    const handle = setTimeout(() => {
-      handles.delete(t.gateId);
-      if (!closed) void fire(t.gateId);
-    }, Math.min(MAX_TIMER_MS, due - clock()));
+    const handle = setTimeout(
+      () => {
+        handles.delete(t.gateId);
+        if (!closed) void fire(t.gateId);
+      },
+      Math.min(MAX_TIMER_MS, due - clock()),
+    );
     handle.unref?.();
     handles.set(t.gateId, handle);
   };
@@ -248,10 +255,16 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
       if (!nc.channels.some((c) => c.reasons.includes('emergency-approval'))) return;
       if (d.action !== 'created' || allSent('emergency-approval', d.changeNumber)) return;
       // The event does not say which type of CR was created: read it once.
-      const cr = await servicenow.clientFor(nc.connection).table.get('change_request', d.changeSysId, {
-        fields: ['sys_id', 'number', 'type', 'approval', 'state', 'short_description'],
-      });
-      const awaiting = cr.approval !== 'approved' && cr.approval !== 'rejected' && cr.state !== '3' && cr.state !== '4';
+      const cr = await servicenow
+        .clientFor(nc.connection)
+        .table.get('change_request', d.changeSysId, {
+          fields: ['sys_id', 'number', 'type', 'approval', 'state', 'short_description'],
+        });
+      const awaiting =
+        cr.approval !== 'approved' &&
+        cr.approval !== 'rejected' &&
+        cr.state !== '3' &&
+        cr.state !== '4';
       if (cr.type !== 'emergency' || !awaiting) return;
       await notify('emergency-approval', d.changeNumber, {
         number: d.changeNumber,
@@ -293,7 +306,10 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
       } catch (err) {
         // Never dead-letter a dead letter: after the attempts, the audit trail has the failure.
         if (attempt >= 3 || closed) {
-          log.error({ err: coerceError(err).message, correlationId }, 'change-failed notification lost');
+          log.error(
+            { err: coerceError(err).message, correlationId },
+            'change-failed notification lost',
+          );
           return;
         }
         await new Promise((r) => setTimeout(r, 1000 * attempt));
@@ -324,7 +340,10 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
       }),
     );
   }
-  log.info({ channels: nc.channels.map((c) => `${c.name}:${c.kind}`), waiting: handles.size }, 'notify worker running');
+  log.info(
+    { channels: nc.channels.map((c) => `${c.name}:${c.kind}`), waiting: handles.size },
+    'notify worker running',
+  );
 
   return {
     waiting: () => state.timers(),

@@ -1,3 +1,5 @@
+import type { CicdOrigin } from '../../events/cicd.js';
+import type { DeploymentEventType } from '../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../events/index.js';
 import { PayloadError } from '../../errors.js';
 import { findChangeNumber } from '../change-reference.js';
@@ -30,22 +32,10 @@ const PREFIX = '[changegate/receivers/github]';
 const PROVIDER = 'github';
 const EMERGENCY_LABEL = /\b(?:emergency|hotfix)\b/i;
 
-interface Origin {
-  provider: typeof PROVIDER;
-  project: string;
-  event: string;
-  deliveryId: string;
-  raw: ReturnType<typeof captureRaw>;
-}
-
-type DeploymentType =
-  | 'dev.changegate.deployment.requested'
-  | 'dev.changegate.deployment.started'
-  | 'dev.changegate.deployment.succeeded'
-  | 'dev.changegate.deployment.failed';
+type Origin = CicdOrigin & { provider: typeof PROVIDER };
 
 /** `deployment_status.state` → event; in_progress only: queued/pending/waiting mean a gate may still hold it. */
-const DEPLOYMENT_STATE: Record<string, DeploymentType> = {
+const DEPLOYMENT_STATE: Record<string, DeploymentEventType> = {
   in_progress: 'dev.changegate.deployment.started',
   success: 'dev.changegate.deployment.succeeded',
   failure: 'dev.changegate.deployment.failed',

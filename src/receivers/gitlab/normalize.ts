@@ -1,3 +1,5 @@
+import type { CicdOrigin } from '../../events/cicd.js';
+import type { DeploymentEventType } from '../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../events/index.js';
 import { PayloadError } from '../../errors.js';
 import { findChangeNumber } from '../change-reference.js';
@@ -25,22 +27,10 @@ const CHANGE_VARIABLES = new Set([
   'SERVICENOW_CHANGE',
 ]);
 
-interface Origin {
-  provider: typeof PROVIDER;
-  project: string;
-  event: string;
-  deliveryId: string;
-  raw: ReturnType<typeof captureRaw>;
-}
-
-type DeploymentType =
-  | 'dev.changegate.deployment.requested'
-  | 'dev.changegate.deployment.started'
-  | 'dev.changegate.deployment.succeeded'
-  | 'dev.changegate.deployment.failed';
+type Origin = CicdOrigin & { provider: typeof PROVIDER };
 
 /** Deployment `status` → event. approved/rejected/created stay webhook.received. */
-const DEPLOYMENT_STATUS: Record<string, DeploymentType> = {
+const DEPLOYMENT_STATUS: Record<string, DeploymentEventType> = {
   blocked: 'dev.changegate.deployment.requested',
   running: 'dev.changegate.deployment.started',
   success: 'dev.changegate.deployment.succeeded',

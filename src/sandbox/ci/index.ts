@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { mountEmulatorAdmin } from './admin.js';
 import { mountAzureDevops, type AzureEmulator } from './azure-devops.js';
 import { mountGeneric, type GenericEmulator } from './generic.js';
 import { mountGithub, type GithubEmulator } from './github.js';
@@ -102,6 +103,8 @@ export async function startCiEmulator(options: CiEmulatorOptions = {}): Promise<
   const generic = mountGeneric(app, rec, { secret: credentials.genericSecret, baseUrl });
   // Last: its `/:project/…` pattern is the loosest.
   const azure = mountAzureDevops(app, rec, { baseUrl });
+  // Control surface for tests in another process (`changegate sandbox ci`).
+  mountEmulatorAdmin(app, { rec, github, gitlab, azure, jenkins, generic });
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () =>

@@ -52,9 +52,16 @@ export function redactUrl(raw: string): string {
  * @throws UpstreamError retryable on network errors, timeouts, 408/429/5xx; not retryable on
  *   other statuses (404: the artifact is gone; 3xx: redirect not followed).
  */
-export async function fetchReport(url: string, options: FetchReportOptions): Promise<FetchedReport> {
+export async function fetchReport(
+  url: string,
+  options: FetchReportOptions,
+): Promise<FetchedReport> {
   const verdict = checkCallbackUrl(url, options.policy);
-  if (!verdict.ok) throw new ReportRefusedError(url, verdict.reason.replace('ci.allowList', 'evidence.fetch.allowList'));
+  if (!verdict.ok)
+    throw new ReportRefusedError(
+      url,
+      verdict.reason.replace('ci.allowList', 'evidence.fetch.allowList'),
+    );
   const where = redactUrl(url);
   const signal = AbortSignal.timeout(options.timeoutMs);
   let res: Response;
@@ -72,10 +79,13 @@ export async function fetchReport(url: string, options: FetchReportOptions): Pro
     await res.body?.cancel().catch(() => undefined);
     const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
     const hint = res.status >= 300 && res.status < 400 ? ': redirect not followed' : '';
-    throw new UpstreamError(`${PREFIX} report download answered HTTP ${res.status}${hint} (${where})`, {
-      retryable,
-      upstreamStatus: res.status,
-    });
+    throw new UpstreamError(
+      `${PREFIX} report download answered HTTP ${res.status}${hint} (${where})`,
+      {
+        retryable,
+        upstreamStatus: res.status,
+      },
+    );
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   const chunks: Uint8Array[] = [];

@@ -36,16 +36,34 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  */
 export async function findChange(
   client: ServiceNowClient,
-  { changeNumber, correlationId, attempts, baseDelayMs, maxDelayMs, sleep = defaultSleep }: FindChangeOptions,
+  {
+    changeNumber,
+    correlationId,
+    attempts,
+    baseDelayMs,
+    maxDelayMs,
+    sleep = defaultSleep,
+  }: FindChangeOptions,
 ): Promise<SnRecord & { sys_id: string; number: string }> {
   if (!changeNumber && !correlationId) {
-    throw new ChangeNotFoundError('to attach to: the event names no changeNumber or correlationId', 0);
+    throw new ChangeNotFoundError(
+      'to attach to: the event names no changeNumber or correlationId',
+      0,
+    );
   }
   const what = changeNumber ? `numbered ${changeNumber}` : `with correlation_id ${correlationId}`;
   for (let attempt = 1; ; attempt++) {
     const cr = changeNumber
-      ? (await client.table.query('change_request', { query: `number=${changeNumber}`, limit: 1, fields: FIELDS }))[0]
-      : await client.table.findByCorrelationId('change_request', correlationId!, { fields: FIELDS });
+      ? (
+          await client.table.query('change_request', {
+            query: `number=${changeNumber}`,
+            limit: 1,
+            fields: FIELDS,
+          })
+        )[0]
+      : await client.table.findByCorrelationId('change_request', correlationId!, {
+          fields: FIELDS,
+        });
     if (cr?.sys_id && cr.number) return cr as SnRecord & { sys_id: string; number: string };
     if (attempt >= attempts) throw new ChangeNotFoundError(what, attempt);
     await sleep(Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));

@@ -33,7 +33,8 @@ const MAX_MESSAGE = 300;
 const MAX_FINDINGS_KEPT = 1000;
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const obj = (v: unknown): Json =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const isLevel = (v: unknown): v is SarifLevel => SARIF_LEVELS.includes(v as SarifLevel);

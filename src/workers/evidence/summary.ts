@@ -68,7 +68,9 @@ export interface SummaryInput {
 export function buildSummaryNote({ data, outcomes, marker, topFailures }: SummaryInput): string {
   const lines: string[] = [];
   const where = [data.project, data.environment].filter(Boolean).join(' → ');
-  const run = data.run ? ` — run ${data.run.name ?? data.run.id}${data.run.url ? ` ${data.run.url}` : ''}` : '';
+  const run = data.run
+    ? ` — run ${data.run.name ?? data.run.id}${data.run.url ? ` ${data.run.url}` : ''}`
+    : '';
   lines.push(`changegate: test evidence for ${where}${run}`);
 
   const counts = testCounts(data.summary, outcomes);
@@ -111,7 +113,9 @@ export function buildSummaryNote({ data, outcomes, marker, topFailures }: Summar
     top.slice(0, topFailures).forEach((t, i) => lines.push(`  ${i + 1}. ${t}`));
   }
 
-  const attached = outcomes.filter((o) => o.status === 'attached' || o.status === 'already-attached');
+  const attached = outcomes.filter(
+    (o) => o.status === 'attached' || o.status === 'already-attached',
+  );
   if (attached.length > 0) {
     lines.push('Attached:');
     for (const o of attached) {

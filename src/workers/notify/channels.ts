@@ -19,11 +19,13 @@ export interface ChannelRequest {
 }
 
 /** Slack mrkdwn escapes only these three (https://api.slack.com/reference/surfaces/formatting). */
-const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const slackEscape = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function links(n: Notification): { label: string; url: string }[] {
   const out: { label: string; url: string }[] = [];
-  if (n.vars.link) out.push({ label: `Open ${n.vars.number ?? 'change'} in ServiceNow`, url: n.vars.link });
+  if (n.vars.link)
+    out.push({ label: `Open ${n.vars.number ?? 'change'} in ServiceNow`, url: n.vars.link });
   if (n.vars.runUrl) out.push({ label: 'Open the pipeline run', url: n.vars.runUrl });
   return out;
 }
@@ -52,7 +54,10 @@ export function slackBody(n: Notification): unknown {
         ? [
             {
               type: 'section',
-              fields: facts(n).map((f) => ({ type: 'mrkdwn', text: `*${f.title}*\n${slackEscape(f.value)}` })),
+              fields: facts(n).map((f) => ({
+                type: 'mrkdwn',
+                text: `*${f.title}*\n${slackEscape(f.value)}`,
+              })),
             },
           ]
         : []),
@@ -86,7 +91,9 @@ export function teamsBody(n: Notification): unknown {
 
 /** Same notification, same channel → same `webhook-id`: the receiver can dedupe a resend. */
 export function webhookMessageId(channel: string, n: Notification): string {
-  const digest = createHash('sha256').update(`${channel}\n${n.subject}\n${n.reason}`).digest('base64url');
+  const digest = createHash('sha256')
+    .update(`${channel}\n${n.subject}\n${n.reason}`)
+    .digest('base64url');
   return `msg_${digest.slice(0, 27)}`;
 }
 

@@ -66,9 +66,12 @@ export async function sendToChannel(
       const e = coerceError(err);
       const what = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : e.name;
       // e.message of a fetch failure may quote the URL: keep only its name.
-      last = new UpstreamError(`${PREFIX} channel ${channel.name} (${channel.kind}) unreachable: ${what}`, {
-        retryable: true,
-      });
+      last = new UpstreamError(
+        `${PREFIX} channel ${channel.name} (${channel.kind}) unreachable: ${what}`,
+        {
+          retryable: true,
+        },
+      );
     }
     if (attempt < attempts) await sleep(wait);
   }

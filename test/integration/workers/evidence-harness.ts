@@ -72,7 +72,8 @@ export async function postJenkins(stack: Stack, body: unknown, id = `msg_${rando
     headers: { 'content-type': 'application/json', ...sign(SECRETS.whsec, id, new Date(), text) },
     body: text,
   });
-  if (res.status !== 202) throw new Error(`jenkins hook answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 202)
+    throw new Error(`jenkins hook answered ${res.status}: ${await res.text()}`);
 }
 
 export function deploymentRequested(deploymentId: string, extra: Record<string, unknown> = {}) {
@@ -83,7 +84,10 @@ export function deploymentRequested(deploymentId: string, extra: Record<string, 
       project: 'acme/payments',
       environment: 'production',
       deploymentId,
-      run: { id: `run-${deploymentId}`, url: `https://ci.acme.example/job/payments/${deploymentId}/` },
+      run: {
+        id: `run-${deploymentId}`,
+        url: `https://ci.acme.example/job/payments/${deploymentId}/`,
+      },
       ...extra,
     },
   };
@@ -91,7 +95,8 @@ export function deploymentRequested(deploymentId: string, extra: Record<string, 
 
 /** The audit records on the stack's bus whose action starts with `prefix`. */
 export async function audits(stack: Stack, prefix: string) {
-  const out: { action: string; key: string; reason?: string; detail?: Record<string, unknown> }[] = [];
+  const out: { action: string; key: string; reason?: string; detail?: Record<string, unknown> }[] =
+    [];
   await stack.bus.readToEnd(stack.config.kafka.topics.audit, (r: ConsumedRecord) => {
     const entry = JSON.parse(r.value?.toString('utf8') ?? '{}') as (typeof out)[number];
     if (entry.action?.startsWith(prefix)) out.push(entry);
@@ -100,7 +105,11 @@ export async function audits(stack: Stack, prefix: string) {
 }
 
 /** Start extra workers next to the stack's change and gate workers. */
-export function startMore(stack: Stack, names: ('evidence' | 'notify')[], fetchImpl?: typeof fetch): Promise<WorkersRuntime> {
+export function startMore(
+  stack: Stack,
+  names: ('evidence' | 'notify')[],
+  fetchImpl?: typeof fetch,
+): Promise<WorkersRuntime> {
   return startWorkers({
     config: stack.config,
     bus: stack.bus,

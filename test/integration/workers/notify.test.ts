@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromRecord } from '../../../src/bus/cloudevents.js';
 import type { ConsumedRecord } from '../../../src/bus/port.js';
 import type { WorkersRuntime } from '../../../src/runtime/workers.js';
-import { startChatReceiver, type ChatPost, type ChatReceiver } from '../../../src/sandbox/chat/index.js';
+import {
+  startChatReceiver,
+  type ChatPost,
+  type ChatReceiver,
+} from '../../../src/sandbox/chat/index.js';
 import { eventually, startStack, type Stack } from '../../support/stack.js';
 import { deploymentRequested, postJenkins, startMore } from './evidence-harness.js';
 
@@ -16,7 +20,12 @@ beforeAll(async () => {
     config: {
       changes: {
         policies: [
-          { name: 'staging-standard', match: { environment: 'staging' }, mode: 'standard', template: 'No such template' },
+          {
+            name: 'staging-standard',
+            match: { environment: 'staging' },
+            mode: 'standard',
+            template: 'No such template',
+          },
           { name: 'production', match: { environment: 'prod*' }, mode: 'normal' },
         ],
       },
@@ -24,7 +33,12 @@ beforeAll(async () => {
         waitingAfterMinutes: 0.03, // 1.8 s
         channels: [
           { name: 'ops-slack', kind: 'slack', url: chat.slackUrl('ops') },
-          { name: 'cab-teams', kind: 'teams', url: chat.teamsUrl('cab'), reasons: ['emergency-approval', 'gate-rejected'] },
+          {
+            name: 'cab-teams',
+            kind: 'teams',
+            url: chat.teamsUrl('cab'),
+            reasons: ['emergency-approval', 'gate-rejected'],
+          },
           { name: 'pager', kind: 'webhook', url: chat.webhookUrl('pager'), secret: chat.secret },
         ],
       },
@@ -50,16 +64,27 @@ function reasonOf(p: ChatPost): string {
   return 'unknown';
 }
 const posts = (reason: string, number?: string) =>
-  chat.accepted().filter((p) => reasonOf(p) === reason && (!number || JSON.stringify(p.body).includes(number)));
+  chat
+    .accepted()
+    .filter((p) => reasonOf(p) === reason && (!number || JSON.stringify(p.body).includes(number)));
 const settle = () => new Promise((r) => setTimeout(r, 1500));
 
-async function requestGate(deploymentId: string, build: number, extra: Record<string, unknown> = {}) {
+async function requestGate(
+  deploymentId: string,
+  build: number,
+  extra: Record<string, unknown> = {},
+) {
   const url = stack.ci.jenkins.pending('payments/main', build);
-  await postJenkins(stack, deploymentRequested(deploymentId, { callback: { kind: 'jenkins', url }, ...extra }));
+  await postJenkins(
+    stack,
+    deploymentRequested(deploymentId, { callback: { kind: 'jenkins', url }, ...extra }),
+  );
   return eventually(() =>
     stack.servicenow.admin
       .records('change_request')
-      .find((r) => r.correlation_id === `jenkins/acme/payments/${deploymentId}` && r.state === '-3'),
+      .find(
+        (r) => r.correlation_id === `jenkins/acme/payments/${deploymentId}` && r.state === '-3',
+      ),
   );
 }
 
@@ -70,9 +95,13 @@ describe('notify worker, chat receiver over HTTP (memory bus)', () => {
     await eventually(() => posts('emergency-approval', cr.number).length === 3);
     const link = `${stack.servicenow.url}/nav_to.do?uri=change_request.do?sys_id=${cr.sys_id}`;
     const [slack] = posts('emergency-approval', cr.number).filter((p) => p.kind === 'slack');
-    expect((slack!.body as { text: string }).text).toBe(`Emergency change ${cr.number} awaits approval ${link}`);
+    expect((slack!.body as { text: string }).text).toBe(
+      `Emergency change ${cr.number} awaits approval ${link}`,
+    );
     const [teams] = posts('emergency-approval', cr.number).filter((p) => p.kind === 'teams');
-    expect(JSON.stringify(teams!.body)).toContain(`"type":"Action.OpenUrl","title":"Open ${cr.number} in ServiceNow","url":"${link}"`);
+    expect(JSON.stringify(teams!.body)).toContain(
+      `"type":"Action.OpenUrl","title":"Open ${cr.number} in ServiceNow","url":"${link}"`,
+    );
     const [hook] = posts('emergency-approval', cr.number).filter((p) => p.kind === 'webhook');
     expect((hook!.body as { data: { link: string; runUrl: string } }).data).toMatchObject({
       link,
@@ -115,7 +144,10 @@ describe('notify worker, chat receiver over HTTP (memory bus)', () => {
       ...deploymentRequested('nt-broken'),
       data: { ...deploymentRequested('nt-broken').data, environment: 'staging' },
     });
-    const post = await chat.waitFor((p) => p.kind === 'webhook' && reasonOf(p) === 'change-failed', 20_000);
+    const post = await chat.waitFor(
+      (p) => p.kind === 'webhook' && reasonOf(p) === 'change-failed',
+      20_000,
+    );
     expect((post.body as { data: Record<string, string> }).data).toMatchObject({
       correlationId: 'jenkins/acme/payments/nt-broken',
       environment: 'staging',
@@ -125,12 +157,15 @@ describe('notify worker, chat receiver over HTTP (memory bus)', () => {
   }, 30_000);
 
   it('sends nothing again after a restart when a decision is redelivered', async () => {
-    const cr = stack.servicenow.admin.records('change_request').find((r) => r.correlation_id === 'jenkins/acme/payments/nt-reject')!;
+    const cr = stack.servicenow.admin
+      .records('change_request')
+      .find((r) => r.correlation_id === 'jenkins/acme/payments/nt-reject')!;
     await more.close();
     more = await startMore(stack, ['notify']);
     let rejected: ConsumedRecord | undefined;
     await stack.bus.readToEnd(stack.config.kafka.topics.changes, (r) => {
-      if (fromRecord(r).type === 'dev.changegate.gate.rejected' && r.key === cr.number) rejected = r;
+      if (fromRecord(r).type === 'dev.changegate.gate.rejected' && r.key === cr.number)
+        rejected = r;
     });
     const { topic, key, value, headers } = rejected!;
     const before = chat.received().length;

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  capBytes,
-  contentTypeOf,
-  safeFileName,
-} from '../../../src/workers/evidence/content.js';
+import { capBytes, contentTypeOf, safeFileName } from '../../../src/workers/evidence/content.js';
 import { buildSummaryNote, summaryMarker } from '../../../src/workers/evidence/summary.js';
 import { parseJunit } from '../../../src/workers/evidence/junit.js';
 import { TestReportedDataSchema } from '../../../src/events/cicd.js';
@@ -35,7 +31,9 @@ describe('evidence content', () => {
     expect(capped.bytes.length).toBeLessThanOrEqual(2048);
     const text = Buffer.from(capped.bytes).toString('utf8');
     expect(text).not.toContain('\uFFFD');
-    expect(text).toMatch(/\[changegate: truncated: the report has 10000 bytes; the first \d+ are attached\]\n$/);
+    expect(text).toMatch(
+      /\[changegate: truncated: the report has 10000 bytes; the first \d+ are attached\]\n$/,
+    );
   });
 
   it('writes a summary with counts, top failures, cut files and a marker', () => {
@@ -57,15 +55,39 @@ describe('evidence content', () => {
       marker,
       topFailures: 5,
       outcomes: [
-        { name: 'junit.xml', format: 'junit', contentType: 'application/xml', status: 'attached', bytes: 300, originalBytes: 300, junit },
-        { name: 'big.log', format: 'log', contentType: 'text/plain', status: 'attached', bytes: 5 * 1024 * 1024, originalBytes: 12 * 1024 * 1024, truncated: true },
-        { name: 'x.sarif', format: 'sarif', contentType: 'application/sarif+json', status: 'refused', reason: 'evil.example matches no entry' },
+        {
+          name: 'junit.xml',
+          format: 'junit',
+          contentType: 'application/xml',
+          status: 'attached',
+          bytes: 300,
+          originalBytes: 300,
+          junit,
+        },
+        {
+          name: 'big.log',
+          format: 'log',
+          contentType: 'text/plain',
+          status: 'attached',
+          bytes: 5 * 1024 * 1024,
+          originalBytes: 12 * 1024 * 1024,
+          truncated: true,
+        },
+        {
+          name: 'x.sarif',
+          format: 'sarif',
+          contentType: 'application/sarif+json',
+          status: 'refused',
+          reason: 'evil.example matches no entry',
+        },
       ],
     });
     expect(note).toContain('acme/payments → production — run 142 https://ci.example/142');
     expect(note).toContain('Tests FAILED: 1 passed, 1 failed, 0 skipped (from junit.xml)');
     expect(note).toContain('1. C.b: bad');
-    expect(note).toContain('big.log (text/plain, 5.0 MiB) — TRUNCATED to the first 5.0 MiB of 12.0 MiB');
+    expect(note).toContain(
+      'big.log (text/plain, 5.0 MiB) — TRUNCATED to the first 5.0 MiB of 12.0 MiB',
+    );
     expect(note).toContain('x.sarif: refused: evil.example matches no entry');
     expect(note.endsWith(`[${marker}]`)).toBe(true);
     expect(marker).toMatch(/^changegate-evidence-[0-9a-f]{20}$/);

@@ -24,14 +24,30 @@ const SUREFIRE = `<?xml version="1.0" encoding="UTF-8"?>
 describe('parseJunit', () => {
   it('counts passed, failed and skipped from the test cases of a Surefire report', () => {
     const r = parseJunit(SUREFIRE);
-    expect(r).toMatchObject({ tests: 5, passed: 2, failed: 2, skipped: 1, countedFrom: 'testcases' });
+    expect(r).toMatchObject({
+      tests: 5,
+      passed: 2,
+      failed: 2,
+      skipped: 1,
+      countedFrom: 'testcases',
+    });
   });
 
   it('lists failures with class, name and the decoded message, errors included', () => {
     const r = parseJunit(SUREFIRE);
     expect(r.failures).toEqual([
-      { test: 'com.acme.PaymentTest.refunds', suite: 'com.acme.PaymentTest', kind: 'failure', message: 'expected <200> but was <500>' },
-      { test: 'com.acme.LedgerTest.books', suite: 'com.acme.LedgerTest', kind: 'error', message: 'NullPointerException' },
+      {
+        test: 'com.acme.PaymentTest.refunds',
+        suite: 'com.acme.PaymentTest',
+        kind: 'failure',
+        message: 'expected <200> but was <500>',
+      },
+      {
+        test: 'com.acme.LedgerTest.books',
+        suite: 'com.acme.LedgerTest',
+        kind: 'error',
+        message: 'NullPointerException',
+      },
     ]);
   });
 
@@ -47,15 +63,27 @@ describe('parseJunit', () => {
       <testsuite name="a" tests="10" failures="2" errors="1" skipped="3"/>
       <testsuite name="b" tests="5" failures="0" disabled="1"></testsuite>
     </testsuites>`);
-    expect(r).toMatchObject({ tests: 15, failed: 3, skipped: 4, passed: 8, countedFrom: 'suite-attributes' });
+    expect(r).toMatchObject({
+      tests: 15,
+      failed: 3,
+      skipped: 4,
+      passed: 8,
+      countedFrom: 'suite-attributes',
+    });
   });
 
   it('uses the root totals when the report lists no suites', () => {
-    expect(parseJunit('<testsuites tests="4" failures="1"/>')).toMatchObject({ tests: 4, failed: 1, passed: 3 });
+    expect(parseJunit('<testsuites tests="4" failures="1"/>')).toMatchObject({
+      tests: 4,
+      failed: 1,
+      passed: 3,
+    });
   });
 
   it('reads namespaced tags and single-quoted attributes with a > inside', () => {
-    const r = parseJunit(`<j:testsuite><j:testcase name='a>b'><j:failure message='x'/></j:testcase></j:testsuite>`);
+    const r = parseJunit(
+      `<j:testsuite><j:testcase name='a>b'><j:failure message='x'/></j:testcase></j:testsuite>`,
+    );
     expect(r.failures).toEqual([{ test: 'a>b', kind: 'failure', message: 'x' }]);
   });
 

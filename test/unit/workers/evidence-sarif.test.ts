@@ -19,12 +19,23 @@ const LOG = {
         {
           ruleIndex: 0,
           message: { text: 'query built from user input' },
-          locations: [{ physicalLocation: { artifactLocation: { uri: 'src/db.js' }, region: { startLine: 12 } } }],
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: 'src/db.js' },
+                region: { startLine: 12 },
+              },
+            },
+          ],
         },
         { ruleId: 'js/other', message: { text: 'no level anywhere' } },
         { ruleId: 'js/sql-injection', level: 'warning', message: { text: 'overridden' } },
         { ruleId: 'js/sql-injection', kind: 'pass', message: { text: 'checked' } },
-        { ruleId: 'js/sql-injection', message: { text: 'waived' }, suppressions: [{ kind: 'inSource' }] },
+        {
+          ruleId: 'js/sql-injection',
+          message: { text: 'waived' },
+          suppressions: [{ kind: 'inSource' }],
+        },
       ],
     },
   ],

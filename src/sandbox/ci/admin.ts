@@ -1,0 +1,128 @@
+import type { Context, Hono } from 'hono';
+import type { AzureEmulator } from './azure-devops.js';
+import type { GenericEmulator } from './generic.js';
+import type { GithubEmulator } from './github.js';
+import type { GitlabEmulator } from './gitlab.js';
+import type { JenkinsEmulator } from './jenkins.js';
+import type { CiProvider, Effect, Recorder } from './recorder.js';
+
+/**
+ * `/_emulator/*`: the CI emulator's control surface over HTTP, so a test in another process can
+ * register pending gates and read what the emulator received. No auth: the emulator binds
+ * 127.0.0.1 only, like the ServiceNow sandbox's `/sandbox/admin`.
+ *
+ * @module
+ */
+
+/** Path prefix of the admin API. */
+export const EMULATOR_ADMIN_PREFIX = '/_emulator';
+
+export interface EmulatorAdminHandles {
+  rec: Recorder;
+  github: GithubEmulator;
+  gitlab: GitlabEmulator;
+  azure: AzureEmulator;
+  jenkins: JenkinsEmulator;
+  generic: GenericEmulator;
+}
+
+const PROVIDERS: readonly CiProvider[] = ['github', 'gitlab', 'azure-devops', 'jenkins', 'generic'];
+
+/** A request body field as a non-empty string (numbers accepted: ids often are). */
+function field(body: Record<string, unknown>, name: string): string | undefined {
+  const v = body[name];
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (!text) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+const missing = (c: Context, names: string[]) =>
+  c.json({ error: `[changegate/sandbox/ci] body needs ${names.join(', ')}` }, 400);
+
+/**
+ * Mount the admin routes on the emulator's app. Calls to them are not recorded: `received`
+ * answers what the emulated CI systems saw, not the test's own bookkeeping.
+ * @example mountEmulatorAdmin(app, { rec, github, gitlab, azure, jenkins, generic })
+ */
+export function mountEmulatorAdmin(app: Hono, h: EmulatorAdminHandles): void {
+  const p = EMULATOR_ADMIN_PREFIX;
+
+  app.post(`${p}/github/pending`, async (c) => {
+    const b = await jsonBody(c);
+    const [owner, repo, runId, environment] = ['owner', 'repo', 'runId', 'environment'].map((n) =>
+      field(b, n),
+    );
+    if (!owner || !repo || !runId || !environment)
+      return missing(c, ['owner', 'repo', 'runId', 'environment']);
+    return c.json({ url: h.github.pending(owner, repo, runId, environment) }, 201);
+  });
+
+  app.post(`${p}/gitlab/pending`, async (c) => {
+    const b = await jsonBody(c);
+    const [projectId, deploymentId] = [field(b, 'projectId'), field(b, 'deploymentId')];
+    if (!projectId || !deploymentId) return missing(c, ['projectId', 'deploymentId']);
+    return c.json({ url: h.gitlab.pending(projectId, deploymentId) }, 201);
+  });
+
+  app.post(`${p}/azure/pending`, async (c) => {
+    const hubName = field(await jsonBody(c), 'hubName');
+    return c.json(h.azure.pending(hubName), 201);
+  });
+
+  app.post(`${p}/jenkins/pending`, async (c) => {
+    const b = await jsonBody(c);
+    const [job, build, inputId] = [field(b, 'job'), Number(b.build), field(b, 'inputId')];
+    if (!job || !Number.isInteger(build) || build < 1) return missing(c, ['job', 'build']);
+    return c.json({ url: h.jenkins.pending(job, build, inputId) }, 201);
+  });
+
+  app.post(`${p}/generic/pending`, async (c) => {
+    const name = field(await jsonBody(c), 'name');
+    if (!name) return missing(c, ['name']);
+    return c.json({ url: h.generic.pending(name) }, 201);
+  });
+
+  /** `?provider=&effect=&pathContains=` narrow the list; all calls otherwise, oldest first. */
+  app.get(`${p}/received`, (c) => {
+    const provider = c.req.query('provider');
+    const effect = c.req.query('effect') as Effect | undefined;
+    const pathContains = c.req.query('pathContains');
+    const calls = h.rec
+      .received()
+      .filter(
+        (call) =>
+          (!provider || call.provider === provider) &&
+          (!effect || call.effect === effect) &&
+          (!pathContains || call.path.includes(pathContains)),
+      );
+    return c.json({ calls });
+  });
+
+  app.post(`${p}/fail-next`, async (c) => {
+    const b = await jsonBody(c);
+    const provider = field(b, 'provider') as CiProvider | undefined;
+    const status = Number(b.status);
+    const times = b.times === undefined ? 1 : Number(b.times);
+    if (!provider || !PROVIDERS.includes(provider) || !Number.isInteger(status))
+      return missing(c, ['provider (github|gitlab|azure-devops|jenkins|generic)', 'status']);
+    h.rec.failNext(provider, status, Number.isInteger(times) && times > 0 ? times : 1);
+    return c.json({ ok: true });
+  });
+
+  app.post(`${p}/reset`, (c) => {
+    h.rec.reset();
+    return c.json({ ok: true });
+  });
+}
