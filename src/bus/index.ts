@@ -37,5 +37,6 @@ export function createBus(config: Config, { log }: { log?: Logger } = {}): Bus {
     sasl,
     log,
     publishTimeoutMs: config.ingest.publishTimeoutMs,
+    consumeConcurrency: config.kafka.consumeConcurrency,
   });
 }

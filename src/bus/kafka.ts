@@ -48,6 +48,8 @@ export interface KafkaBusOptions {
   log?: Logger;
   /** A publish not acknowledged within this rejects with BusUnavailableError. Default 5 s. */
   publishTimeoutMs?: number;
+  /** Partitions one subscription handles at once (order is kept within each). Default 1. */
+  consumeConcurrency?: number;
   /** Consumer liveness; lower values make rebalances (join/leave) faster. */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
@@ -126,6 +128,7 @@ export class KafkaBus implements Bus {
   private readonly log: Logger | undefined;
   private readonly publishTimeoutMs: number;
   private readonly sessionTimeoutMs: number;
+  private readonly consumeConcurrency: number;
   private readonly heartbeatIntervalMs: number;
   private producer: Promise<Producer> | null = null;
   private admin: Promise<Admin> | null = null;
@@ -140,6 +143,7 @@ export class KafkaBus implements Bus {
     this.log = options.log;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
+    this.consumeConcurrency = options.consumeConcurrency ?? 1;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.kafka = new Kafka({
       clientId: options.clientId ?? 'changegate',
@@ -301,6 +305,7 @@ export class KafkaBus implements Bus {
       });
       await consumer.run({
         autoCommit: true,
+        partitionsConsumedConcurrently: this.consumeConcurrency,
         // Offsets are resolved by kafkajs only after eachMessage resolves; so only handled
         // records are ever committed.
         eachMessage: async ({ topic, partition, message, heartbeat }) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sign } from '../receivers/standard-webhooks/index.js';
+import { sign } from '../security/standard-webhooks.js';
 import { CallbackRefusedError } from './errors.js';
 import { failure, send, type HttpDeps } from './http.js';
 import type { CallbackClient, DecideResult, Decision } from './port.js';

@@ -60,6 +60,10 @@ export const KafkaSchema = z
   .object({
     brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'must be host:port')).default([]),
     clientId: z.string().default('changegate'),
+    /** Consumer groups are `<groupPrefix>-<worker>`: two installations on one cluster need two prefixes. */
+    groupPrefix: z.string().min(1).default('changegate'),
+    /** Partitions a worker handles at once; order is kept per partition (and so per key). */
+    consumeConcurrency: z.number().int().positive().max(64).default(4),
     ssl: z.boolean().default(false),
     sasl: z
       .object({

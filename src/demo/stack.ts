@@ -70,7 +70,18 @@ export async function startDemoStack({
     const metrics = createMetrics({ defaults: false });
     const bus = createBus(config, { log });
     cleanup.unshift(() => bus.close());
-    const receiver = await startReceiver({ config, log, bus, metrics });
+    const receiver = await startReceiver({
+      config,
+      log,
+      bus,
+      metrics,
+      // The status page's buttons play approver in the sandbox, which then pushes the update
+      // back through its business rule: the same path a real approval takes.
+      statusActions: {
+        approve: (number) => servicenow.admin.approve(number, 'approved on the status page'),
+        reject: (number) => servicenow.admin.reject(number, 'rejected on the status page'),
+      },
+    });
     cleanup.unshift(() => receiver.close());
     const workers = await startWorkers({ config, log, bus, metrics, names: ['change', 'gate'] });
     cleanup.splice(1, 0, () => workers.close());

@@ -39,6 +39,7 @@ export type GateRegisteredData = z.infer<typeof GateRegisteredDataSchema>;
 export const GateDecidedDataSchema = z.object({
   gateId: z.string().min(1),
   changeNumber: z.string().min(1),
+  changeSysId: z.string().optional(),
   correlationId: z.string().min(1),
   outcome: z.enum(['released', 'rejected', 'expired']),
   reason: z.string(),
@@ -69,6 +70,11 @@ export const ChangeActionDataSchema = z.object({
     'closed',
     'left-implement',
   ]),
+  /** normal | standard | emergency, as ServiceNow stores it. */
+  changeType: z.string().optional(),
+  /** The CR's approval when the action was taken (`requested` for a new normal/emergency CR). */
+  approval: z.string().optional(),
+  runUrl: z.url().optional(),
   detail: z.string().optional(),
   closeCode: z.string().optional(),
 });

@@ -1,9 +1,12 @@
 import { Hono } from 'hono';
 import type { Bus } from '../bus/port.js';
+import { topicSpecs } from '../bus/topics.js';
+import { asyncApiDocument } from '../events/asyncapi.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { errorResponse } from './errors.js';
 import { createHooksRoutes, type HooksOptions } from './hooks.js';
+import { openApiDocument } from './openapi.js';
 
 export interface AppOptions extends HooksOptions {
   bus: Pick<Bus, 'isReady' | 'kind'>;
@@ -32,6 +35,18 @@ export function createApp(options: AppOptions): Hono {
     c.header('Content-Type', metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
   });
+  // API documents: built on first request (the JSON Schemas are generated from zod), then kept.
+  let openapi: object | undefined;
+  let asyncapi: object | undefined;
+  app.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument())));
+  app.get('/asyncapi.json', (c) =>
+    c.json(
+      (asyncapi ??= asyncApiDocument({
+        topics: options.config.kafka.topics,
+        specs: topicSpecs(options.config.kafka),
+      })),
+    ),
+  );
   extend?.(app);
 
   app.notFound((c) =>

@@ -11,6 +11,7 @@ import { DeliveryLog } from '../ingest/delivery-log.js';
 import type { Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { RECEIVERS } from '../receivers/registry.js';
+import { startStatusPage, type ChangeActions } from '../web/index.js';
 import { listen } from './listen.js';
 import { sealerFromConfig } from './sealer.js';
 
@@ -30,6 +31,8 @@ export interface StartReceiverOptions {
   bus?: Bus;
   metrics?: Metrics;
   extend?: (app: Hono) => void;
+  /** Sandbox demo only: approve/reject buttons on the status page. */
+  statusActions?: ChangeActions;
 }
 
 /**
@@ -43,6 +46,7 @@ export async function startReceiver({
   bus: shared,
   metrics = createMetrics(),
   extend,
+  statusActions,
 }: StartReceiverOptions): Promise<ReceiverRuntime> {
   const bus = shared ?? createBus(config, { log });
   await bus.ensureTopics(topicSpecs(config.kafka));
@@ -75,6 +79,12 @@ export async function startReceiver({
     },
   });
   const sealer = sealerFromConfig(config, log);
+  const statusPage = await startStatusPage({
+    config,
+    bus,
+    log,
+    ...(statusActions ? { actions: statusActions } : {}),
+  });
   const app = createApp({
     config,
     bus,
@@ -84,7 +94,10 @@ export async function startReceiver({
     deliveries,
     seal: (secret) => sealer.seal(secret),
     receivers: RECEIVERS,
-    ...(extend ? { extend } : {}),
+    extend: (app) => {
+      statusPage?.mount(app);
+      extend?.(app);
+    },
   });
   const server = await listen(app.fetch, { port: config.server.port, host: config.server.host });
   log.info(
@@ -106,6 +119,7 @@ export async function startReceiver({
     deliveries,
     close: () =>
       (closing ??= (async () => {
+        await statusPage?.close(); // its live streams would hold the server open
         await server.close(config.server.shutdownGraceMs);
         await publisher.close();
         await deliveries.close();

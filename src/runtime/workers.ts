@@ -84,6 +84,7 @@ export async function startWorkers({
       bus,
       config,
       servicenow: gateServiceNowPort(servicenow),
+      groupId: `${config.kafka.groupPrefix}-gate`,
       callbacks,
       log,
       onDecision: ({ outcome, latencyMs, waitedMs }) => {
@@ -94,53 +95,30 @@ export async function startWorkers({
       },
     });
   }
-  if (names.includes('change')) {
-    subscriptions.push(
-      await runWorker(
-        changeWorker({
-          config,
-          bus,
-          servicenow,
-          callbacks,
-          onChangeCreated: (ms) => metrics.changeCreation.observe(ms / 1000),
-          onChangeClosed: (code) => metrics.changesClosed.inc({ close_code: code }),
-        }),
-        {
-          bus,
-          log,
-          dlqTopic: config.kafka.topics.dlq,
-          onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }),
-        },
-      ),
-    );
-  }
-  for (const name of ['incident', 'cmdb'] as const) {
-    if (!names.includes(name)) continue;
-    const def =
-      name === 'incident'
-        ? incidentWorker({ config, bus, servicenow })
-        : cmdbWorker({ config, bus, servicenow });
-    subscriptions.push(
-      await runWorker(def, {
+  const runtime = {
+    bus,
+    log,
+    dlqTopic: config.kafka.topics.dlq,
+    groupPrefix: config.kafka.groupPrefix,
+    onOutcome: (worker: string, outcome: string) => metrics.workerEvents.inc({ worker, outcome }),
+  };
+  const definitions = {
+    change: () =>
+      changeWorker({
+        config,
         bus,
-        log,
-        dlqTopic: config.kafka.topics.dlq,
-        onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }),
+        servicenow,
+        callbacks,
+        onChangeCreated: (ms) => metrics.changeCreation.observe(ms / 1000),
+        onChangeClosed: (code) => metrics.changesClosed.inc({ close_code: code }),
       }),
-    );
-  }
-  if (names.includes('evidence')) {
-    subscriptions.push(
-      await runWorker(
-        evidenceWorker({ config, bus, servicenow, ...(fetchImpl ? { fetchImpl } : {}) }),
-        {
-          bus,
-          log,
-          dlqTopic: config.kafka.topics.dlq,
-          onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }),
-        },
-      ),
-    );
+    incident: () => incidentWorker({ config, bus, servicenow }),
+    cmdb: () => cmdbWorker({ config, bus, servicenow }),
+    evidence: () =>
+      evidenceWorker({ config, bus, servicenow, ...(fetchImpl ? { fetchImpl } : {}) }),
+  };
+  for (const [name, define] of Object.entries(definitions)) {
+    if (names.includes(name as WorkerName)) subscriptions.push(await runWorker(define(), runtime));
   }
   const notify = names.includes('notify')
     ? await startNotifyWorker({
@@ -149,7 +127,7 @@ export async function startWorkers({
         servicenow,
         log,
         ...(fetchImpl ? { fetchImpl } : {}),
-        runtime: { onOutcome: (worker, outcome) => metrics.workerEvents.inc({ worker, outcome }) },
+        runtime: { groupPrefix: runtime.groupPrefix, onOutcome: runtime.onOutcome },
       })
     : undefined;
   log.info({ workers: names }, 'workers running');

@@ -64,19 +64,25 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     type: 'created' | 'linked' | 'implementing' | 'closed',
     cr: SnRecord,
     correlationId: string,
-    extra: { detail?: string; closeCode?: string } = {},
-  ): NormalizedEvent => ({
-    type: `dev.changegate.change.${type}`,
-    subject: cr.number!,
-    key: cr.number!,
-    data: {
-      changeNumber: cr.number!,
-      changeSysId: cr.sys_id!,
-      correlationId,
-      action: type,
-      ...extra,
-    },
-  });
+    extra: { detail?: string; closeCode?: string; runUrl?: string | undefined } = {},
+  ): NormalizedEvent => {
+    const { runUrl, ...rest } = extra;
+    return {
+      type: `dev.changegate.change.${type}`,
+      subject: cr.number!,
+      key: cr.number!,
+      data: {
+        changeNumber: cr.number!,
+        changeSysId: cr.sys_id!,
+        correlationId,
+        action: type,
+        ...(cr.type ? { changeType: cr.type } : {}),
+        ...(cr.approval ? { approval: cr.approval } : {}),
+        ...(runUrl ? { runUrl } : {}),
+        ...rest,
+      },
+    };
+  };
 
   async function findNamed(client: ServiceNowClient, policy: ChangePolicy, d: DeploymentData) {
     if (policy.link.byNumber && d.changeNumber) {
@@ -222,7 +228,9 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     if (!cr.number || !cr.sys_id)
       throw new Error(`ServiceNow returned a change request without number/sys_id`);
 
-    const events: NormalizedEvent[] = [action(how, cr, d.correlationId, { detail })];
+    const events: NormalizedEvent[] = [
+      action(how, cr, d.correlationId, { detail, runUrl: d.run?.url }),
+    ];
     if (d.callback) {
       events.push({
         type: 'dev.changegate.gate.registered',

@@ -207,6 +207,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     const data = {
       gateId: effect.gateId,
       changeNumber: state.number,
+      changeSysId: entry.gate.changeSysId,
       correlationId: entry.gate.correlationId,
       outcome: effect.outcome,
       reason: effect.reason,

@@ -1,6 +1,6 @@
 import type { SourcesConfig } from '../../config/schema.js';
 import { PayloadError, VerificationError } from '../../errors.js';
-import { matchesAny } from '../timing-safe.js';
+import { matchesAny } from '../../security/timing-safe.js';
 import type { RawRequest, Verified, VerifyOptions } from '../types.js';
 
 /**

@@ -119,7 +119,13 @@ function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEven
       callback: {
         kind: 'github',
         url: p.deployment_callback_url,
-        params: { installationId: p.installation.id, environment: p.environment },
+        // GitHub makes a new deployment per run attempt and keeps it on redelivery: a re-run
+        // after a decision is a new gate, a redelivery the same one.
+        params: {
+          installationId: p.installation.id,
+          environment: p.environment,
+          ...(p.deployment?.id !== undefined ? { deploymentId: String(p.deployment.id) } : {}),
+        },
       },
     },
   };

@@ -1,6 +1,6 @@
 import { VerificationError } from '../../errors.js';
-import { verifyStandardWebhook } from '../standard-webhooks/index.js';
-import { matchesAny } from '../timing-safe.js';
+import { verifyStandardWebhook } from '../../security/standard-webhooks.js';
+import { matchesAny } from '../../security/timing-safe.js';
 import type { Verified, VerifyOptions } from '../types.js';
 import { gitlabDeliveryId } from './delivery-id.js';
 

@@ -1,5 +1,5 @@
 import type { SourcesConfig } from '../../config/schema.js';
-import { verifyStandardWebhook } from '../standard-webhooks/index.js';
+import { verifyStandardWebhook } from '../../security/standard-webhooks.js';
 import type { RawRequest, Verified, VerifyOptions } from '../types.js';
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { verifyStandardWebhook } from '../../receivers/standard-webhooks/index.js';
+import { verifyStandardWebhook } from '../../security/standard-webhooks.js';
 import { checkSlack, checkTeams, type ChatKind, type Verdict } from './validate.js';
 
 /**

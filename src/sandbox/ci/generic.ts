@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import { coerceError } from '../../errors.js';
-import { verifyStandardWebhook } from '../../receivers/standard-webhooks/index.js';
+import { verifyStandardWebhook } from '../../security/standard-webhooks.js';
 import { fault, open, reply } from './http.js';
 import type { Recorder } from './recorder.js';
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { sign } from '../../receivers/standard-webhooks/index.js';
+import { sign } from '../../security/standard-webhooks.js';
 import type { Faults } from './faults.js';
 import type { OutboundRecord, OutboundTarget, SnRecord } from './types.js';
 import { newGuid } from './util.js';

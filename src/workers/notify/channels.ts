@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NotifyChannel } from '../../config/notify.js';
-import { sign } from '../../receivers/standard-webhooks/index.js';
+import { sign } from '../../security/standard-webhooks.js';
 import type { Notification } from './message.js';
 
 /**

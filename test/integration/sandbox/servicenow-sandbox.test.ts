@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { verifyStandardWebhook } from '../../../src/receivers/standard-webhooks/index.js';
+import { verifyStandardWebhook } from '../../../src/security/standard-webhooks.js';
 import {
   startServiceNowSandbox,
   type ServiceNowSandbox,

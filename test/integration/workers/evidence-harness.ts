@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics.js';
-import { sign } from '../../../src/receivers/standard-webhooks/index.js';
+import { sign } from '../../../src/security/standard-webhooks.js';
 import { startWorkers, type WorkersRuntime } from '../../../src/runtime/workers.js';
 import type { ConsumedRecord } from '../../../src/bus/port.js';
 import { SECRETS, type Stack } from '../../support/stack.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VerificationError } from '../../../src/errors.js';
-import { sign, verifyStandardWebhook } from '../../../src/receivers/standard-webhooks/index.js';
+import { sign, verifyStandardWebhook } from '../../../src/security/standard-webhooks.js';
 import {
   NEW_SECRET,
   NOW,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelSchema } from '../../../src/config/notify.js';
 import { NotifySchema } from '../../../src/config/notify.js';
-import { verifyStandardWebhook } from '../../../src/receivers/standard-webhooks/index.js';
+import { verifyStandardWebhook } from '../../../src/security/standard-webhooks.js';
 import { startChatReceiver, type ChatReceiver } from '../../../src/sandbox/chat/index.js';
 import { channelRequest, webhookMessageId } from '../../../src/workers/notify/channels.js';
 import {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { VerificationError } from '../../errors.js';
-import { safeEqual } from '../timing-safe.js';
+import { VerificationError } from '../errors.js';
+import { safeEqual } from './timing-safe.js';
 
 /**
  * Standard Webhooks (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md):
