@@ -1,3 +1,4 @@
+import { DemoError } from './errors.js';
 import { deploymentStatus, githubDelivery } from './github.js';
 import {
   changeRecord,
@@ -44,7 +45,27 @@ export async function finishDeployment(
     `change worker closed ${paint.bold(outcome.number)}: state=${stateLabel(cr)}  close_code=${code}`,
     closed.at,
   );
-  if (result === 'success') return outcome;
+  if (result === 'success') {
+    const ci = await inSandbox(
+      scene,
+      'the CMDB to register acme/payments',
+      'cmdb_ci_appl',
+      (r) => r.name === `${d.owner}/${d.repo}`,
+    );
+    narrator.say(
+      `cmdb worker registered ${paint.bold(ci.name ?? '')} in the CMDB (cmdb_ci_appl, version ${ci.version ?? '?'}) via identifyreconcile`,
+    );
+    return outcome;
+  }
+  const incident = await inSandbox(
+    scene,
+    'an incident for the failed deployment',
+    'incident',
+    (r) => (r.correlation_id ?? '').startsWith(`github/${d.owner}/${d.repo}/`),
+  );
+  narrator.say(
+    `incident worker filed ${paint.bold(incident.number ?? '')}: "${incident.short_description}" (caused_by ${paint.bold(outcome.number)})`,
+  );
   const follow = await observer.waitFor(
     `follow-up change request for ${outcome.number}`,
     (e) =>
@@ -59,4 +80,20 @@ export async function finishDeployment(
     follow.at,
   );
   return { ...outcome, followUp };
+}
+
+/** Wait until a worker's record shows up in the ServiceNow sandbox (what a person would check). */
+async function inSandbox(
+  scene: Scene,
+  what: string,
+  table: string,
+  match: (record: Record<string, string>) => boolean,
+): Promise<Record<string, string>> {
+  const deadline = Date.now() + scene.timeoutMs;
+  for (;;) {
+    const found = scene.stack.servicenow.admin.records(table).find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new DemoError(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

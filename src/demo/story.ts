@@ -100,7 +100,7 @@ export async function runDemo({
     );
     narrator.detail(
       paint.dim(
-        'change + gate workers on the embedded in-memory bus (Kafka semantics; for trying out, not production)',
+        'change, gate, incident and cmdb workers on the embedded in-memory bus (Kafka semantics; for trying out, not production)',
       ),
     );
 

@@ -88,6 +88,11 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(
       new RegExp(`${second} +run 8123456790 +normal +Closed +approved +unsuccessful +released`),
     );
+    // Issue D: the same story files an incident for the failure and updates the CMDB on success.
+    expect(stdout).toMatch(
+      /cmdb worker registered acme\/payments in the CMDB \(cmdb_ci_appl, version [0-9a-f]{7}\)/,
+    );
+    expect(stdout).toMatch(/incident worker filed INC\d{7}: .*caused_by CHG\d{7}/);
     expect(stdout).toMatch(/change creation time +\d+ ms mean over 2 CR\(s\)/);
     expect(stdout).toMatch(/gate release latency +\d+ ms mean over 2 release\(s\)/);
     expect(stdout).toMatch(/change success rate +50 % \(1 successful, 1 unsuccessful\)/);
