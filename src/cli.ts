@@ -6,7 +6,11 @@ import { createLogger, type Logger } from './log.js';
 import { createBus } from './bus/index.js';
 import { reconcile } from './commands/reconcile.js';
 import { tail } from './commands/tail.js';
+import { registerAuditCommands } from './commands/audit-export-cli.js';
+import { registerReplayCommand } from './commands/replay-cli.js';
 import { createMetrics } from './metrics.js';
+import { createOpsRoutes } from './http/ops.js';
+import { listen } from './runtime/listen.js';
 import { startReceiver } from './runtime/receiver.js';
 import { onShutdown } from './runtime/signals.js';
 import {
@@ -50,7 +54,8 @@ program
   .description('run the receiver (and, with --embedded, everything in one process)')
   .option('--embedded', 'in-memory bus instead of Kafka: for trying out and tests, not production')
   .option('-p, --port <port>', 'HTTP port (default $PORT or 8080)', port)
-  .action(async (opts: { embedded?: boolean; port?: number }) => {
+  .option('--no-workers', 'receiver only, even when a ServiceNow connection is configured')
+  .action(async (opts: { embedded?: boolean; port?: number; workers: boolean }) => {
     const { config, log } = load((raw) => {
       if (opts.embedded) raw.bus = 'memory';
       if (opts.port !== undefined) raw.server = { ...(raw.server as object), port: opts.port };
@@ -59,14 +64,15 @@ program
     const bus = createBus(config, { log });
     const receiver = await startReceiver({ config, log, bus, metrics });
     const hasServiceNow = Object.keys(config.servicenow.connections).length > 0;
-    if (!hasServiceNow) {
+    if (opts.workers && !hasServiceNow) {
       log.warn(
         'no ServiceNow connection configured (CHANGEGATE_SERVICENOW_URL or servicenow.connections): receiving only, change and gate workers not started',
       );
     }
-    const workers = hasServiceNow
-      ? await startWorkers({ config, log, bus, metrics, names: WORKER_NAMES })
-      : undefined;
+    const workers =
+      opts.workers && hasServiceNow
+        ? await startWorkers({ config, log, bus, metrics, names: WORKER_NAMES })
+        : undefined;
     onShutdown(log, async () => {
       await receiver.close();
       await workers?.close();
@@ -78,7 +84,8 @@ program
   .command('worker')
   .description(`run workers apart from the receiver (${WORKER_NAMES.join(', ')})`)
   .argument('<names>', 'comma-separated worker names, e.g. change,gate')
-  .action(async (namesArg: string) => {
+  .option('-p, --port <port>', '/healthz, /readyz and /metrics port (default $PORT or 8080)', port)
+  .action(async (namesArg: string, opts: { port?: number }) => {
     const names = namesArg.split(',').map((n) => n.trim());
     const unknown = names.filter((n) => !(WORKER_NAMES as readonly string[]).includes(n));
     if (unknown.length > 0) {
@@ -94,7 +101,14 @@ program
     const metrics = createMetrics();
     const bus = createBus(config, { log });
     const workers = await startWorkers({ config, log, bus, metrics, names: names as WorkerName[] });
+    // Workers answer probes and scrapes like the receiver does, on their own port.
+    const ops = await listen(createOpsRoutes({ bus, metrics }).fetch, {
+      port: opts.port ?? config.server.port,
+      host: config.server.host,
+    });
+    log.info({ url: ops.url, workers: names }, 'worker health and metrics listening');
     onShutdown(log, async () => {
+      await ops.close(config.server.shutdownGraceMs);
       await workers.close();
       await bus.close();
     });
@@ -156,6 +170,8 @@ program
     },
   );
 
+registerReplayCommand(program, load);
+registerAuditCommands(program, load);
 registerDemoCommand(program);
 registerSandboxCommands(program);
 (await import('./sandbox/ci/cli.js')).registerCiEmulatorCommands(program);

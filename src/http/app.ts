@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { errorResponse } from './errors.js';
 import { createHooksRoutes, type HooksOptions } from './hooks.js';
+import { createOpsRoutes } from './ops.js';
 import { openApiDocument } from './openapi.js';
 
 export interface AppOptions extends HooksOptions {
@@ -26,15 +27,7 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
 
   app.route('/hooks', createHooksRoutes(options));
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
-    const ready = await bus.isReady().catch(() => false);
-    return c.json({ status: ready ? 'ready' : 'unavailable', bus: bus.kind }, ready ? 200 : 503);
-  });
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', metrics.registry.contentType);
-    return c.body(await metrics.registry.metrics());
-  });
+  app.route('/', createOpsRoutes({ bus, metrics }));
   // API documents: built on first request (the JSON Schemas are generated from zod), then kept.
   let openapi: object | undefined;
   let asyncapi: object | undefined;

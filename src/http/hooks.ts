@@ -26,10 +26,9 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
     bodyLimit({
       maxSize: limit,
       onError: (c) => {
-        metrics.deliveries.inc({
-          source: c.req.param('provider') ?? 'unknown',
-          outcome: 'too_large',
-        });
+        const name = c.req.path.split('/').at(-1) ?? '';
+        const known = Object.hasOwn(receivers, name) || c.req.path.includes('/generic/');
+        metrics.deliveries.inc({ source: known ? name : 'unknown', outcome: 'too_large' });
         return errorResponse(new PayloadTooLargeError(limit), c, log);
       },
     }),
@@ -38,8 +37,12 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
   const handle = (name: string) => async (c: Context) => {
     const entry = receivers[name];
     const params = c.req.param() as Record<string, string>;
+    if (!entry) {
+      // Unknown names are counted under one label: a path must not mint metric series.
+      metrics.deliveries.inc({ source: 'unknown', outcome: 'rejected_unknown_source' });
+      return c.json({ error: 'not_found', message: `no route /hooks/${name}` }, 404);
+    }
     const source = params.source ? `${name}/${params.source}` : name;
-    if (!entry) return c.json({ error: 'not_found', message: `no route /hooks/${name}` }, 404);
     try {
       const body = new Uint8Array(await c.req.arrayBuffer());
       const result = await ingest(

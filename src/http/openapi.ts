@@ -157,7 +157,12 @@ const components: Json = {
         'A service hook notification (Web Hooks consumer): `build.complete`, `ms.vss-pipelines.run-state-changed-event`, `ms.vss-pipelines.stage-state-changed-event`, `ms.vss-release.deployment-completed-event`; other event types are published as webhook.received.',
       required: ['id', 'eventType'],
       properties: {
-        id: { type: 'string', minLength: 1, maxLength: 200, description: 'Notification id: the dedupe key.' },
+        id: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 200,
+          description: 'Notification id: the dedupe key.',
+        },
         eventType: { type: 'string', minLength: 1 },
         resource: { type: 'object', additionalProperties: true },
         resourceContainers: { type: 'object', additionalProperties: true },
@@ -203,7 +208,10 @@ const components: Json = {
     ),
   },
   headers: {
-    RetryAfter: { description: 'Seconds to wait before redelivering.', schema: { type: 'integer' } },
+    RetryAfter: {
+      description: 'Seconds to wait before redelivering.',
+      schema: { type: 'integer' },
+    },
   },
   responses: {
     Duplicate: {
@@ -308,8 +316,18 @@ const PATHS: Json = {
       'Events read: `Deployment Hook` (status `blocked` registers a gate), `Pipeline Hook`, `Job Hook`; any other verified event is published as webhook.received. Authenticity: the Standard-Webhooks signature of a signing token (`sources.gitlab.signingTokens`) when sent, else `X-Gitlab-Token` (`sources.gitlab.tokens`). Dedupe: `Idempotency-Key`, `webhook-id`, `X-Gitlab-Event-UUID`, `X-Gitlab-Webhook-UUID`, else a hash of the body.',
     parameters: [
       header('X-Gitlab-Event', 'Event name, e.g. `Deployment Hook` (missing → 400).'),
-      header('X-Gitlab-Token', 'The webhook’s secret token (when no signature is sent).', undefined, false),
-      header('Idempotency-Key', 'Stable across retries: the preferred dedupe key.', undefined, false),
+      header(
+        'X-Gitlab-Token',
+        'The webhook’s secret token (when no signature is sent).',
+        undefined,
+        false,
+      ),
+      header(
+        'Idempotency-Key',
+        'Stable across retries: the preferred dedupe key.',
+        undefined,
+        false,
+      ),
       header('X-Gitlab-Event-UUID', 'Event id (older instances).', undefined, false),
       header('X-Gitlab-Webhook-UUID', 'Request id.', undefined, false),
       header('webhook-id', 'Signing token: message id.', undefined, false),
@@ -321,7 +339,7 @@ const PATHS: Json = {
   '/hooks/jenkins': hook({
     summary: 'Jenkins shared-library step (changegate format)',
     description:
-      'Sent by `changegateGate` (deploy/ci/jenkins); `deployment.requested` with a callback registers a gate that is released by the build’s `input id: \'ChangeGate\'`. `type: ping` answers 200. Secrets: `sources.jenkins.secrets` (whsec_).',
+      "Sent by `changegateGate` (deploy/ci/jenkins); `deployment.requested` with a callback registers a gate that is released by the build’s `input id: 'ChangeGate'`. `type: ping` answers 200. Secrets: `sources.jenkins.secrets` (whsec_).",
     parameters: STANDARD_WEBHOOK_HEADERS,
     body: ref('ChangegateWebhook'),
   }),
@@ -442,7 +460,10 @@ const PATHS: Json = {
       summary: 'This document',
       tags: ['operations'],
       responses: {
-        '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } },
+        '200': {
+          description: 'OpenAPI 3.1',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        },
       },
     },
   },
@@ -451,7 +472,10 @@ const PATHS: Json = {
       summary: 'AsyncAPI 3.0 document of the Kafka topics (configured names)',
       tags: ['operations'],
       responses: {
-        '200': { description: 'AsyncAPI 3.0', content: { 'application/json': { schema: { type: 'object' } } } },
+        '200': {
+          description: 'AsyncAPI 3.0',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        },
       },
     },
   },

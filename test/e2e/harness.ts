@@ -305,7 +305,7 @@ export async function startE2eStack({
       const proc = spawnCli({
         name: `worker-${workerRuns}`,
         logDir,
-        args: ['--config', workerConfig, 'worker', 'change,gate'],
+        args: ['--config', workerConfig, 'worker', 'change,gate', '--port', '0'],
       });
       processes.push(proc);
       // Logged after both consumer groups joined: from here on nothing published is missed.
