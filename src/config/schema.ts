@@ -53,6 +53,10 @@ export const TopicsSchema = z
     audit: z.string().default('changegate.audit'),
     dlq: z.string().default('changegate.dlq'),
     deliveries: z.string().default('changegate.deliveries'),
+    /** Hash-chained audit ledger written by the `audit` worker (never compacted). */
+    auditLedger: z.string().default('changegate.audit-ledger'),
+    /** Compacted markers of the DLQ records `changegate replay` has re-published. */
+    dlqReplayed: z.string().default('changegate.dlq-replayed'),
   })
   .prefault({});
 
@@ -108,6 +112,16 @@ export const IngestSchema = z
       .int()
       .positive()
       .default(5 * SECOND),
+    /**
+     * Per-source token bucket in front of the receivers (source = route source + client
+     * address); a flooding sender gets 429 with Retry-After. Off unless set.
+     */
+    rateLimit: z
+      .object({
+        perSourcePerSecond: z.number().positive(),
+        burst: z.number().int().positive(),
+      })
+      .optional(),
   })
   .prefault({});
 

@@ -83,7 +83,13 @@ export async function startDemoStack({
       },
     });
     cleanup.unshift(() => receiver.close());
-    const workers = await startWorkers({ config, log, bus, metrics, names: ['change', 'gate'] });
+    const workers = await startWorkers({
+      config,
+      log,
+      bus,
+      metrics,
+      names: ['change', 'gate', 'incident', 'cmdb'],
+    });
     cleanup.splice(1, 0, () => workers.close());
     servicenow.admin.outbound.set([
       { url: `${receiver.url}/hooks/servicenow`, secret: secrets.servicenow },

@@ -42,4 +42,5 @@ a { color: var(--focus); }
 .narrow form { display: grid; gap: 0.5rem; }
 .narrow input { font: inherit; padding: 0.4rem; border: 1px solid var(--line); border-radius: 0.4rem; }
 code { font-size: 0.9em; }
+time { white-space: nowrap; }
 `;

@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
+import { githubDelivery, protectionRuleRequested, send } from '../../src/demo/github.js';
 import { githubFixture, githubRequest } from '../fixtures/github-request.js';
 import { SECRETS, eventually, startStack, type Stack } from '../support/stack.js';
 
@@ -19,6 +21,16 @@ if (!hasChromium) {
 
 const TOKEN = randomBytes(24).toString('base64url');
 const SCREENSHOT = 'test-results/status-page.png';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
   let stack: Stack;
@@ -27,19 +39,7 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
 
   beforeAll(async () => {
     stack = await startStack({ config: { web: { token: TOKEN } } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
   afterAll(async () => {
@@ -101,10 +101,13 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
     await page.getByRole('heading', { name: 'Gates' }).waitFor();
     await page.getByText('Live', { exact: false }).first().waitFor();
 
-    const row = page.getByRole('row').filter({ hasText: cr.number! });
+    const row = page.locator('#gates').getByRole('row').filter({ hasText: cr.number! });
     await row.getByText('awaiting approval', { exact: true }).waitFor({ timeout: 10_000 });
     expect(await row.textContent()).toContain('acme/payments → production');
     expect(stack.ci.received().filter((c) => c.effect === 'released')).toHaveLength(0);
+
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/status-page-pending.png', fullPage: true });
 
     // A marker on the window and a navigation counter prove the update came without a reload.
     await page.evaluate('window.__sameDocument = true');
@@ -127,8 +130,57 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
       .filter({ hasText: cr.number! })
       .waitFor();
 
-    mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
+  });
+});
+
+describe.skipIf(!hasChromium)('status page of the sandbox demo in headless Chromium', () => {
+  let demo: DemoStack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    demo = await startDemoStack();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('opens without a token and releases the gate when a person clicks Approve', async () => {
+    const callbackUrl = demo.ci.github.pending('acme', 'storefront', 777, 'production');
+    const delivery = githubDelivery(
+      'deployment_protection_rule',
+      protectionRuleRequested({
+        owner: 'acme',
+        repo: 'storefront',
+        runId: 777,
+        deploymentId: 9001,
+        environment: 'production',
+        sha: 'a'.repeat(40),
+        title: 'Checkout redesign',
+        callbackUrl,
+      }),
+      demo.secrets.github,
+    );
+    expect((await send(demo.receiver.url, delivery)).status).toBe(202);
+
+    const page = await browser.newPage();
+    await page.goto(`${demo.receiver.url}/status`);
+    const row = page.locator('#gates').getByRole('row').filter({ hasText: 'acme/storefront' });
+    await row.getByText('awaiting approval', { exact: true }).waitFor({ timeout: 10_000 });
+    const number = (await row.getByRole('rowheader').textContent())!.trim();
+    expect(number).toMatch(/^CHG\d+$/);
+
+    await row.getByRole('button', { name: `Approve ${number}` }).click();
+    // The click approves in the sandbox; its business rule pushes the update back to
+    // /hooks/servicenow, the gate worker releases, and the page hears it over SSE.
+    await row.getByText('released', { exact: true }).waitFor({ timeout: 15_000 });
+    expect(page.url()).toBe(`${demo.receiver.url}/status`);
+    const released = demo.ci.received().filter((c) => c.effect === 'released');
+    expect(released).toHaveLength(1);
+    const cr = demo.servicenow.admin.records('change_request').find((r) => r.number === number);
+    expect(cr?.approval).toBe('approved');
   });
 });
