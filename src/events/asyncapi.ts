@@ -11,8 +11,13 @@ import { EVENT_TYPES, type EventType, type TopicName } from './types.js';
  * @module
  */
 
+/** Topics changegate writes besides the event topics. */
+type InternalTopic = 'deliveries' | 'auditLedger' | 'dlqReplayed';
+type Topic = TopicName | InternalTopic;
+
 /** Topic names by logical name (`kafka.topics` in the config). */
-export type AsyncApiTopics = Record<TopicName | 'deliveries', string>;
+export type AsyncApiTopics = Record<TopicName | 'deliveries', string> &
+  Partial<Record<InternalTopic, string>>;
 
 /** How a topic is kept, as `bus/topics.ts` creates it. */
 export interface AsyncApiTopicSpec {
@@ -36,7 +41,7 @@ const KAFKA_BINDING = '0.5.0';
 const ref = (path: string) => ({ $ref: path });
 
 /** How each topic is keyed, so consumers know what stays in order. */
-const KEYS: Record<TopicName | 'deliveries', string> = {
+const KEYS: Record<Topic, string> = {
   cicd: '`<provider>/<project>/<deployment or run id>`: every event of one deployment or run stays in order on one partition.',
   changes:
     'CR number (e.g. `CHG0010001`): the gate worker sees one CR’s updates, registrations and decisions in order.',
@@ -45,9 +50,11 @@ const KEYS: Record<TopicName | 'deliveries', string> = {
   audit: 'CR number, or the correlation id until a CR exists.',
   dlq: 'The original record’s key.',
   deliveries: '`<route>:<delivery id>`, e.g. `github:72d3162e-cc78-11e3-81ab-4c9367dc0958`.',
+  auditLedger: 'CR number or correlation id: one hash chain per key.',
+  dlqReplayed: 'The dead-lettered record’s coordinates.',
 };
 
-const CHANNEL_DESCRIPTIONS: Record<TopicName | 'deliveries', string> = {
+const CHANNEL_DESCRIPTIONS: Record<Topic, string> = {
   cicd: 'Normalized CI/CD events from every receiver (GitHub, GitLab, Jenkins, Azure DevOps, generic sources).',
   changes:
     'Change-request stream: ServiceNow updates pushed by the business rule, gate registrations and decisions, and the change worker’s actions.',
@@ -58,6 +65,10 @@ const CHANNEL_DESCRIPTIONS: Record<TopicName | 'deliveries', string> = {
   dlq: 'Records a worker could not process: the original value and headers plus `changegate-*` headers saying why.',
   deliveries:
     'Compacted delivery log: one marker per accepted delivery id, so the dedupe window survives restarts. Internal.',
+  auditLedger:
+    'Hash-chained copy of the audit trail written by the audit worker, kept forever: `{ key, seq, prevHash, hash, entry }` with hash = sha256(prevHash + canonical JSON of { key, seq, entry }) (src/audit/chain.ts).',
+  dlqReplayed:
+    'Compacted markers of the DLQ records `changegate replay` has re-published. Internal.',
 };
 
 function cloudEventHeaders(type: EventType): Json {
@@ -114,7 +125,7 @@ function eventMessage(type: EventType, topic: TopicName, schemas: Record<string,
 
 /** Messages of the topics that carry no CloudEvent, described from the code that writes them. */
 function internalMessages(): Record<string, Json> {
-  const key = (topic: TopicName | 'deliveries') => ({
+  const key = (topic: Topic) => ({
     kafka: { key: { type: 'string', description: KEYS[topic] }, bindingVersion: KAFKA_BINDING },
   });
   return {
@@ -206,6 +217,39 @@ function internalMessages(): Record<string, Json> {
       payload: { description: 'The original record value (any bytes).' },
       bindings: key('dlq'),
     },
+    'ledger-record': {
+      name: 'ledger-record',
+      title: 'Audit ledger record',
+      summary: 'One link of a key’s hash chain (src/audit/chain.ts LedgerRecordSchema).',
+      contentType: 'application/json',
+      headers: {
+        type: 'object',
+        properties: {
+          'content-type': { type: 'string', const: 'application/json' },
+          'changegate-audit-action': { type: 'string' },
+          'changegate-ledger-seq': { type: 'string' },
+        },
+      },
+      payload: {
+        type: 'object',
+        required: ['key', 'seq', 'prevHash', 'hash', 'entry'],
+        properties: {
+          key: { type: 'string', minLength: 1 },
+          seq: { type: 'integer', minimum: 1 },
+          prevHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          entry: { type: 'object', description: 'The audit entry, as on the audit topic.' },
+        },
+      },
+      bindings: key('auditLedger'),
+    },
+    'replay-marker': {
+      name: 'replay-marker',
+      title: 'Replayed dead letter',
+      summary: 'Marks a DLQ record as re-published, so a second replay skips it.',
+      payload: { description: 'Marker value.' },
+      bindings: key('dlqReplayed'),
+    },
   };
 }
 
@@ -250,10 +294,14 @@ export function asyncApiDocument({
   byTopic.deliveries = ['delivery-marker'];
   byTopic.audit = ['audit-entry'];
   byTopic.dlq = ['dead-letter'];
+  byTopic.auditLedger = ['ledger-record'];
+  byTopic.dlqReplayed = ['replay-marker'];
 
   const channels: Record<string, Json> = {};
-  for (const name of Object.keys(KEYS) as (keyof AsyncApiTopics)[]) {
+  for (const name of Object.keys(KEYS) as Topic[]) {
     const address = topics[name];
+    // Topics a deployment does not configure (older configs) are simply not described.
+    if (address === undefined) continue;
     channels[name] = {
       address,
       title: address,
@@ -343,6 +391,12 @@ export function asyncApiDocument({
       ),
       writeAudit: op('send', 'audit', 'Workers write an audit entry with every decision.'),
       deadLetter: op('send', 'dlq', 'Workers dead-letter what they cannot process.'),
+      ...(topics.auditLedger
+        ? {
+            writeLedger: op('send', 'auditLedger', 'The audit worker chains every audit entry.'),
+            consumeAudit: op('receive', 'audit', 'The audit worker reads the audit trail.'),
+          }
+        : {}),
       consumeDeadLetters: op('receive', 'dlq', 'The notify worker reports dead letters.'),
     },
     components: { messages },

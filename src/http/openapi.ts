@@ -99,6 +99,7 @@ const components: Json = {
             'not_found',
             'payload_too_large',
             'bus_unavailable',
+            'rate_limited',
             'internal',
           ],
         },
@@ -247,6 +248,13 @@ const components: Json = {
       ),
       headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
     },
+    TooManyRequests: {
+      ...errorBody(
+        ['rate_limited'],
+        'Only with `ingest.rateLimit`: this source (route + client address) sent more than its budget; refused before the body is read. Retry after Retry-After.',
+      ),
+      headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
+    },
     Internal: errorBody(['internal'], 'A bug; the detail is logged, not returned.'),
   },
   securitySchemes: {
@@ -284,6 +292,7 @@ function hook({ summary, description, parameters, body, accepted, security }: Ho
         '401': resp('Unauthorized'),
         '404': resp('NotFound'),
         '413': resp('TooLarge'),
+        '429': resp('TooManyRequests'),
         '500': resp('Internal'),
         '503': resp('Unavailable'),
       },

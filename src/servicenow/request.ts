@@ -126,7 +126,26 @@ export function createRequester(
       }
       const durationMs = performance.now() - started;
       reportCall(ctx, { method: req.method, route: req.route, status: res.status, durationMs });
-      if (res.status < 400) return res;
+      if (
+        res.status < 300 &&
+        (res.json !== undefined || res.text === '' || !req.path.startsWith('/api/'))
+      ) {
+        return res;
+      }
+      if (res.status < 400) {
+        // A redirect or an HTML page where the REST API answers JSON: a hibernating developer
+        // instance, an SSO proxy or a maintenance page — not data, and not our request's fault.
+        throw new ServiceNowError({
+          kind: 'unavailable',
+          instance: ctx.label,
+          endpoint,
+          table: req.table,
+          status: res.status,
+          reason: `answered ${res.status} with ${res.status >= 300 ? `a redirect to ${res.headers.get('location') ?? '(no location)'}` : 'a page that is not JSON'}`,
+          fix: 'the instance did not answer as the REST API: wake a hibernating developer instance (developer.servicenow.com), or let the integration bypass SSO/proxy pages for /api/ and /oauth_token.do',
+          maybeCommitted: false,
+        });
+      }
 
       // A 401 on a bearer token is usually expiry or revocation: renew once and try again.
       // The instance rejected the request before doing anything, so this is safe for any method.

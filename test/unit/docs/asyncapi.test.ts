@@ -38,7 +38,11 @@ describe('AsyncAPI document', () => {
       expect(channel.address).toBe(kafka.topics[topic]);
       expect(channel.messages[type]).toEqual({ $ref: `#/components/messages/${type}` });
       const message = doc.components.messages[type];
-      const { $id: _id, $schema: _schema, ...generated } = schemas[`events/${type}.schema.json`] as Json;
+      const {
+        $id: _id,
+        $schema: _schema,
+        ...generated
+      } = schemas[`events/${type}.schema.json`] as Json;
       expect(message.payload).toEqual(generated);
       expect(message.headers.properties.ce_type).toEqual({ type: 'string', const: type });
       expect(message.bindings.kafka.key.type).toBe('string');

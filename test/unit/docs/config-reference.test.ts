@@ -19,7 +19,9 @@ describe('configuration reference', () => {
     const markdown = configReferenceMarkdown();
     const defaults = ConfigSchema.parse({ bus: 'memory' });
     expect(markdown).toContain('| `kafka.topics.cicd` | string | `"changegate.cicd.events"` |');
-    expect(markdown).toContain(`| \`ingest.maxBodyBytes\` | integer | \`${defaults.ingest.maxBodyBytes}\` |`);
+    expect(markdown).toContain(
+      `| \`ingest.maxBodyBytes\` | integer | \`${defaults.ingest.maxBodyBytes}\` |`,
+    );
     expect(markdown).toContain('`servicenow.connections.<name>.auth.grant`');
     expect(markdown).toContain('`changes.policies[].mode`');
     for (const section of Object.keys(defaults)) expect(markdown).toContain(`## \`${section}\``);

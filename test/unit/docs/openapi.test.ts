@@ -37,6 +37,7 @@ const AZURE = 'changegate:Hook-Pa55word!';
 const LIMIT = 64 * 1024;
 
 let busDown = false;
+let limitedApp: ReturnType<typeof createApp>;
 let ready = true;
 let app: ReturnType<typeof createApp>;
 const published: BusRecord[] = [];
@@ -59,10 +60,32 @@ beforeAll(() => {
       }),
   });
   const bus = createMemoryBus();
+  const deps = (c: typeof config) => ({
+    config: c,
+    bus: { kind: 'memory' as const, isReady: async () => ready },
+    log: createLogger({
+      level: 'silent',
+      destination: new Writable({ write: (_c, _e, d) => d() }),
+    }),
+    metrics: createMetrics({ defaults: false }),
+    publisher: { publish: async (records: BusRecord[]) => void published.push(...records) },
+    deliveries: new DeliveryLog({ bus, topic: 'deliveries', windowMs: 60_000, maxEntries: 1000 }),
+    seal: async () => 'sealed.jwe',
+    receivers: RECEIVERS,
+  });
+  limitedApp = createApp(
+    deps({
+      ...config,
+      ingest: { ...config.ingest, rateLimit: { perSourcePerSecond: 0.001, burst: 1 } },
+    }),
+  );
   app = createApp({
     config,
     bus: { kind: 'memory', isReady: async () => ready },
-    log: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }) }),
+    log: createLogger({
+      level: 'silent',
+      destination: new Writable({ write: (_c, _e, d) => d() }),
+    }),
     metrics: createMetrics({ defaults: false }),
     publisher: {
       publish: async (records) => {
@@ -116,7 +139,9 @@ async function conforms(path: string, res: Response, method = 'post'): Promise<J
   const response = responseSchema(path, method, res.status);
   const content = response.content as Record<string, { schema: Json }>;
   const type = res.headers.get('content-type') ?? '';
-  const [mediaType, media] = Object.entries(content).find(([t]) => type.startsWith(t.split(';')[0]!))!;
+  const [mediaType, media] = Object.entries(content).find(([t]) =>
+    type.startsWith(t.split(';')[0]!),
+  )!;
   expect(mediaType).toBeDefined();
   const text = await res.text();
   const body = type.startsWith('application/json') ? (JSON.parse(text) as Json) : text;
@@ -162,7 +187,9 @@ describe('OpenAPI document', () => {
     const schemas = (doc.components as Json).schemas as Record<string, Json>;
     const validate = ajv.compile(deref(schemas.ChangegateWebhook) as Json);
     expect(validate(fixture('jenkins/deployment-requested.json'))).toBe(true);
-    expect(validate({ type: 'deployment.requested', timestamp: 'yesterday', data: {} })).toBe(false);
+    expect(validate({ type: 'deployment.requested', timestamp: 'yesterday', data: {} })).toBe(
+      false,
+    );
     const servicenow = ajv.compile(deref(schemas.ServiceNowMessage) as Json);
     expect(servicenow(fixture('servicenow/change-updated.json'))).toBe(true);
     expect(servicenow({ type: 'change.updated', data: { sys_id: 'not-hex' } })).toBe(false);
@@ -179,13 +206,19 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     const again = await send('/hooks/jenkins', signedRequest(body, { at: now, id: 'msg-a' }));
     expect(again.status).toBe(200);
     expect(await conforms('/hooks/jenkins', again)).toMatchObject({ status: 'duplicate' });
-    const ping = await send('/hooks/jenkins', signedRequest({ type: 'ping' }, { at: now, id: 'p' }));
+    const ping = await send(
+      '/hooks/jenkins',
+      signedRequest({ type: 'ping' }, { at: now, id: 'p' }),
+    );
     expect(await conforms('/hooks/jenkins', ping)).toEqual({ status: 'pong' });
   });
 
   it('401 for a bad signature, 400 for a bad body, 404 for an unconfigured source', async () => {
     const now = new Date();
-    const tampered = signedRequest(fixture('servicenow/change-updated.json'), { at: now, tamper: true });
+    const tampered = signedRequest(fixture('servicenow/change-updated.json'), {
+      at: now,
+      tamper: true,
+    });
     const unauthorized = await send('/hooks/servicenow', tampered);
     expect(unauthorized.status).toBe(401);
     await conforms('/hooks/servicenow', unauthorized);
@@ -193,9 +226,14 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     const invalid = signedRequest({ type: 'change.updated', data: {} }, { at: now, id: 'bad' });
     const bad = await send('/hooks/servicenow', invalid);
     expect(bad.status).toBe(400);
-    expect(await conforms('/hooks/servicenow', bad)).toMatchObject({ reason: 'missing_field:data.sys_id' });
+    expect(await conforms('/hooks/servicenow', bad)).toMatchObject({
+      reason: 'missing_field:data.sys_id',
+    });
 
-    const unknown = await send('/hooks/generic/nobody', signedRequest({ type: 'ping' }, { at: now }));
+    const unknown = await send(
+      '/hooks/generic/nobody',
+      signedRequest({ type: 'ping' }, { at: now }),
+    );
     expect(unknown.status).toBe(404);
     await conforms('/hooks/generic/{source}', unknown);
   });
@@ -212,10 +250,14 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     try {
       const res = await send(
         '/hooks/github',
-        githubRequest('deployment_protection_rule', githubFixture('deployment_protection_rule.requested'), {
-          secret: GITHUB,
-          deliveryId: 'down-1',
-        }),
+        githubRequest(
+          'deployment_protection_rule',
+          githubFixture('deployment_protection_rule.requested'),
+          {
+            secret: GITHUB,
+            deliveryId: 'down-1',
+          },
+        ),
       );
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('7');
@@ -228,10 +270,14 @@ describe('every answer the receiver gives is described by the OpenAPI document',
   it('202 for GitHub, GitLab, an Azure DevOps check and service hook', async () => {
     const github = await send(
       '/hooks/github',
-      githubRequest('deployment_protection_rule', githubFixture('deployment_protection_rule.requested'), {
-        secret: GITHUB,
-        deliveryId: 'gh-1',
-      }),
+      githubRequest(
+        'deployment_protection_rule',
+        githubFixture('deployment_protection_rule.requested'),
+        {
+          secret: GITHUB,
+          deliveryId: 'gh-1',
+        },
+      ),
     );
     expect(github.status).toBe(202);
     await conforms('/hooks/github', github);
@@ -254,6 +300,22 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     );
     expect(hook.status).toBe(202);
     await conforms('/hooks/azure-devops', hook);
+  });
+
+  it('429 with Retry-After when a source exceeds ingest.rateLimit', async () => {
+    const ping = () => signedRequest({ type: 'ping' }, { at: new Date() });
+    await limitedApp.request('/hooks/jenkins', {
+      method: 'POST',
+      headers: ping().headers,
+      body: ping().body,
+    });
+    const res = await limitedApp.request('/hooks/jenkins', {
+      method: 'POST',
+      headers: ping().headers,
+      body: ping().body,
+    });
+    expect(res.status).toBe(429);
+    await conforms('/hooks/jenkins', res);
   });
 
   it('probes, metrics and the API documents', async () => {
