@@ -55,6 +55,8 @@ export interface KafkaBusOptions {
   heartbeatIntervalMs?: number;
 }
 
+/** Below Kafka's default message.max.bytes (1 MiB) with room for headers and framing. */
+const MAX_BATCH_BYTES = 900_000;
 const RETRY_AFTER_SECONDS = 5;
 const READY_TIMEOUT_MS = 2000;
 const JOIN_TIMEOUT_MS = 30_000;
@@ -230,8 +232,7 @@ export class KafkaBus implements Bus {
     const generation = this.generation;
     try {
       while (generation === this.generation && this.queue.length > 0) {
-        const batch = this.queue.filter((p) => !p.settled);
-        this.queue = [];
+        const batch = this.takeBatch();
         if (batch.length === 0) continue;
         try {
           const producer = await this.getProducer();
@@ -247,6 +248,31 @@ export class KafkaBus implements Bus {
     } finally {
       if (generation === this.generation) this.sending = false;
     }
+  }
+
+  /**
+   * Whole publishes, oldest first, up to MAX_BATCH_BYTES (at least one): one produce request
+   * must stay under the broker's message.max.bytes however many publishers share the bus.
+   */
+  private takeBatch(): PendingPublish[] {
+    const batch: PendingPublish[] = [];
+    let bytes = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (next.settled) {
+        this.queue.shift();
+        continue;
+      }
+      const size = next.records.reduce(
+        (n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0),
+        0,
+      );
+      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+      this.queue.shift();
+      batch.push(next);
+      bytes += size;
+    }
+    return batch;
   }
 
   private getProducer(): Promise<Producer> {

