@@ -74,7 +74,8 @@ export const NotifySchema = z
   .object({
     channels: z.array(ChannelSchema).default([]),
     /** A gate still undecided after this long is announced once (`gate-waiting`). */
-    waitingAfterMinutes: z.number().positive().default(60),
+    // Node timers stop at ~24.8 days; a longer wait would fire early.
+    waitingAfterMinutes: z.number().positive().max(35_000).default(60),
     templates: TemplatesSchema,
     /** Compacted topic holding what was sent and the waiting timers, so both survive a restart. */
     stateTopic: z.string().min(1).default('changegate.notify-state'),

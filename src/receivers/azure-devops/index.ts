@@ -3,7 +3,7 @@ import { normalize } from './normalize.js';
 import { azureDevopsSecrets, verify, type AzureDevopsSecrets } from './verify.js';
 
 export type { AzureDevopsSecrets } from './verify.js';
-export { planEventsUrl } from './normalize.js';
+export { planEventsUrl } from './check.js';
 
 /**
  * `POST /hooks/azure-devops`: Invoke REST API checks (delivery id `check:<PlanId>:<TaskInstanceId>`,

@@ -1,0 +1,138 @@
+import { keyBinding, type Json, type Topic } from './topics.js';
+
+/**
+ * Messages of the topics that carry no CloudEvent (gate state, delivery log, audit, DLQ, ledger,
+ * replay markers), described from the code that writes them: one message per topic.
+ *
+ * @module
+ */
+
+/** A message of the document; `name` is its key under `components.messages`. */
+export type Message = Json & { name: string };
+
+/** The message each internal topic carries, without its key binding (that comes from the topic). */
+const MESSAGES: Partial<Record<Topic, Message>> = {
+  gateState: {
+    name: 'gate-state',
+    title: 'Gate state of one CR',
+    summary:
+      'The gate worker’s state for one CR (src/gate/machine.ts CrState); a null value is a tombstone.',
+    contentType: 'application/json',
+    headers: {
+      type: 'object',
+      properties: { 'content-type': { type: 'string', const: 'application/json' } },
+    },
+    payload: { type: ['object', 'null'], additionalProperties: true },
+  },
+  deliveries: {
+    name: 'delivery-marker',
+    title: 'Accepted delivery',
+    summary: 'Written in the same produce request as the delivery’s events.',
+    payload: {
+      type: 'object',
+      required: ['at'],
+      properties: { at: { type: 'number', description: 'Acceptance time, ms since epoch.' } },
+    },
+  },
+  audit: {
+    name: 'audit-entry',
+    title: 'Audit entry',
+    summary: 'One line of the audit trail (src/audit/auditor.ts).',
+    contentType: 'application/json',
+    headers: {
+      type: 'object',
+      required: ['content-type', 'changegate-audit-action'],
+      properties: {
+        'content-type': { type: 'string', const: 'application/json' },
+        'changegate-audit-action': { type: 'string', description: 'Same as `action`.' },
+      },
+    },
+    payload: {
+      type: 'object',
+      required: ['id', 'at', 'key', 'actor', 'action'],
+      properties: {
+        id: { type: 'string', format: 'uuid' },
+        at: { type: 'string', format: 'date-time' },
+        key: { type: 'string', description: 'CR number or correlation id.' },
+        actor: { type: 'string', description: 'Which worker or person acted.' },
+        action: { type: 'string', description: 'What was done, e.g. `gate.released`.' },
+        reason: { type: 'string' },
+        correlationId: { type: 'string' },
+        detail: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+  dlq: {
+    name: 'dead-letter',
+    title: 'Dead-lettered record',
+    summary:
+      'The original value, unchanged, with the original headers plus the reason (src/workers/runtime.ts).',
+    headers: {
+      type: 'object',
+      required: [
+        'changegate-origin-topic',
+        'changegate-origin-partition',
+        'changegate-origin-offset',
+        'changegate-worker',
+        'changegate-error',
+        'changegate-error-name',
+        'changegate-attempts',
+        'changegate-dead-lettered-at',
+      ],
+      additionalProperties: { type: 'string' },
+      properties: {
+        'changegate-origin-topic': { type: 'string' },
+        'changegate-origin-partition': { type: 'string' },
+        'changegate-origin-offset': { type: 'string' },
+        'changegate-worker': { type: 'string' },
+        'changegate-error': { type: 'string', maxLength: 2000 },
+        'changegate-error-name': { type: 'string' },
+        'changegate-attempts': {
+          type: 'string',
+          description: 'Attempts made; 0 when the record was not even readable.',
+        },
+        'changegate-dead-lettered-at': { type: 'string', format: 'date-time' },
+      },
+    },
+    payload: { description: 'The original record value (any bytes).' },
+  },
+  auditLedger: {
+    name: 'ledger-record',
+    title: 'Audit ledger record',
+    summary: 'One link of a key’s hash chain (src/audit/chain.ts LedgerRecordSchema).',
+    contentType: 'application/json',
+    headers: {
+      type: 'object',
+      properties: {
+        'content-type': { type: 'string', const: 'application/json' },
+        'changegate-audit-action': { type: 'string' },
+        'changegate-ledger-seq': { type: 'string' },
+      },
+    },
+    payload: {
+      type: 'object',
+      required: ['key', 'seq', 'prevHash', 'hash', 'entry'],
+      properties: {
+        key: { type: 'string', minLength: 1 },
+        seq: { type: 'integer', minimum: 1 },
+        prevHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        entry: { type: 'object', description: 'The audit entry, as on the audit topic.' },
+      },
+    },
+  },
+  dlqReplayed: {
+    name: 'replay-marker',
+    title: 'Replayed dead letter',
+    summary: 'Marks a DLQ record as re-published, so a second replay skips it.',
+    payload: { description: 'Marker value.' },
+  },
+};
+
+/** Each internal topic with its one message, keyed for that topic. */
+export function internalMessages(): [Topic, Message][] {
+  return (Object.entries(MESSAGES) as [Topic, Message][]).map(([topic, message]) => [
+    topic,
+    { ...message, bindings: keyBinding(topic) },
+  ]);
+}

@@ -1,0 +1,59 @@
+import type { TopicName } from '../types.js';
+
+/**
+ * What the AsyncAPI document says about each topic: how it is keyed and what it carries, and the
+ * Kafka binding of a record key.
+ *
+ * @module
+ */
+
+/** Topics changegate writes besides the event topics. */
+export type InternalTopic = 'deliveries' | 'auditLedger' | 'dlqReplayed';
+/** Every topic the document can describe, by logical name. */
+export type Topic = TopicName | InternalTopic;
+
+/** A JSON object of the document. */
+export type Json = Record<string, unknown>;
+
+/** The version of the AsyncAPI Kafka bindings used throughout. */
+export const KAFKA_BINDING = '0.5.0';
+
+/** How each topic is keyed, so consumers know what stays in order. */
+export const KEYS: Record<Topic, string> = {
+  cicd: '`<provider>/<project>/<deployment or run id>`: every event of one deployment or run stays in order on one partition.',
+  changes:
+    'CR number (e.g. `CHG0010001`): the gate worker sees one CR’s updates, registrations and decisions in order.',
+  servicenow: 'Record sys_id (32 hex).',
+  gateState: 'CR number; the topic is compacted, the last record per key is the gate state.',
+  audit: 'CR number, or the correlation id until a CR exists.',
+  dlq: 'The original record’s key.',
+  deliveries: '`<route>:<delivery id>`, e.g. `github:72d3162e-cc78-11e3-81ab-4c9367dc0958`.',
+  auditLedger: 'CR number or correlation id: one hash chain per key.',
+  dlqReplayed: 'The dead-lettered record’s coordinates.',
+};
+
+/** What each topic carries. */
+export const CHANNEL_DESCRIPTIONS: Record<Topic, string> = {
+  cicd: 'Normalized CI/CD events from every receiver (GitHub, GitLab, Jenkins, Azure DevOps, generic sources).',
+  changes:
+    'Change-request stream: ServiceNow updates pushed by the business rule, gate registrations and decisions, and the change worker’s actions.',
+  servicenow: 'Other ServiceNow records the business rules push (incidents, CMDB CIs).',
+  gateState:
+    'Compacted changelog of the gate worker’s state (one JSON document per CR, tombstone when forgotten). Internal: restored at start, not a public contract.',
+  audit: 'Every decision and every external call, with who, what and why.',
+  dlq: 'Records a worker could not process: the original value and headers plus `changegate-*` headers saying why.',
+  deliveries:
+    'Compacted delivery log: one marker per accepted delivery id, so the dedupe window survives restarts. Internal.',
+  auditLedger:
+    'Hash-chained copy of the audit trail written by the audit worker, kept forever: `{ key, seq, prevHash, hash, entry }` with hash = sha256(prevHash + canonical JSON of { key, seq, entry }) (src/audit/chain.ts).',
+  dlqReplayed:
+    'Compacted markers of the DLQ records `changegate replay` has re-published. Internal.',
+};
+
+/** A message's Kafka binding: the record key of `topic`. */
+export const keyBinding = (topic: Topic): Json => ({
+  kafka: { key: { type: 'string', description: KEYS[topic] }, bindingVersion: KAFKA_BINDING },
+});
+
+/** `$ref` to a path inside the document. */
+export const ref = (path: string) => ({ $ref: path });
