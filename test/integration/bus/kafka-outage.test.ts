@@ -86,7 +86,10 @@ describe.skipIf(external || !hasKafka())('KafkaBus across a broker outage', () =
     expect(await bus.isReady()).toBe(true);
     // The consumer rejoins after its retry backoff and the old member's session timeout.
     await waitFor(() => received.includes('after'), '"after" after the restart', 60_000);
-    expect(received.filter((v) => v === 'before')).toHaveLength(1);
+    // At-least-once: a record handled just before the outage may come again if its commit did
+    // not reach the broker; what must hold is that nothing is skipped and order is kept.
+    expect(received.filter((v) => v === 'before').length).toBeGreaterThanOrEqual(1);
     expect(received.indexOf('before')).toBeLessThan(received.indexOf('after'));
+    expect(received.lastIndexOf('before')).toBeLessThan(received.indexOf('after'));
   }, 90_000);
 });
