@@ -28,5 +28,8 @@ export function topicSpecs(kafka: Config['kafka']): TopicSpec[] {
     { topic: topics.deliveries, partitions, cleanup: 'compact' },
     { topic: topics.audit, partitions, cleanup: 'delete', retentionMs: 90 * DAY_MS },
     { topic: topics.dlq, partitions, cleanup: 'delete', retentionMs: 30 * DAY_MS },
+    // The ledger is the evidence: kept forever (-1), or chains could not be verified from seq 1.
+    { topic: topics.auditLedger, partitions, cleanup: 'delete', retentionMs: -1 },
+    { topic: topics.dlqReplayed, partitions, cleanup: 'compact' },
   ];
 }

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalJson } from './canonical-json.js';
+import { AuditLineSchema, type AuditLine } from './entry.js';
+
+/**
+ * The hash chain of the audit ledger. Every ledger record links to the previous one of the same
+ * key (CR number or correlation id):
+ *
+ *   hash = sha256(prevHash + canonicalJson({ key, seq, entry }))
+ *
+ * The hash covers the key and the sequence number as well as the entry, so moving an entry to
+ * another CR, renumbering, dropping or reordering entries all break the chain — not only editing
+ * one. The first record of a key has seq 1 and links to {@link GENESIS_HASH}.
+ *
+ * @module
+ */
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export const LedgerRecordSchema = z.object({
+  key: z.string().min(1),
+  seq: z.number().int().positive(),
+  prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  entry: AuditLineSchema,
+});
+/** The value of one `changegate.audit-ledger` record. */
+export type LedgerRecord = z.infer<typeof LedgerRecordSchema>;
+
+/** The end of one key's chain: what the next record links to. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** The hash a ledger record must carry. */
+export function chainHash(prevHash: string, key: string, seq: number, entry: AuditLine): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(canonicalJson({ key, seq, entry }))
+    .digest('hex');
+}
+
+/** The record that appends `entry` to the chain whose end is `head` (none yet: a new chain). */
+export function link(key: string, head: ChainHead | undefined, entry: AuditLine): LedgerRecord {
+  const seq = (head?.seq ?? 0) + 1;
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  return { key, seq, prevHash, hash: chainHash(prevHash, key, seq, entry), entry };
+}
+
+/** Where a ledger record was read from, to name it in a verification failure. */
+export interface LedgerPosition {
+  partition: number;
+  offset: string;
+}
+
+export type StoredLedgerRecord = LedgerRecord & { at?: LedgerPosition };
+
+export interface ChainBreak {
+  key: string;
+  seq: number;
+  entryId?: string;
+  at?: LedgerPosition;
+  reason: string;
+}
+
+/**
+ * Verify the chains of the given keys, records in ledger (offset) order.
+ * @returns the first break in ledger order, or undefined when every chain verifies.
+ */
+export function verifyChains(records: readonly StoredLedgerRecord[]): ChainBreak | undefined {
+  const heads = new Map<string, ChainHead>();
+  for (const r of records) {
+    const head = heads.get(r.key);
+    const expectedSeq = (head?.seq ?? 0) + 1;
+    const expectedPrev = head?.hash ?? GENESIS_HASH;
+    const where = { key: r.key, seq: r.seq, entryId: r.entry.id, ...(r.at ? { at: r.at } : {}) };
+    if (r.entry.key !== r.key) {
+      return { ...where, reason: `entry key ${r.entry.key} is filed under ${r.key}` };
+    }
+    if (r.seq !== expectedSeq) {
+      return { ...where, reason: `sequence ${r.seq} where ${expectedSeq} was expected` };
+    }
+    if (r.prevHash !== expectedPrev) {
+      return { ...where, reason: 'prevHash does not match the hash of the previous entry' };
+    }
+    if (chainHash(r.prevHash, r.key, r.seq, r.entry) !== r.hash) {
+      return { ...where, reason: 'hash does not match the entry (the entry was altered)' };
+    }
+    heads.set(r.key, { seq: r.seq, hash: r.hash });
+  }
+  return undefined;
+}
+
+/** "CHG0010001 seq 3 (entry 5f…, ledger partition 2 offset 17): hash does not match …" */
+export function describeBreak(b: ChainBreak): string {
+  const where = [
+    b.entryId ? `entry ${b.entryId}` : undefined,
+    b.at ? `ledger partition ${b.at.partition} offset ${b.at.offset}` : undefined,
+  ].filter(Boolean);
+  return `${b.key} seq ${b.seq}${where.length ? ` (${where.join(', ')})` : ''}: ${b.reason}`;
+}

@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { auditRecord } from '../../../src/audit/auditor.js';
+import { verifyChains, type StoredLedgerRecord } from '../../../src/audit/chain.js';
+import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
+import { ConfigSchema } from '../../../src/config/schema.js';
+import { createLogger } from '../../../src/log.js';
+import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger.js';
+import { eventually } from '../../support/stack.js';
+
+const config = ConfigSchema.parse({ bus: 'memory', kafka: { partitions: 3 } });
+const { topics } = config.kafka;
+const log = createLogger({ level: 'silent' });
+
+let bus: MemoryBus;
+const workers: LedgerWorker[] = [];
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.close();
+  await bus?.close();
+});
+
+async function ledgerRecords(): Promise<StoredLedgerRecord[]> {
+  const out: StoredLedgerRecord[] = [];
+  await bus.readToEnd(topics.auditLedger, (r) =>
+    out.push(JSON.parse(r.value!.toString('utf8')) as StoredLedgerRecord),
+  );
+  return out;
+}
+
+const line = (key: string, n: number) =>
+  auditRecord(topics.audit, { id: `${key}#${n}`, key, actor: 'test', action: `step-${n}` });
+
+describe('the audit ledger worker', () => {
+  it('chains each key in order, and after a restart neither repeats redelivered lines nor forks', async () => {
+    bus = createMemoryBus();
+    await bus.publish([1, 2, 3].flatMap((n) => [line('CHG1', n), line('CHG2', n)]));
+    workers.push(await startLedgerWorker({ bus, config, log }));
+    await eventually(async () => (await ledgerRecords()).length === 6);
+    await workers.pop()!.close();
+
+    // A new consumer group reads the audit topic from the start: every line is redelivered.
+    const restarted = await startLedgerWorker({ bus, config, log, groupId: 'other-group' });
+    workers.push(restarted);
+    await bus.publish([line('CHG1', 4)]);
+    await eventually(async () => (await ledgerRecords()).length === 7);
+    await new Promise((r) => setTimeout(r, 100));
+
+    const records = await ledgerRecords();
+    expect(records).toHaveLength(7);
+    expect(verifyChains(records)).toBeUndefined();
+    expect(records.filter((r) => r.key === 'CHG1').map((r) => [r.seq, r.entry.action])).toEqual([
+      [1, 'step-1'],
+      [2, 'step-2'],
+      [3, 'step-3'],
+      [4, 'step-4'],
+    ]);
+    expect(restarted.heads().get('CHG1')?.seq).toBe(4);
+  });
+
+  it('dead-letters a record that is not an audit line and goes on with the next', async () => {
+    bus = createMemoryBus();
+    workers.push(await startLedgerWorker({ bus, config, log }));
+    await bus.publish([
+      { topic: topics.audit, key: 'CHG9', value: Buffer.from('{"not":"audit"}'), headers: {} },
+      line('CHG9', 1),
+    ]);
+    await eventually(async () => (await ledgerRecords()).length === 1);
+    const dead: Record<string, string>[] = [];
+    await bus.readToEnd(topics.dlq, (r) => dead.push(r.headers));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      'changegate-worker': 'audit-ledger',
+      'changegate-origin-topic': topics.audit,
+    });
+    expect(dead[0]!['changegate-error']).toMatch(/^not an audit line/);
+  });
+});
