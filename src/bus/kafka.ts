@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   Kafka,
   logLevel,
+  Partitioners,
   type Admin,
   type Consumer,
   type IHeaders,
@@ -281,6 +282,9 @@ export class KafkaBus implements Bus {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: true,
+        // The Java client's murmur2 partitioner, chosen explicitly (kafkajs warns otherwise), so
+        // other producers of these topics place a key on the same partition.
+        createPartitioner: Partitioners.DefaultPartitioner,
         // Bounded, unlike the idempotent default (MAX_SAFE_INTEGER): an abandoned send must end.
         retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
       });

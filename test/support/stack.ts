@@ -50,10 +50,17 @@ export async function startStack({
   const ci = await startCiEmulator();
   const topics = topicPrefix
     ? Object.fromEntries(
-        ['cicd', 'changes', 'servicenow', 'gateState', 'audit', 'dlq', 'deliveries'].map((t) => [
-          t,
-          `${topicPrefix}.${t}`,
-        ]),
+        [
+          'cicd',
+          'changes',
+          'servicenow',
+          'gateState',
+          'audit',
+          'dlq',
+          'deliveries',
+          'auditLedger',
+          'dlqReplayed',
+        ].map((t) => [t, `${topicPrefix}.${t}`]),
       )
     : {};
   const config = loadConfig({
