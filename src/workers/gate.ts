@@ -239,6 +239,8 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     return [
       toRecord(topics.changes, event),
       auditRecord(topics.audit, {
+        // The decision's id, like its event's: a replayed decision is one ledger entry.
+        id: `${effect.gateId}:${effect.outcome}`,
         key: state.number,
         actor: 'changegate/gate',
         action: `gate.${effect.outcome}`,
@@ -301,10 +303,12 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     return [
       toRecord(topics.changes, event),
       auditRecord(topics.audit, {
+        id: event.id,
         key: state.number,
         actor: 'changegate/gate',
         action: 'change.left-implement',
         reason: `state ${effect.state}`,
+        correlationId,
       }),
     ];
   };
