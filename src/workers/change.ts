@@ -56,7 +56,11 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         buildEvent(n, { id: `${idBase}:${n.type}:${i}`, source: SOURCE, time: now }),
       ),
     );
-    for (const a of audits) records.push(auditRecord(topics.audit, a, now));
+    // Ids derived from the event: a handler retried after its publish landed writes the same
+    // audit lines again, and the ledger keeps each once.
+    audits.forEach((a, i) =>
+      records.push(auditRecord(topics.audit, { id: `${idBase}:audit:${i}`, ...a }, now)),
+    );
     return bus.publish(records);
   };
 
@@ -131,17 +135,38 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         correlationId,
       });
     } else if (kind === 'emergency') {
-      cr = await client.change.createEmergency(fields, { correlationId });
-      cr = await client.table.patch(TABLE, cr.sys_id!, { state: '-3' });
+      cr = await requestApproval(
+        client,
+        kind,
+        await client.change.createEmergency(fields, { correlationId }),
+      );
     } else {
-      cr = await client.change.createNormal(fields, { correlationId });
-      // A normal change starts in New; "Request Approval" moves it to Assess. Instances whose
-      // approval flow moves it on to Authorize by itself refuse the second write: that's fine.
-      cr = await client.table.patch(TABLE, cr.sys_id!, { state: '-4' });
-      cr = await client.table.patch(TABLE, cr.sys_id!, { state: '-3' }).catch(() => cr);
+      cr = await requestApproval(
+        client,
+        kind,
+        await client.change.createNormal(fields, { correlationId }),
+      );
     }
     options.onChangeCreated?.(performance.now() - started);
     return cr;
+  }
+
+  /**
+   * Move a new normal or emergency CR on to Authorize, where its approval is requested. Also run
+   * for a CR of ours found still in New or Assess: its create landed but this step did not (the
+   * worker died in between, or ServiceNow failed it), and left there nobody is asked to approve.
+   */
+  async function requestApproval(
+    client: ServiceNowClient,
+    kind: string,
+    cr: SnRecord,
+  ): Promise<SnRecord> {
+    if (kind === 'emergency') return client.table.patch(TABLE, cr.sys_id!, { state: '-3' });
+    // A normal change starts in New; "Request Approval" moves it to Assess. Instances whose
+    // approval flow moves it on to Authorize by itself refuse the second write: that's fine.
+    const assessed =
+      cr.state === '-4' ? cr : await client.table.patch(TABLE, cr.sys_id!, { state: '-4' });
+    return client.table.patch(TABLE, cr.sys_id!, { state: '-3' }).catch(() => assessed);
   }
 
   async function templateId(client: ServiceNowClient, template: string): Promise<string> {
@@ -219,6 +244,11 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
       cr = await client.table.findByCorrelationId(TABLE, correlationId);
       if (cr) {
         detail = `reused by correlation_id ${correlationId}`;
+        // Never asked (a rejected CR is back in New too, but its approval says "rejected").
+        const unrequested =
+          (cr.approval ?? 'not requested') === 'not requested' &&
+          (cr.state === '-5' || (kind === 'normal' && cr.state === '-4'));
+        if (unrequested && kind !== 'standard') cr = await requestApproval(client, kind, cr);
       } else {
         cr = await create(client, policy, kind, d, correlationId);
         how = 'created';

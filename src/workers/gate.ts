@@ -356,6 +356,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
   }
   if (stale.length > 0) await bus.publish(stale);
   const resumed = [...states.values()].filter((s) => openGates(s).length > 0);
+  // A move to Implement asked for just before a crash may never have reached ServiceNow: forget
+  // the request so the first evaluation after restart asks again (the move is idempotent).
+  for (const state of resumed) states.set(state.number, { ...state, advanceRequested: false });
   // Resume many CRs at once: their state writes then share produce requests instead of each
   // waiting for its own acknowledgement (100 000 open gates would otherwise take minutes).
   const resume = async (state: CrState) => {

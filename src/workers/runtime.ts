@@ -1,7 +1,7 @@
 import { fromRecord } from '../bus/cloudevents.js';
 import type { Bus, ConsumedRecord, Subscription } from '../bus/port.js';
 import { ZodError } from 'zod';
-import { PayloadError, UpstreamError, coerceError } from '../errors.js';
+import { BusUnavailableError, PayloadError, UpstreamError, coerceError } from '../errors.js';
 import type { CloudEvent } from '../events/envelope.js';
 import type { Logger } from '../log.js';
 
@@ -37,9 +37,10 @@ export interface RunWorkerOptions {
  * Invariant: every consumed record ends in exactly one place, and only then is its offset
  * committed — handled (the handler resolved), or dead-lettered (it could not be read, the error
  * was not retryable, or `maxAttempts` were spent) with the error, the attempt count and the
- * original headers on the DLQ topic. If even the DLQ write fails, the handler's promise rejects
- * so the bus redelivers the record: nothing is skipped silently. Handlers must therefore be
- * idempotent, which every worker is (correlation ids, "already decided" callbacks).
+ * original headers on the DLQ topic. If even the DLQ write fails, or the handler failed because
+ * the bus was unavailable, the promise rejects so the bus redelivers the record: nothing is
+ * skipped silently, and an outage never counts against an event's attempts. Handlers must
+ * therefore be idempotent, which every worker is (correlation ids, "already decided" callbacks).
  */
 export async function runWorker(
   worker: WorkerDefinition,
@@ -81,6 +82,13 @@ export async function runWorker(
           return;
         } catch (err) {
           const error = coerceError(err);
+          // The bus itself is down: that is no fault of the event, and the DLQ is on the same
+          // bus. Reject, so the bus redelivers it once it is back, instead of spending the
+          // attempts and dead-lettering a good event (a deployment whose gate never registers).
+          if (error instanceof BusUnavailableError) {
+            elog.warn({ err: error.message }, 'bus unavailable; the record will be redelivered');
+            throw error;
+          }
           const retryable = isRetryable(error);
           if (!retryable || attempt >= maxAttempts) {
             elog.error(
