@@ -1,0 +1,190 @@
+/**
+ * Child of bench/gate-state.ts (needs `--expose-gc` for honest heap numbers). Prints one JSON
+ * line: memory and step() time for N pending gates in the gate state machine, the time to read
+ * them back from a compacted changelog on Kafka, and the time the real gate worker takes to
+ * start over such a changelog.
+ *
+ *   node --expose-gc --import tsx bench/gate-state-child.ts <brokers> <prefix> <N,N,…> <workerN>
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { createKafkaBus } from '../src/bus/kafka.js';
+import { topicSpecs } from '../src/bus/topics.js';
+import { GatePolicySchema } from '../src/config/changes.js';
+import type { GateRegisteredData } from '../src/events/gate.js';
+import { step, type CrState } from '../src/gate/machine.js';
+import { createLogger } from '../src/log.js';
+import { createMetrics } from '../src/metrics.js';
+import { startWorkers } from '../src/runtime/workers.js';
+import { startCiEmulator } from '../src/sandbox/ci/index.js';
+import { startServiceNowSandbox } from '../src/sandbox/servicenow/index.js';
+import { gateStackConfig } from './lib/gate-stack.js';
+
+const [
+  brokers = '127.0.0.1:39092',
+  prefix = 'bench-gate-state',
+  countsArg = '1,1000',
+  workerArg = '0',
+] = process.argv.slice(2);
+const counts = countsArg.split(',').map(Number);
+const workerCount = Number(workerArg);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const policy = GatePolicySchema.parse({});
+const ctx = { now: Date.now(), policyOf: () => policy };
+// A sealed callback is a compact JWE of a few hundred bytes; random base64url of that size.
+const sealed = randomBytes(240).toString('base64url');
+
+function gate(i: number): GateRegisteredData {
+  const number = `CHG${String(1_000_000 + i)}`;
+  return {
+    gateId: `github/acme/payments/run-${i}-production`,
+    changeNumber: number,
+    changeSysId: randomBytes(16).toString('hex'),
+    provider: 'github',
+    project: 'acme/payments',
+    environment: 'production',
+    deploymentId: `run-${i}-production`,
+    correlationId: `github/acme/payments/run-${i}-production`,
+    callback: {
+      kind: 'github',
+      url: `https://api.github.com/repos/acme/payments/actions/runs/${i}/deployment_protection_rule`,
+      sealed,
+      params: { environment: 'production' },
+    },
+    runUrl: `https://github.com/acme/payments/actions/runs/${i}`,
+    policy: 'default',
+    registeredAt: new Date().toISOString(),
+    change: {
+      sysId: randomBytes(16).toString('hex'),
+      number,
+      state: '-3',
+      approval: 'requested',
+      startDate: '2026-11-25 08:00:00',
+      endDate: '2026-11-25 20:00:00',
+      fields: {},
+      modCount: 1,
+      updatedAt: '2026-11-25 08:00:00',
+    },
+  };
+}
+
+function build(n: number): { states: Map<string, CrState>; stepMs: number; jsonBytes: number } {
+  const states = new Map<string, CrState>();
+  const gates = Array.from({ length: n }, (_, i) => gate(i));
+  const t0 = performance.now();
+  for (const g of gates) {
+    const { state } = step(states.get(g.changeNumber), { kind: 'registered', gate: g }, ctx);
+    states.set(g.changeNumber, state);
+  }
+  const stepMs = performance.now() - t0;
+  let jsonBytes = 0;
+  for (const s of states.values()) jsonBytes += Buffer.byteLength(JSON.stringify(s));
+  return { states, stepMs, jsonBytes };
+}
+
+const memory: {
+  n: number;
+  heapBytes: number;
+  rssBytes: number;
+  stepUs: number;
+  jsonBytes: number;
+}[] = [];
+for (const n of counts) {
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const rss0 = process.memoryUsage().rss;
+  const built = build(n);
+  gc();
+  memory.push({
+    n,
+    heapBytes: process.memoryUsage().heapUsed - heap0,
+    rssBytes: process.memoryUsage().rss - rss0,
+    stepUs: (built.stepMs * 1000) / n,
+    jsonBytes: built.jsonBytes,
+  });
+  built.states.clear();
+}
+
+// Changelog restore: write the largest set to a compacted topic, read it back like the gate
+// worker does (readToEnd + JSON.parse per record).
+const largest = Math.max(...counts);
+const bus = createKafkaBus({ brokers: [brokers], publishTimeoutMs: 60_000 });
+const topic = `${prefix}.restore`;
+await bus.ensureTopics([{ topic, partitions: 1, cleanup: 'compact' }]);
+const { states } = build(largest);
+const records = [...states.values()].map((s) => ({
+  topic,
+  key: s.number,
+  value: Buffer.from(JSON.stringify(s)),
+  headers: {},
+}));
+const w0 = performance.now();
+for (let i = 0; i < records.length; i += 400) await bus.publish(records.slice(i, i + 400));
+const writeMs = performance.now() - w0;
+states.clear();
+gc();
+const heapBefore = process.memoryUsage().heapUsed;
+const restored = new Map<string, CrState>();
+const r0 = performance.now();
+await bus.readToEnd(topic, (record) => {
+  if (record.key && record.value)
+    restored.set(record.key, JSON.parse(record.value.toString('utf8')) as CrState);
+});
+const restoreMs = performance.now() - r0;
+gc();
+const restoredHeap = process.memoryUsage().heapUsed - heapBefore;
+const restoredCount = restored.size;
+restored.clear();
+
+// The real gate worker starting over open gates: restore + resume. Measured at 1 and at
+// `workerCount` open gates, so the fixed cost (group join) and the per-gate cost separate.
+let worker: { n: number; startMs: number; baseMs: number } | undefined;
+if (workerCount > 0) {
+  const servicenow = await startServiceNowSandbox({
+    oauth: { clientId: 'changegate', clientSecret: 'sandbox-secret' },
+  });
+  const ci = await startCiEmulator();
+  const startOver = async (n: number): Promise<number> => {
+    const config = gateStackConfig({
+      brokers,
+      topicPrefix: `${prefix}-worker${n}`,
+      servicenow,
+      ci,
+      whsec: `whsec_${randomBytes(32).toString('base64')}`,
+    });
+    // As `changegate start` does before its workers (the receiver creates every topic).
+    await bus.ensureTopics(topicSpecs(config.kafka));
+    const open = build(n).states;
+    const log = [...open.values()].map((s) => ({
+      topic: config.kafka.topics.gateState,
+      key: s.number,
+      value: Buffer.from(JSON.stringify(s)),
+      headers: {},
+    }));
+    for (let i = 0; i < log.length; i += 400) await bus.publish(log.slice(i, i + 400));
+    const workerBus = createKafkaBus({ brokers: [brokers] });
+    const s0 = performance.now();
+    const workers = await startWorkers({
+      config,
+      log: createLogger({ level: 'error' }),
+      bus: workerBus,
+      metrics: createMetrics({ defaults: false }),
+      names: ['gate'],
+    });
+    const took = performance.now() - s0;
+    await workers.close();
+    await workerBus.close();
+    return took;
+  };
+  const baseMs = await startOver(1);
+  worker = { n: workerCount, startMs: await startOver(workerCount), baseMs };
+  await ci.close();
+  await servicenow.close();
+}
+await bus.close();
+
+process.stdout.write(
+  `${JSON.stringify({ memory, restore: { n: restoredCount, writeMs, restoreMs, heapBytes: restoredHeap }, worker })}\n`,
+);
+process.exit(0);
