@@ -11,7 +11,16 @@ import type { BusRecord, ConsumedRecord } from './port.js';
 
 const CE_PREFIX = 'ce_';
 
-export function toRecord(topic: string, event: CloudEvent, key?: string): BusRecord {
+/**
+ * @param dataJson the event's data already serialized (the receiver splices the provider's own
+ *   bytes into it instead of serializing a 20 KB payload a second time); JSON.stringify otherwise.
+ */
+export function toRecord(
+  topic: string,
+  event: CloudEvent,
+  key?: string,
+  dataJson?: string,
+): BusRecord {
   const headers: Record<string, string> = { 'content-type': event.datacontenttype };
   for (const [name, value] of Object.entries(event)) {
     if (name === 'data' || name === 'datacontenttype' || value === undefined) continue;
@@ -20,7 +29,7 @@ export function toRecord(topic: string, event: CloudEvent, key?: string): BusRec
   return {
     topic,
     key: key ?? event.partitionkey ?? null,
-    value: event.data === undefined ? null : Buffer.from(JSON.stringify(event.data)),
+    value: event.data === undefined ? null : Buffer.from(dataJson ?? JSON.stringify(event.data)),
     headers,
   };
 }

@@ -4,7 +4,8 @@ import { buildEvent, topicOf } from '../events/build.js';
 import { toRecord } from '../bus/cloudevents.js';
 import type { BatchingPublisher } from './batching-publisher.js';
 import type { DeliveryLog } from './delivery-log.js';
-import { parseJson } from './parse-json.js';
+import { randomBytes } from 'node:crypto';
+import { parseJsonText } from './parse-json.js';
 import type { RawRequest, Receiver } from '../receivers/types.js';
 
 export interface IngestDeps {
@@ -49,7 +50,7 @@ export async function ingest(
   const dedupeKey = `${route}:${deliveryId}`;
   if (deliveries.has(dedupeKey)) return { outcome: 'duplicate', status: 200, deliveryId };
 
-  const json = parseJson(request.body);
+  const { json, text, verbatim } = parseJsonText(request.body);
   const normalized = await receiver.normalize(
     { ...request, deliveryId, json },
     { now: at, rawMaxBytes: config.ingest.rawMaxBytes, seal },
@@ -66,7 +67,14 @@ export async function ingest(
       traceparent,
     }),
   );
-  const records = events.map((e) => toRecord(config.kafka.topics[topicOf(e.type)], e));
+  const records = events.map((e) =>
+    toRecord(
+      config.kafka.topics[topicOf(e.type)],
+      e,
+      undefined,
+      verbatim ? spliceRaw(e.data, json, text) : undefined,
+    ),
+  );
   records.push(deliveries.marker(dedupeKey));
   await publisher.publish(
     records,
@@ -80,4 +88,19 @@ export async function ingest(
     types: events.map((e) => e.type),
     ...(normalized.reply !== undefined ? { reply: normalized.reply } : {}),
   };
+}
+
+/** Unguessable per process, so no field of a payload can contain it. */
+const RAW_MARK = `changegate-raw-${randomBytes(16).toString('hex')}`;
+
+/**
+ * The event data as JSON, with the provider's own (verified, verbatim) body text in place of
+ * `raw.payload`: the same document JSON.stringify would give, without encoding the payload —
+ * the largest part of most events — a second time. Undefined when the payload is not the body.
+ */
+function spliceRaw(data: unknown, json: unknown, text: string): string | undefined {
+  const raw = (data as { raw?: { payload?: unknown; truncated?: boolean } }).raw;
+  if (!raw || raw.truncated || raw.payload !== json) return undefined;
+  const encoded = JSON.stringify({ ...(data as object), raw: { ...raw, payload: RAW_MARK } });
+  return encoded.replace(`"${RAW_MARK}"`, () => text);
 }

@@ -10,6 +10,18 @@ const POISON = /"(?:__proto__|constructor|prototype)"\s*:/;
  * @throws PayloadError `invalid_encoding` or `invalid_json`.
  */
 export function parseJson(body: Uint8Array): unknown {
+  return parseJsonText(body).json;
+}
+
+/**
+ * {@link parseJson}, also returning the decoded text and whether it was parsed verbatim (no
+ * prototype key dropped): then `text` is an exact JSON encoding of `json`.
+ */
+export function parseJsonText(body: Uint8Array): {
+  json: unknown;
+  text: string;
+  verbatim: boolean;
+} {
   let text: string;
   try {
     text = decoder.decode(body);
@@ -20,11 +32,13 @@ export function parseJson(body: Uint8Array): unknown {
   try {
     // A key spelled with JSON escapes ("\u005f_proto__") becomes __proto__ once parsed, so any
     // escape sequence sends the text through the reviver too.
-    return (mayHavePoisonKey(text) && POISON.test(text)) || text.includes('\\u')
+    const suspicious = (mayHavePoisonKey(text) && POISON.test(text)) || text.includes('\\u');
+    const json: unknown = suspicious
       ? JSON.parse(text, (key, value: unknown) =>
           key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value,
         )
       : JSON.parse(text);
+    return { json, text, verbatim: !suspicious };
   } catch (err) {
     throw new PayloadError('invalid_json', `body is not JSON: ${(err as Error).message}`);
   }
