@@ -55,6 +55,9 @@ export function gateStackConfig(o: {
             main: {
               url: o.servicenow.url,
               auth: { type: 'oauth', clientId: 'changegate', clientSecret: 'sandbox-secret' },
+              // The default client-side limit (20 requests/s) protects a real instance; against
+              // the local sandbox it would measure the limiter, not the push path.
+              rateLimit: { requestsPerSecond: 2000, burst: 2000 },
             },
           },
         },
