@@ -83,7 +83,7 @@ export async function gateStateBenchmark(ctx: BenchContext): Promise<Section> {
       note:
         projectedWorkerS < 10
           ? 'reading the compacted topic dominates'
-          : `reading is fast; the worker's resume then applies a tick to every open gate one after another, each awaiting its own acks=all state write (src/workers/gate.ts restore loop), so start-up grows by one Kafka round trip per open gate`,
+          : `reading is fast; the worker then re-evaluates every open gate (256 CRs at a time, their state writes sharing produce requests), so start-up still grows with the number of open gates`,
     },
   ];
   const body = `
