@@ -23,7 +23,7 @@ const GITHUB_ACTION_MEAN_MS = 50_000; // ServiceNow's GitHub action: 100 s defau
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(
+export async function until<T>(
   what: string,
   fn: () => T | undefined | false,
   timeoutMs: number,
@@ -38,7 +38,7 @@ async function until<T>(
 }
 
 /** Register `count` pending protection-rule gates; returns run id → CR number. */
-async function registerGates(
+export async function registerGates(
   stack: GateStack,
   ctx: BenchContext,
   count: number,

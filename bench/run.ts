@@ -14,6 +14,7 @@ import { ingestBenchmark } from './ingest.js';
 import { gateLatencyBenchmark } from './gate-latency.js';
 import { scalingBenchmark } from './scaling.js';
 import { gateStateBenchmark } from './gate-state.js';
+import { workersBenchmark } from './workers.js';
 import { profileBenchmark } from './profile.js';
 import type { BenchContext } from './lib/context.js';
 import { startBenchKafka } from './lib/kafka.js';
@@ -25,6 +26,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   gate: gateLatencyBenchmark,
   scaling: scalingBenchmark,
   'gate-state': gateStateBenchmark,
+  workers: workersBenchmark,
   profile: profileBenchmark,
 };
 

@@ -80,9 +80,9 @@ export async function scalingBenchmark(ctx: BenchContext): Promise<Section> {
   const deliveries = githubDeliveries(256);
   const connections = 64;
 
-  // 1 vs 2 receivers on the same topics (each restores and follows the shared dedupe log).
+  // 1, 2 and 4 receivers on the same topics (each restores and follows the shared dedupe log).
   const receivers: { n: number; step: Step }[] = [];
-  for (const n of [1, 2]) {
+  for (const n of [1, 2, 4]) {
     const prefix = `bench-${ctx.runId}-recv${n}`;
     const step = await withServers(
       n,
