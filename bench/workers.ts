@@ -67,5 +67,5 @@ ${table(
   ],
 )}
 `;
-  return { id: 'workers', title: '5. Worker throughput', body, goals: [] };
+  return { id: 'workers', title: '3c. Worker throughput', body, goals: [] };
 }
