@@ -39,13 +39,21 @@ export async function startStack({
   brokers,
   topicPrefix = '',
   config: extra = {},
+  oauthSecret = 'sandbox-secret',
+  logTo,
+  fetchImpl,
 }: {
   brokers?: string[];
   topicPrefix?: string;
   config?: Partial<ConfigInput>;
+  oauthSecret?: string;
+  /** Where changegate's log lines go (default stdout, silent unless LOG_LEVEL). */
+  logTo?: { write(chunk: string): void };
+  /** The workers' HTTP client (ServiceNow and CI callbacks), e.g. to record what goes out. */
+  fetchImpl?: typeof fetch;
 } = {}): Promise<Stack> {
   const servicenow = await startServiceNowSandbox({
-    oauth: { clientId: 'changegate', clientSecret: 'sandbox-secret' },
+    oauth: { clientId: 'changegate', clientSecret: oauthSecret },
   });
   const ci = await startCiEmulator();
   const topics = topicPrefix
@@ -83,7 +91,7 @@ export async function startStack({
           connections: {
             main: {
               url: servicenow.url,
-              auth: { type: 'oauth', clientId: 'changegate', clientSecret: 'sandbox-secret' },
+              auth: { type: 'oauth', clientId: 'changegate', clientSecret: oauthSecret },
               retry: { baseDelayMs: 20 },
             },
           },
@@ -108,11 +116,18 @@ export async function startStack({
       });
     },
   });
-  const log = createLogger({ level: config.log.level });
+  const log = createLogger({ level: config.log.level, ...(logTo ? { destination: logTo } : {}) });
   const metrics = createMetrics({ defaults: false });
   const bus = createBus(config, { log });
   const receiver = await startReceiver({ config, log, bus, metrics });
-  const workers = await startWorkers({ config, log, bus, metrics, names: ['change', 'gate'] });
+  const workers = await startWorkers({
+    config,
+    log,
+    bus,
+    metrics,
+    names: ['change', 'gate'],
+    ...(fetchImpl ? { fetchImpl } : {}),
+  });
   servicenow.admin.outbound.set([
     { url: `${receiver.url}/hooks/servicenow`, secret: SECRETS.whsec },
   ]);
