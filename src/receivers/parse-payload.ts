@@ -47,3 +47,21 @@ export function firstHeader(headers: Headers, names: readonly string[]): string 
   }
   return undefined;
 }
+
+/**
+ * The event name a provider puts in a header, and the JSON object every delivery must be.
+ * @throws PayloadError `missing_header:<name>` or `not_an_object`.
+ */
+export function eventAndObject(
+  request: { headers: Headers; json: unknown },
+  header: string,
+  prefix: string,
+): { event: string; json: object } {
+  const event = request.headers.get(header)?.trim();
+  if (!event) throw new PayloadError(`missing_header:${header}`, `${prefix} no event name`);
+  const { json } = request;
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new PayloadError('not_an_object', `${prefix} payload is not a JSON object`);
+  }
+  return { event, json };
+}

@@ -3,7 +3,7 @@ import type { DeploymentEventType } from '../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../events/index.js';
 import { PayloadError } from '../../errors.js';
 import { findChangeNumber } from '../change-reference.js';
-import { parsePayload } from '../parse-payload.js';
+import { eventAndObject, parsePayload } from '../parse-payload.js';
 import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
 import {
   CheckSuitePayload,
@@ -239,13 +239,8 @@ export async function normalizeGithub(
   request: VerifiedRequest,
   ctx: NormalizeContext,
 ): Promise<Normalized> {
-  const event = request.headers.get('x-github-event')?.trim();
-  if (!event) throw new PayloadError('missing_header:x-github-event', `${PREFIX} no event name`);
-  if (event === 'ping') return { kind: 'ping' };
-  const json = request.json;
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new PayloadError('not_an_object', `${PREFIX} payload is not a JSON object`);
-  }
+  if (request.headers.get('x-github-event')?.trim() === 'ping') return { kind: 'ping' };
+  const { event, json } = eventAndObject(request, 'x-github-event', PREFIX);
 
   const origin: Origin = {
     provider: PROVIDER,

@@ -3,7 +3,7 @@ import type { DeploymentEventType } from '../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../events/index.js';
 import { PayloadError } from '../../errors.js';
 import { findChangeNumber } from '../change-reference.js';
-import { parsePayload } from '../parse-payload.js';
+import { eventAndObject, parsePayload } from '../parse-payload.js';
 import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
 import { gitlabApprovalUrl, gitlabInstanceUrl } from './callback-url.js';
 import { AnyPayload, DeploymentPayload, JobPayload, PipelinePayload } from './payloads.js';
@@ -178,12 +178,7 @@ export async function normalizeGitlab(
   request: VerifiedRequest,
   ctx: NormalizeContext,
 ): Promise<Normalized> {
-  const event = request.headers.get('x-gitlab-event')?.trim();
-  if (!event) throw new PayloadError('missing_header:x-gitlab-event', `${PREFIX} no event name`);
-  const json = request.json;
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new PayloadError('not_an_object', `${PREFIX} payload is not a JSON object`);
-  }
+  const { event, json } = eventAndObject(request, 'x-gitlab-event', PREFIX);
   const origin: Origin = {
     provider: PROVIDER,
     project: projectOf(json),
