@@ -3,6 +3,7 @@ import type { DeploymentEventType } from '../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../events/index.js';
 import { PayloadError } from '../../errors.js';
 import { findChangeNumber } from '../change-reference.js';
+import { received, unit } from '../event-unit.js';
 import { eventAndObject, parsePayload } from '../parse-payload.js';
 import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
 import {
@@ -53,19 +54,6 @@ const RUN_CONCLUSION: Record<string, 'succeeded' | 'failed' | 'canceled'> = {
 function stringify(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function unit(origin: Origin, id: string) {
-  const key = `${PROVIDER}/${origin.project}/${id}`;
-  return { key, subject: key };
-}
-
-function received(origin: Origin, id: string, action?: string | null): NormalizedEvent {
-  return {
-    type: 'dev.changegate.webhook.received',
-    ...unit(origin, id),
-    data: { ...origin, ...(action ? { action } : {}) },
-  };
 }
 
 function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEvent {

@@ -3,6 +3,7 @@ import type { DeploymentEventType } from '../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../events/index.js';
 import { PayloadError } from '../../errors.js';
 import { findChangeNumber } from '../change-reference.js';
+import { received, unit } from '../event-unit.js';
 import { eventAndObject, parsePayload } from '../parse-payload.js';
 import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
 import { gitlabApprovalUrl, gitlabInstanceUrl } from './callback-url.js';
@@ -46,19 +47,6 @@ const PIPELINE_STATUS: Record<string, 'succeeded' | 'failed' | 'canceled'> = {
 
 function optional<K extends string>(key: K, value: string | null | undefined) {
   return (value ? { [key]: value } : {}) as Partial<Record<K, string>>;
-}
-
-function unit(origin: Origin, id: string) {
-  const key = `${PROVIDER}/${origin.project}/${id}`;
-  return { key, subject: key };
-}
-
-function received(origin: Origin, id: string, action?: string | null): NormalizedEvent {
-  return {
-    type: 'dev.changegate.webhook.received',
-    ...unit(origin, id),
-    data: { ...origin, ...(action ? { action } : {}) },
-  };
 }
 
 /**
