@@ -103,6 +103,7 @@ export async function runDemo({
         'change, gate, incident and cmdb workers on the embedded in-memory bus (Kafka semantics; for trying out, not production)',
       ),
     );
+    narrator.detail(paint.dim(`Node.js ${process.version}`));
 
     narrator.chapter('GitHub asks: may acme/payments deploy to production?');
     const first = deploymentOf(
