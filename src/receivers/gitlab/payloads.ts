@@ -29,6 +29,8 @@ export const AnyPayload = z.looseObject({
   project_name: text,
   path_with_namespace: text,
   full_path: text,
+  group_path: text,
+  group: z.looseObject({ full_path: text }).nullish(),
   object_attributes: z.looseObject({ action: text, status: text }).nullish(),
 });
 
@@ -63,11 +65,11 @@ export const PipelinePayload = ProjectPayload.extend({
         id,
         name: z.string(),
         status: text,
-        environment: z.looseObject({ name: text }).nullish(),
+        environment: z.looseObject({ name: text, action: text }).nullish(),
       }),
     )
     .nullish(),
-  commit: z.looseObject({ message: text }).nullish(),
+  commit: z.looseObject({ message: text, title: text }).nullish(),
   user: User,
 });
 export type PipelinePayload = z.output<typeof PipelinePayload>;
