@@ -61,6 +61,15 @@ const calls = (jobId: number, deploymentId: number): ReceivedCall[] =>
       (c) => c.path.includes(`/jobs/${jobId}`) || c.path.includes(`/deployments/${deploymentId}`),
     );
 
+type RequestFailure = { cause?: { description?: string; response?: Response } };
+/** The GitbeakerRequestError a call ends with (cause: description + response). */
+async function failureOf(call: Promise<unknown>): Promise<RequestFailure> {
+  return call.then(
+    () => ({}),
+    (e: unknown) => e as RequestFailure,
+  );
+}
+
 const settled = async (projectId: number, jobId: number) => {
   for (let i = 0; i < 100; i++) {
     const status = ci.gitlab.job(projectId, jobId)?.status;
@@ -98,18 +107,14 @@ describe('the emulator, read and driven by @gitbeaker/rest', () => {
     expect(await settled(52, g.jobId)).toBe('success');
     expect(ci.gitlab.deployment(52, g.deploymentId)?.status).toBe('success');
 
-    const again = await api.Deployments.setApproval(52, g.deploymentId, 'approved').catch(
-      (e: unknown) => e as { cause?: { description?: string; response?: Response } },
-    );
+    const again = await failureOf(api.Deployments.setApproval(52, g.deploymentId, 'approved'));
     expect(again.cause?.response?.status).toBe(400);
     expect(again.cause?.description).toMatch(/not waiting for approvals/);
   });
 
   it('refuses to play a job still waiting for approval: Unplayable Job', async () => {
     const g = await gate({ projectId: 53 });
-    const err = await api.Jobs.play(53, g.jobId).catch(
-      (e: unknown) => e as { cause?: { description?: string; response?: Response } },
-    );
+    const err = await failureOf(api.Jobs.play(53, g.jobId));
     expect(err.cause?.response?.status).toBe(400);
     expect(err.cause?.description).toMatch(/Unplayable Job/);
     expect(ci.gitlab.job(53, g.jobId)?.status).toBe('manual');
