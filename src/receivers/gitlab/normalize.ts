@@ -126,46 +126,81 @@ function deployment(json: unknown, origin: Origin): NormalizedEvent {
   };
 }
 
+/** What a gate for one waiting deploy job is made of, from a Pipeline Hook or the REST API. */
+export interface WaitingJob {
+  origin: CicdOrigin & { provider: 'gitlab' };
+  /** Instance base URL (with any relative root), see {@link gitlabInstanceUrl}. */
+  base: string;
+  projectId: string;
+  webUrl: string;
+  jobId: string;
+  jobName: string;
+  environment: string;
+  sha?: string | null | undefined;
+  ref?: string | null | undefined;
+  message?: string | null | undefined;
+  actor?: string | null | undefined;
+  changeNumber?: string | undefined;
+}
+
+/**
+ * The `deployment.requested` event of one deploy job waiting for approval. `changegate recover
+ * gitlab` builds the same event from the deployments API, so both open the same gate.
+ */
+export function waitingJobEvent(w: WaitingJob): NormalizedEvent {
+  const id = unitId(w.jobId, '');
+  const webUrl = w.webUrl.replace(/\/+$/, '');
+  return {
+    type: 'dev.changegate.deployment.requested',
+    ...unit(w.origin, id),
+    data: {
+      ...w.origin,
+      environment: w.environment,
+      deploymentId: id,
+      correlationId: `${PROVIDER}/${w.origin.project}/${id}`,
+      run: { id: w.jobId, url: `${webUrl}/-/jobs/${w.jobId}`, name: w.jobName },
+      commit: {
+        ...optional('sha', w.sha),
+        ...optional('ref', w.ref),
+        ...optional('message', w.message),
+      },
+      ...optional('actor', w.actor),
+      ...optional('changeNumber', w.changeNumber ?? findChangeNumber(w.message)),
+      ...optional('description', w.message?.split('\n')[0]),
+      // The play URL is not a credential: the worker authenticates with its own token.
+      callback: {
+        kind: 'gitlab' as const,
+        url: gitlabPlayUrl(w.base, w.projectId, w.jobId),
+        params: { projectId: w.projectId, jobId: w.jobId, environment: w.environment },
+      },
+    },
+  } satisfies NormalizedEvent;
+}
+
 /** One `deployment.requested` per deploy job the Pipeline Hook shows waiting. */
 function requested(
   p: PipelinePayload,
   origin: Origin,
   instanceHeader: string | null,
 ): NormalizedEvent[] {
-  const jobs = waitingDeployJobs(p);
-  if (jobs.length === 0) return [];
   const a = p.object_attributes;
   const base = gitlabInstanceUrl(instanceHeader, p.project.web_url, p.project.path_with_namespace);
-  const webUrl = p.project.web_url.replace(/\/+$/, '');
-  const title = p.commit?.title ?? p.commit?.message?.split('\n')[0];
-  return jobs.map((b) => {
-    const id = unitId(b.id, '');
-    return {
-      type: 'dev.changegate.deployment.requested',
-      ...unit(origin, id),
-      data: {
-        ...origin,
-        environment: b.environment.name,
-        deploymentId: id,
-        correlationId: `${PROVIDER}/${origin.project}/${id}`,
-        run: { id: b.id, url: `${webUrl}/-/jobs/${b.id}`, name: b.name },
-        commit: {
-          ...optional('sha', a.sha),
-          ...optional('ref', a.ref),
-          ...optional('message', p.commit?.message),
-        },
-        ...optional('actor', p.user?.username ?? p.user?.name),
-        ...optional('changeNumber', pipelineChangeNumber(p)),
-        ...optional('description', title),
-        // The play URL is not a credential: the worker authenticates with its own token.
-        callback: {
-          kind: 'gitlab' as const,
-          url: gitlabPlayUrl(base, p.project.id, b.id),
-          params: { projectId: p.project.id, jobId: b.id, environment: b.environment.name },
-        },
-      },
-    } satisfies NormalizedEvent;
-  });
+  return waitingDeployJobs(p).map((b) =>
+    waitingJobEvent({
+      origin,
+      base,
+      projectId: p.project.id,
+      webUrl: p.project.web_url,
+      jobId: b.id,
+      jobName: b.name,
+      environment: b.environment.name,
+      sha: a.sha,
+      ref: a.ref,
+      message: p.commit?.message,
+      actor: p.user?.username ?? p.user?.name,
+      changeNumber: pipelineChangeNumber(p),
+    }),
+  );
 }
 
 function pipeline(json: unknown, origin: Origin, instanceHeader: string | null): NormalizedEvent[] {

@@ -421,6 +421,13 @@ export function mountGitlab(
     return { x, project };
   }
 
+  // doc/api/projects.md `GET /projects/:id` (a few of its fields).
+  app.get('/api/v4/projects/:id', async (c) => {
+    const { x, early, project } = await enter(c);
+    if (early) return early;
+    return reply(x, 200, 'read', projectJson(project!));
+  });
+
   app.get('/api/v4/projects/:id/deployments', async (c) => {
     const { x, early, project } = await enter(c);
     if (early) return early;
