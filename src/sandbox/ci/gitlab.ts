@@ -269,8 +269,9 @@ export function mountGitlab(
           duration: null,
           queued_duration: null,
           failure_reason: job.failureReason,
-          when: 'on_success',
-          manual: false,
+          // process_build_service.rb sets `when = 'manual'` on a job held for approval.
+          when: 'manual',
+          manual: true,
           allow_failure: false,
           user: PUSHER,
           runner: null,

@@ -7,7 +7,6 @@ import {
 } from '../../../src/ci/index.js';
 import type { CiLog } from '../../../src/ci/port.js';
 import { CiSchema } from '../../../src/config/ci.js';
-import { UpstreamError } from '../../../src/errors.js';
 import type { Callback } from '../../../src/events/common.js';
 import { verifyStandardWebhook } from '../../../src/security/standard-webhooks.js';
 import { createSealer } from '../../../src/security/seal.js';

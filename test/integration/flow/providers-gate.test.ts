@@ -8,7 +8,6 @@ import {
   post,
   sendChangegate,
   theChange,
-  workNotes,
   outboundSettled,
 } from './flow-support.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../../../src/errors.js';
-import { buildEvent, type NormalizedEvent } from '../../../../src/events/index.js';
+import { buildEvent } from '../../../../src/events/index.js';
 import { gitlabInstanceUrl } from '../../../../src/receivers/gitlab/callback-url.js';
 import {
   normalizeGitlab,
