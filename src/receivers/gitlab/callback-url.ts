@@ -1,8 +1,7 @@
 /**
  * Where a GitLab gate is released: the deploy job's
  * `POST <instance>/api/v4/projects/:id/jobs/:job_id/play` (the callback client approves the job's
- * blocked deployment first). The approval URL of one deployment is kept for gates registered by
- * older releases.
+ * blocked deployment first).
  *
  * @see https://docs.gitlab.com/api/jobs/#run-a-job
  * @see https://docs.gitlab.com/api/deployments/#approve-or-reject-a-blocked-deployment
@@ -48,11 +47,6 @@ export function gitlabInstanceUrl(
     ? path.slice(0, -suffix.length)
     : '';
   return `${web.origin}${root}`;
-}
-
-/** The approval endpoint of one deployment. */
-export function gitlabApprovalUrl(base: string, projectId: string, deploymentId: string): string {
-  return `${base}/api/v4/projects/${encodeURIComponent(projectId)}/deployments/${encodeURIComponent(deploymentId)}/approval`;
 }
 
 /** The play endpoint of one job: the gate's callback URL. */

@@ -11,7 +11,7 @@ import { verifyGitlab, type GitlabSecrets } from './verify.js';
 
 export { verifyGitlab, type GitlabSecrets } from './verify.js';
 export { gitlabDeliveryId } from './delivery-id.js';
-export { gitlabApprovalUrl, gitlabInstanceUrl, gitlabPlayUrl } from './callback-url.js';
+export { gitlabInstanceUrl, gitlabPlayUrl } from './callback-url.js';
 export {
   normalizeGitlab,
   pipelineChangeNumber,

@@ -21,19 +21,6 @@ export const ProjectPayload = z.looseObject({
   }),
 });
 
-/** Any event: only what names the project and the action, from wherever that event keeps it. */
-export const AnyPayload = z.looseObject({
-  object_kind: text,
-  event_name: text,
-  project: z.looseObject({ path_with_namespace: text }).nullish(),
-  project_name: text,
-  path_with_namespace: text,
-  full_path: text,
-  group_path: text,
-  group: z.looseObject({ full_path: text }).nullish(),
-  object_attributes: z.looseObject({ action: text, status: text }).nullish(),
-});
-
 export const DeploymentPayload = ProjectPayload.extend({
   status: z.string().min(1),
   deployment_id: id,
