@@ -60,7 +60,23 @@ export const CiSchema = z
       })
       .optional(),
     /** GitLab tokens by instance host (`gitlab.com`, `gitlab.example.com:8443`). */
-    gitlab: z.record(HostKey, z.object({ token: z.string().min(1) })).default({}),
+    gitlab: z
+      .record(
+        HostKey,
+        z.object({
+          token: z.string().min(1),
+          /** Instance URL with any relative root; default `https://<host>`. */
+          url: z
+            .url({ protocol: /^https?$/ })
+            .transform((u) => u.replace(/\/+$/, ''))
+            .optional(),
+          /** Projects (id or path) `changegate recover gitlab` looks at for waiting deploy jobs. */
+          projects: z
+            .array(z.union([z.string().min(1), z.number().int().positive()]).transform(String))
+            .default([]),
+        }),
+      )
+      .default({}),
     /** Jenkins API-token credentials by host; API-token requests are exempt from CSRF crumbs. */
     jenkins: z
       .record(HostKey, z.object({ user: z.string().min(1), apiToken: z.string().min(1) }))

@@ -81,5 +81,7 @@ export type TestReportedData = z.infer<typeof TestReportedDataSchema>;
 /** A verified delivery that no normalizer maps: published anyway, so subscribers lose nothing. */
 export const WebhookReceivedDataSchema = CicdOriginSchema.extend({
   action: z.string().optional(),
+  /** Why a verified delivery was not mapped further, e.g. `invalid_field:builds.0.id`. */
+  reason: z.string().optional(),
 });
 export type WebhookReceivedData = z.infer<typeof WebhookReceivedDataSchema>;

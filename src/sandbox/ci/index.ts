@@ -69,8 +69,8 @@ export interface CiEmulator {
 /**
  * @example
  * const ci = await startCiEmulator()
- * const url = ci.gitlab.pending(12, 34)
- * // … decide …
+ * const { hook, jobId } = await ci.gitlab.pipeline({ projectId: 12 })
+ * // … post `hook` as a Pipeline Hook, decide …
  * expect(ci.received().filter((c) => c.effect === 'released')).toHaveLength(1)
  * await ci.close()
  */

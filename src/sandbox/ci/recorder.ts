@@ -9,11 +9,14 @@ export type CiProvider = 'github' | 'gitlab' | 'azure-devops' | 'jenkins' | 'gen
 /**
  * What a call did to the emulated CI system. `released`/`rejected` change a pending gate;
  * `duplicate` reached a gate that was already decided; `refused` failed auth or validation;
- * `fault` was answered by `failNext`.
+ * `fault` was answered by `failNext`; `approved` is an approval that does not by itself run
+ * anything (GitLab: the job stays manual until played); `read` changed nothing.
  */
 export type Effect =
   | 'released'
   | 'rejected'
+  | 'approved'
+  | 'read'
   | 'comment'
   | 'token'
   | 'crumb'

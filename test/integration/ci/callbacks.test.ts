@@ -7,7 +7,6 @@ import {
 } from '../../../src/ci/index.js';
 import type { CiLog } from '../../../src/ci/port.js';
 import { CiSchema } from '../../../src/config/ci.js';
-import { UpstreamError } from '../../../src/errors.js';
 import type { Callback } from '../../../src/events/common.js';
 import { verifyStandardWebhook } from '../../../src/security/standard-webhooks.js';
 import { createSealer } from '../../../src/security/seal.js';
@@ -168,54 +167,6 @@ describe('GitHub custom deployment protection rule', () => {
     };
     await expect(clients.decide(callback, approve)).rejects.toBeInstanceOf(CallbackRefusedError);
     expect(ci.received().length).toBe(before);
-  });
-});
-
-describe('GitLab deployment approval', () => {
-  const gate = (dep: number): Callback => ({
-    kind: 'gitlab',
-    url: ci.gitlab.pending(12, dep),
-    params: { projectId: '12', deploymentId: String(dep), environment: 'production' },
-  });
-
-  it('approves with PRIVATE-TOKEN and records exactly one release', async () => {
-    await expect(clients.decide(gate(201), approve)).resolves.toEqual({
-      status: 'done',
-      httpStatus: 201,
-    });
-    const [release, ...more] = effects('/deployments/201/');
-    expect(more).toHaveLength(0);
-    expect(release?.headers['private-token']).toBe(ci.credentials.gitlabToken);
-    expect(release?.body).toEqual({ status: 'approved', comment: approve.comment });
-  });
-
-  it('answers already-decided when GitLab says the deployment is not waiting', async () => {
-    const callback = gate(202);
-    await clients.decide(callback, approve);
-    await expect(clients.decide(callback, approve)).resolves.toEqual({
-      status: 'already-decided',
-      httpStatus: 400,
-    });
-    expect(effects('/deployments/202/')).toHaveLength(1);
-  });
-
-  it('rejects with status rejected', async () => {
-    await clients.decide(gate(203), reject);
-    expect(ci.gitlab.state(12, 203)).toBe('rejected');
-  });
-
-  it('has no status comment and says so', async () => {
-    await expect(clients.comment(gate(204), 'waiting')).resolves.toBe(false);
-  });
-
-  it('maps a 503 to a retryable UpstreamError, and the retry releases once', async () => {
-    const callback = gate(205);
-    ci.failNext('gitlab', 503);
-    const err = await clients.decide(callback, approve).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UpstreamError);
-    expect(err).toMatchObject({ retryable: true, upstreamStatus: 503 });
-    await expect(clients.decide(callback, approve)).resolves.toMatchObject({ status: 'done' });
-    expect(effects('/deployments/205/')).toHaveLength(1);
   });
 });
 

@@ -15,7 +15,8 @@ import {
   serviceHookRequest,
 } from '../../fixtures/azure-devops-request.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
-import { gitlabFixture, gitlabRequest } from '../../fixtures/gitlab-request.js';
+import { gitlabDocPayload } from '../../fixtures/gitlab-docs.js';
+import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { fixture, signedRequest } from '../../fixtures/standard-webhook-request.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
 
@@ -108,7 +109,7 @@ const deliveries: [string, string, () => RawRequest, 'cicd' | 'changes'][] = [
     'gitlab',
     '/hooks/gitlab',
     () =>
-      gitlabRequest('Deployment Hook', gitlabFixture('deployment.blocked'), {
+      gitlabRequest('Deployment Hook', gitlabDocPayload('deployment'), {
         token: GITLAB,
         idempotencyKey: 'gl-1',
       } as never),

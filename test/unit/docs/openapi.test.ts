@@ -14,7 +14,8 @@ import { RECEIVERS } from '../../../src/receivers/registry.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
 import { checkRequest, serviceHookRequest } from '../../fixtures/azure-devops-request.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
-import { gitlabFixture, gitlabRequest } from '../../fixtures/gitlab-request.js';
+import { gitlabDocPayload } from '../../fixtures/gitlab-docs.js';
+import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { fixture, signedRequest } from '../../fixtures/standard-webhook-request.js';
 
 // ajv 8 (JSON Schema 2020-12) arrives with ajv-formats, a dependency of @asyncapi/parser; the
@@ -283,7 +284,7 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     await conforms('/hooks/github', github);
     const gitlab = await send(
       '/hooks/gitlab',
-      gitlabRequest('Deployment Hook', gitlabFixture('deployment.blocked'), { token: GITLAB }),
+      gitlabRequest('Deployment Hook', gitlabDocPayload('deployment'), { token: GITLAB }),
     );
     expect(gitlab.status).toBe(202);
     await conforms('/hooks/gitlab', gitlab);
