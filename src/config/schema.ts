@@ -135,6 +135,28 @@ export const ServerSchema = z
       .int()
       .positive()
       .default(10 * SECOND),
+    /** A client must finish its request headers within this (Node's default is 60 s). */
+    headersTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * SECOND),
+    /** …and its whole request, body included (Node's default is 300 s): cuts slow bodies. */
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * SECOND),
+    /** Open connections at most; more are closed on accept (Node's default: unlimited). */
+    maxConnections: z.number().int().positive().default(1024),
+  })
+  .superRefine((s, ctx) => {
+    if (s.headersTimeoutMs > s.requestTimeoutMs)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headersTimeoutMs'],
+        message: 'must not exceed requestTimeoutMs',
+      });
   })
   .prefault({});
 
