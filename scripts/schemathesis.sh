@@ -35,7 +35,7 @@ log="$(mktemp)"
 # Known secrets for every source, so every receiver route is live (404 otherwise). No ServiceNow
 # connection: the receiver alone is under test, no workers.
 whsec="whsec_$(head -c 32 /dev/urandom | base64)"
-CHANGEGATE_GITHUB_SECRET="st-github-secret" \
+CHANGEGATE_GITHUB_SECRET="st-github-secret-0123456789" \
   CHANGEGATE_GITLAB_TOKEN="st-gitlab-token" \
   CHANGEGATE_JENKINS_SECRET="$whsec" \
   CHANGEGATE_GENERIC_SECRET="$whsec" \

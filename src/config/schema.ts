@@ -9,7 +9,7 @@ import { NotifySchema } from './notify.js';
 import { WebSchema } from './web.js';
 
 export { SECOND, MINUTE, HOUR, MIB, WhsecSchema } from './primitives.js';
-import { HOUR, MIB, SECOND, WhsecSchema } from './primitives.js';
+import { HmacSecretSchema, HOUR, Key256Schema, MIB, SECOND, WhsecSchema } from './primitives.js';
 
 /** One or several secrets: several allow rotation (old and new both accepted during the switch). */
 const secrets = <T extends z.ZodType<string>>(item: T) =>
@@ -17,7 +17,7 @@ const secrets = <T extends z.ZodType<string>>(item: T) =>
 
 export const SourcesSchema = z
   .object({
-    github: z.object({ secrets: secrets(z.string().min(1)) }).optional(),
+    github: z.object({ secrets: secrets(HmacSecretSchema) }).optional(),
     gitlab: z
       .object({
         /** Plain `X-Gitlab-Token` values. */
@@ -187,17 +187,21 @@ export const ConfigSchema = z
     security: z
       .object({
         /** base64 of 32 bytes; seals callback credentials (JWE dir + A256GCM) before Kafka. */
-        encryptionKey: z
-          .string()
-          .refine(
-            (k) => Buffer.from(k, 'base64').length === 32,
-            'must be base64 of exactly 32 bytes',
-          )
-          .optional(),
+        encryptionKey: Key256Schema.optional(),
       })
       .default({}),
   })
   .superRefine((c, ctx) => {
+    // Receivers and workers run apart on Kafka: a key made up per process would seal callback
+    // credentials no other process can open (the embedded mode makes one and says so).
+    if (c.bus === 'kafka' && !c.security.encryptionKey) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'encryptionKey'],
+        message:
+          'required with the Kafka bus: set CHANGEGATE_ENCRYPTION_KEY to base64 of 32 random bytes (openssl rand -base64 32)',
+      });
+    }
     if (c.bus === 'kafka' && c.kafka.brokers.length === 0) {
       ctx.addIssue({
         code: 'custom',

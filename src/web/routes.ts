@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
+import { PayloadTooLargeError } from '../errors.js';
 import { bodyLimit } from '../http/body-limit.js';
 import type { Logger } from '../log.js';
 import { presentedToken, sameOrigin, SESSION_COOKIE, tokenMatches } from './auth.js';
@@ -122,6 +123,13 @@ export function createStatusRoutes({
     }
     log.info({ number, decision }, 'status page decision sent to the ServiceNow sandbox');
     return c.redirect(base, 303);
+  });
+
+  // The body limit throws before any handler runs; answer it here too, so the page gives 413
+  // wherever it is mounted.
+  app.onError((err, c) => {
+    if (err instanceof PayloadTooLargeError) return c.text(err.message, 413);
+    throw err;
   });
 
   return { app, close: () => live.close() };

@@ -30,7 +30,7 @@ import { spawnCli, type CliProcess } from './support/process.js';
 
 /** Secrets the senders sign with and the receiver checks. */
 export const E2E_SECRETS = {
-  github: `gh-${randomBytes(8).toString('hex')}`,
+  github: `gh-${randomBytes(16).toString('hex')}`,
   gitlab: `gl-${randomBytes(8).toString('hex')}`,
   /** Jenkins deliveries and ServiceNow business-rule messages (Standard Webhooks). */
   whsec: `whsec_${randomBytes(32).toString('base64')}`,

@@ -44,6 +44,7 @@ async function startRig(kind: 'memory' | 'kafka'): Promise<Rig> {
     overrides: (raw) =>
       Object.assign(raw, {
         bus: kind,
+        security: { encryptionKey: Buffer.alloc(32, 1).toString('base64') },
         kafka: {
           brokers: kind === 'kafka' ? kafkaBrokers() : [],
           partitions: 3,

@@ -34,7 +34,12 @@ describe('createBus', () => {
   });
 
   it('returns the Kafka bus without connecting when the config says kafka', async () => {
-    const bus = createBus(ConfigSchema.parse({ kafka: { brokers: ['127.0.0.1:1'] } }));
+    const bus = createBus(
+      ConfigSchema.parse({
+        kafka: { brokers: ['127.0.0.1:1'] },
+        security: { encryptionKey: Buffer.alloc(32, 1).toString('base64') },
+      }),
+    );
     expect(bus.kind).toBe('kafka');
     await bus.close();
   });
