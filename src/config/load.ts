@@ -177,5 +177,6 @@ function fromEnv(env: Env): Record<string, unknown> {
     security: {
       ...(env.CHANGEGATE_ENCRYPTION_KEY ? { encryptionKey: env.CHANGEGATE_ENCRYPTION_KEY } : {}),
     },
+    audit: { ...(env.CHANGEGATE_AUDIT_KEY ? { key: env.CHANGEGATE_AUDIT_KEY } : {}) },
   };
 }

@@ -7,6 +7,7 @@ import { CmdbSchema } from './cmdb.js';
 import { EvidenceSchema } from './evidence.js';
 import { NotifySchema } from './notify.js';
 import { WebSchema } from './web.js';
+import { AuditSchema } from './audit.js';
 
 export { SECOND, MINUTE, HOUR, MIB, WhsecSchema } from './primitives.js';
 import { HmacSecretSchema, HOUR, Key256Schema, MIB, SECOND, WhsecSchema } from './primitives.js';
@@ -55,6 +56,8 @@ export const TopicsSchema = z
     deliveries: z.string().default('changegate.deliveries'),
     /** Hash-chained audit ledger written by the `audit` worker (never compacted). */
     auditLedger: z.string().default('changegate.audit-ledger'),
+    /** Signed checkpoints of the ledger's chain heads (one partition, never compacted). */
+    auditCheckpoints: z.string().default('changegate.audit-checkpoints'),
     /** Compacted markers of the DLQ records `changegate replay` has re-published. */
     dlqReplayed: z.string().default('changegate.dlq-replayed'),
   })
@@ -175,6 +178,7 @@ export const ConfigSchema = z
     incidents: IncidentsSchema,
     cmdb: CmdbSchema,
     web: WebSchema,
+    audit: AuditSchema,
     /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
     bus: z.enum(['kafka', 'memory']).default('kafka'),
     log: z

@@ -128,7 +128,10 @@ export function createStatusRoutes({
   // The body limit throws before any handler runs; answer it here too, so the page gives 413
   // wherever it is mounted.
   app.onError((err, c) => {
-    if (err instanceof PayloadTooLargeError) return c.text(err.message, 413);
+    if (err instanceof PayloadTooLargeError) {
+      c.header('Connection', 'close');
+      return c.text(err.message, 413);
+    }
     throw err;
   });
 

@@ -82,9 +82,11 @@ describe('a 20 MiB body sent to any route', () => {
         `20 MiB ${declare ? 'declared' : 'chunked'} bodies: peak RSS growth ${growth.toFixed(1)} MB; answers ${JSON.stringify(answers)}`,
       );
       expect(growth).toBeLessThan(30);
-      expect(answers['/status/session']).toBe(413);
-      expect(answers['/hooks/github']).toBe(413);
-      expect(answers['/hooks/generic/argo']).toBe(413);
+      // The receiver answers 413 and closes instead of draining the rest, so a client still
+      // writing may see the connection closed before it reads the answer.
+      for (const path of ['/status/session', '/hooks/github', '/hooks/generic/argo'])
+        expect([413, 'closed'], path).toContain(answers[path]);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
     }, 60_000);
   }
 });

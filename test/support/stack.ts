@@ -67,6 +67,7 @@ export async function startStack({
           'dlq',
           'deliveries',
           'auditLedger',
+          'auditCheckpoints',
           'dlqReplayed',
         ].map((t) => [t, `${topicPrefix}.${t}`]),
       )

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditRecord } from '../../../src/audit/auditor.js';
+import { withAuditSigning } from '../../../src/audit/signing-bus.js';
 import { verifyChains, type StoredLedgerRecord } from '../../../src/audit/chain.js';
 import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import { ConfigSchema } from '../../../src/config/schema.js';
@@ -10,6 +11,7 @@ import { eventually } from '../../support/stack.js';
 const config = ConfigSchema.parse({ bus: 'memory', kafka: { partitions: 3 } });
 const { topics } = config.kafka;
 const log = createLogger({ level: 'silent' });
+const KEY = Buffer.alloc(32, 0x42);
 
 let bus: MemoryBus;
 const workers: LedgerWorker[] = [];
@@ -26,21 +28,30 @@ async function ledgerRecords(): Promise<StoredLedgerRecord[]> {
   return out;
 }
 
+/** What changegate's workers publish through: audit lines signed on the way out. */
+const writers = () => withAuditSigning(bus, topics.audit, KEY);
+
 const line = (key: string, n: number) =>
   auditRecord(topics.audit, { id: `${key}#${n}`, key, actor: 'test', action: `step-${n}` });
 
 describe('the audit ledger worker', () => {
   it('chains each key in order, and after a restart neither repeats redelivered lines nor forks', async () => {
     bus = createMemoryBus();
-    await bus.publish([1, 2, 3].flatMap((n) => [line('CHG1', n), line('CHG2', n)]));
-    workers.push(await startLedgerWorker({ bus, config, log }));
+    await writers().publish([1, 2, 3].flatMap((n) => [line('CHG1', n), line('CHG2', n)]));
+    workers.push(await startLedgerWorker({ bus, config, key: KEY, log }));
     await eventually(async () => (await ledgerRecords()).length === 6);
     await workers.pop()!.close();
 
     // A new consumer group reads the audit topic from the start: every line is redelivered.
-    const restarted = await startLedgerWorker({ bus, config, log, groupId: 'other-group' });
+    const restarted = await startLedgerWorker({
+      bus,
+      config,
+      key: KEY,
+      log,
+      groupId: 'other-group',
+    });
     workers.push(restarted);
-    await bus.publish([line('CHG1', 4)]);
+    await writers().publish([line('CHG1', 4)]);
     await eventually(async () => (await ledgerRecords()).length === 7);
     await new Promise((r) => setTimeout(r, 100));
 
@@ -58,8 +69,8 @@ describe('the audit ledger worker', () => {
 
   it('dead-letters a record that is not an audit line and goes on with the next', async () => {
     bus = createMemoryBus();
-    workers.push(await startLedgerWorker({ bus, config, log }));
-    await bus.publish([
+    workers.push(await startLedgerWorker({ bus, config, key: KEY, log }));
+    await writers().publish([
       { topic: topics.audit, key: 'CHG9', value: Buffer.from('{"not":"audit"}'), headers: {} },
       line('CHG9', 1),
     ]);

@@ -51,7 +51,7 @@ async function startRig(kind: 'memory' | 'kafka'): Promise<Rig> {
           groupPrefix: prefix,
           topics: Object.fromEntries(
             ['cicd', 'changes', 'servicenow', 'gateState', 'audit', 'dlq', 'deliveries']
-              .concat(['auditLedger', 'dlqReplayed'])
+              .concat(['auditLedger', 'auditCheckpoints', 'dlqReplayed'])
               .map((t) => [t, `${prefix}.${t}`]),
           ),
         },
