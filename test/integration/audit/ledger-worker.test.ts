@@ -1,5 +1,13 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditRecord } from '../../../src/audit/auditor.js';
+import {
+  checkpointSignatureValid,
+  foldCheckpoints,
+  type Checkpoint,
+} from '../../../src/audit/checkpoint.js';
 import { withAuditSigning } from '../../../src/audit/signing-bus.js';
 import { verifyChains, type StoredLedgerRecord } from '../../../src/audit/chain.js';
 import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
@@ -83,5 +91,46 @@ describe('the audit ledger worker', () => {
       'changegate-origin-topic': topics.audit,
     });
     expect(dead[0]!['changegate-error']).toMatch(/^not an audit line/);
+  });
+
+  it('writes signed checkpoints on a schedule and a last one at shutdown, to the topic and the file', async () => {
+    bus = createMemoryBus();
+    const file = join(mkdtempSync(join(tmpdir(), 'changegate-ledger-')), 'checkpoint.json');
+    const scheduled = ConfigSchema.parse({
+      bus: 'memory',
+      kafka: { partitions: 3 },
+      audit: { checkpointIntervalMs: 50, checkpointFile: file },
+    });
+    const worker = await startLedgerWorker({ bus, config: scheduled, key: KEY, log });
+    const checkpoints = async () => {
+      const out: Checkpoint[] = [];
+      await bus.readToEnd(topics.auditCheckpoints, (r) =>
+        out.push(JSON.parse(r.value!.toString('utf8')) as Checkpoint),
+      );
+      return out;
+    };
+    await writers().publish([line('CHG1', 1), line('CHG2', 1)]);
+    await eventually(async () => (await checkpoints()).length === 1, 5_000);
+    // Nothing moved: the schedule writes nothing more.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await checkpoints()).toHaveLength(1);
+    await writers().publish([line('CHG1', 2)]);
+    await eventually(async () => worker.heads().get('CHG1')?.seq === 2, 5_000);
+    await worker.close();
+    const all = await checkpoints();
+    const folded = foldCheckpoints(KEY, all);
+    expect(folded.problems).toEqual([]);
+    expect(all.at(-1)).toMatchObject({
+      n: 2,
+      chains: 2,
+      full: false,
+      heads: [{ key: 'CHG1', seq: 2 }],
+    });
+    expect(folded.newest?.heads.get('CHG2')?.seq).toBe(1);
+    const onFile = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+    expect(onFile).toMatchObject({ n: 2, full: true, root: all.at(-1)!.root });
+    expect(onFile.heads.map((h) => h.key)).toEqual(['CHG1', 'CHG2']);
+    expect(checkpointSignatureValid(KEY, onFile)).toBe(true);
+    expect(checkpointSignatureValid(Buffer.alloc(32, 1), onFile)).toBe(false);
   });
 });
