@@ -72,6 +72,8 @@ export const pinnedFetch: PinnedFetch = (url, init, to) =>
         });
       },
     );
-    req.on('error', reject);
+    // An abort (the callers' AbortSignal.timeout) rejects with the signal's reason, as fetch
+    // does, so a timeout still reads as one.
+    req.on('error', (err) => reject(init.signal?.aborted ? (init.signal.reason as Error) : err));
     req.end(body);
   });
