@@ -227,7 +227,15 @@ export async function startE2eStack({
     const common = {
       bus: 'kafka',
       log: { level: 'info' },
-      kafka: { brokers, clientId: `changegate-${name}`, topics, partitions: 3 },
+      // Consumer groups of their own too: two runs on the shared broker in one group would be
+      // assigned each other's topics.
+      kafka: {
+        brokers,
+        clientId: `changegate-${name}`,
+        topics,
+        partitions: 3,
+        groupPrefix: prefix,
+      },
       sources: {
         github: { secrets: [E2E_SECRETS.github] },
         gitlab: { tokens: [E2E_SECRETS.gitlab] },
