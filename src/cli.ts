@@ -104,8 +104,8 @@ program
     const workers = await startWorkers({ config, log, bus, metrics, names: names as WorkerName[] });
     // Workers answer probes and scrapes like the receiver does, on their own port.
     const ops = await listen(createOpsRoutes({ bus, metrics }).fetch, {
+      ...config.server,
       port: opts.port ?? config.server.port,
-      host: config.server.host,
     });
     log.info({ url: ops.url, workers: names }, 'worker health and metrics listening');
     onShutdown(log, async () => {

@@ -167,6 +167,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
           outcome: decision,
           comment: `changegate: ${reason}`,
           changeNumber: state.number,
+          gateId,
         });
         return {
           kind: 'callback-done',

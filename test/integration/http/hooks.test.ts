@@ -20,7 +20,7 @@ import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { fixture, signedRequest } from '../../fixtures/standard-webhook-request.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
 
-const GITHUB = 'gh-hook-secret';
+const GITHUB = 'gh-hook-secret-of-the-hooks-test';
 const GITLAB = 'gl-hook-token';
 const WHSEC = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
 const AZURE = 'azure-hook:Hook-Pa55word!';
@@ -41,7 +41,7 @@ beforeAll(async () => {
         server: { port: 0, host: '127.0.0.1' },
         ingest: { maxBodyBytes: LIMIT },
         sources: {
-          github: { secrets: ['an-old-secret', GITHUB] },
+          github: { secrets: ['an-old-secret-still-in-rotation', GITHUB] },
           gitlab: { tokens: [GITLAB] },
           jenkins: { secrets: [WHSEC] },
           azureDevops: { basic: [AZURE] },
@@ -217,7 +217,7 @@ describe('POST /hooks/*', () => {
     const res = await post(
       '/hooks/github',
       githubRequest('push', githubFixture('push'), {
-        secret: 'an-old-secret',
+        secret: 'an-old-secret-still-in-rotation',
         deliveryId: 'rot-1',
       }),
     );

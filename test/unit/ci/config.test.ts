@@ -6,6 +6,7 @@ describe('CiSchema', () => {
     expect(CiSchema.parse(undefined)).toEqual({
       allowList: [],
       allowLoopback: false,
+      allowAddresses: [],
       timeoutMs: 10_000,
       gitlab: {},
       jenkins: {},

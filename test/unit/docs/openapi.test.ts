@@ -31,7 +31,7 @@ const addFormats = requireFromFormats('ajv-formats') as (ajv: unknown) => void;
 type Json = Record<string, unknown>;
 const doc = openApiDocument() as Json & { paths: Record<string, Record<string, Json>> };
 
-const GITHUB = 'gh-hook-secret';
+const GITHUB = 'gh-hook-secret-of-the-openapi-test';
 const GITLAB = 'gl-hook-token';
 const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const AZURE = 'changegate:Hook-Pa55word!';
