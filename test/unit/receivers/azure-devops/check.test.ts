@@ -34,7 +34,7 @@ const EVENTS_URL =
 
 describe('azure-devops Invoke REST API check', () => {
   it('becomes deployment.requested with a sealed callback to the plan events endpoint', async () => {
-    const n = await deliver(checkRequest(fixture('azure-devops/check-body.json')));
+    const n = await deliver(checkRequest(fixture('azure-devops/synthetic-check-body.json')));
     const event = onlyEvent(n);
     const k = 'azure-devops/Payments/payments-api/2719-production';
     expect(event.type).toBe('dev.changegate.deployment.requested');
@@ -76,7 +76,7 @@ describe('azure-devops Invoke REST API check', () => {
 
   it('never lets the AuthToken into the event, even from the InvokeRESTAPI@0 default body', async () => {
     const body = {
-      ...fixture<Record<string, string>>('azure-devops/check-body-invokerestapi-v0.json'),
+      ...fixture<Record<string, string>>('azure-devops/synthetic-check-body-invokerestapi-v0.json'),
       AuthToken: AUTH_TOKEN,
       environment: 'staging',
       nested: { token: `Bearer ${AUTH_TOKEN}`, authtoken: AUTH_TOKEN },
@@ -169,7 +169,7 @@ describe('azure-devops Invoke REST API check', () => {
 
   it('normalize of any mutated check body yields valid events or a PayloadError', async () => {
     await fc.assert(
-      fc.asyncProperty(mutatedDocument(fixture('azure-devops/check-body.json')), (doc) =>
+      fc.asyncProperty(mutatedDocument(fixture('azure-devops/synthetic-check-body.json')), (doc) =>
         onlyKnownErrors(() =>
           azureDevopsReceiver.normalize(
             verifiedRequest(checkRequest(JSON.stringify(doc ?? null)), 'check:a:b'),
