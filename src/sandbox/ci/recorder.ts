@@ -8,7 +8,8 @@ export type CiProvider = 'github' | 'gitlab' | 'azure-devops' | 'jenkins' | 'gen
 
 /**
  * What a call did to the emulated CI system. `released`/`rejected` change a pending gate;
- * `duplicate` reached a gate that was already decided; `refused` failed auth or validation;
+ * `duplicate` reached a gate that was already decided; `read` only looked (a build's API, a
+ * resource-location list); `refused` failed auth or validation;
  * `fault` was answered by `failNext`.
  */
 export type Effect =
@@ -17,6 +18,7 @@ export type Effect =
   | 'comment'
   | 'token'
   | 'crumb'
+  | 'read'
   | 'duplicate'
   | 'not-pending'
   | 'refused'
