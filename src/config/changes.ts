@@ -144,6 +144,16 @@ export const ChangesSchema = z
 export const GatesSchema = z
   .object({
     policies: z.record(z.string(), GatePolicySchema).prefault({ default: {} }),
+    /**
+     * A CI callback still failing after its quick attempts is called again after this delay,
+     * doubling up to the cap, until it succeeds or fails for good (a provider's own limit).
+     */
+    callbackRetry: z
+      .object({
+        firstDelaySeconds: z.number().positive().default(30),
+        maxDelayMinutes: z.number().positive().default(30),
+      })
+      .prefault({}),
   })
   .prefault({});
 
