@@ -21,7 +21,20 @@ const SSO = 'https://sso.acme.example/login?return=%2Fjob%2Fsso-app';
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
-    config: { gates: { callbackRetry: { firstDelaySeconds: 0.05, maxDelayMinutes: 0.01 } } },
+    config: {
+      gates: { callbackRetry: { firstDelaySeconds: 0.05, maxDelayMinutes: 0.01 } },
+      // The CR text carries what the pipeline sent, so a token in it would land in ServiceNow.
+      changes: {
+        policies: [
+          {
+            name: 'production',
+            match: { environment: 'prod*' },
+            shortDescription: 'Deploy {{project}}: {{run.name}}',
+            description: 'From CI: {{description}}\nCommit: {{commit.message}}',
+          },
+        ],
+      },
+    },
     // A login proxy in front of one Jenkins job: every POST to it bounces to the SSO page.
     fetchImpl: (input, init) => {
       const url = input instanceof Request ? input.url : String(input);
@@ -148,5 +161,57 @@ describe('gates whose provider limit or path makes the callback impossible', () 
     const calls = stack.ci.received().filter((c) => c.path.includes('/job/flaky-app/'));
     expect(calls.filter((c) => c.effect === 'fault')).toHaveLength(6);
     expect(decisions(stack, '/job/flaky-app/')).toHaveLength(1);
+  });
+});
+
+describe('an Azure AuthToken pasted into the check body', () => {
+  it('never reaches the cicd event, the CR or its description in plaintext', async () => {
+    const check = stack.ci.azure.pending();
+    const token = check.authToken;
+    const res = await post(
+      stack,
+      'azure-devops',
+      checkRequest(
+        {
+          environment: 'production',
+          project: 'Payments/leaky',
+          runId: '77',
+          runName: `run ${token}`,
+          description: `Deploy leaky; debug token: ${token}`,
+          commitMessage: `Rotate keys (old: ${token})`,
+        },
+        {
+          authorization: `Basic ${Buffer.from(SECRETS.azureBasic).toString('base64')}`,
+          headers: {
+            PlanUrl: `${stack.ci.url}/`,
+            ProjectId: check.params.projectId,
+            HubName: check.params.hubName,
+            PlanId: check.params.planId,
+            JobId: check.params.jobId,
+            TaskInstanceId: check.params.taskInstanceId,
+            TimelineId: check.params.timelineId,
+            AuthToken: token,
+          },
+        },
+      ),
+    );
+    expect(res.status).toBe(202);
+    const cr = await theChange(
+      stack,
+      'azure-devops/Payments/leaky/77-production',
+      (r) => r.state === '-3',
+    );
+    expect(cr.description).toContain('From CI: Deploy leaky; debug token: [redacted]');
+    expect(cr.description).toContain('Commit: Rotate keys (old: [redacted])');
+    expect(cr.short_description).toBe('Deploy Payments/leaky: run [redacted]');
+    expect(JSON.stringify(cr)).not.toContain(token);
+    for (const topic of [stack.config.kafka.topics.cicd, stack.config.kafka.topics.changes]) {
+      await stack.bus.readToEnd(topic, (record) => {
+        expect(record.value?.toString('utf8') ?? '').not.toContain(token);
+      });
+    }
+    // The worker still holds the token, sealed, and completes the check with it.
+    stack.servicenow.admin.approve(cr.number!);
+    await eventually(() => stack.ci.azure.state(check.params.planId) === 'succeeded');
   });
 });
