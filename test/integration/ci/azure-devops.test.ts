@@ -11,6 +11,7 @@ import type { CiLog } from '../../../src/ci/port.js';
 import { CiSchema, type CiConfigInput } from '../../../src/config/ci.js';
 import type { Callback } from '../../../src/events/common.js';
 import { createSealer } from '../../../src/security/seal.js';
+import { fixture } from '../../fixtures/standard-webhook-request.js';
 import {
   startCiEmulator,
   type CiEmulator,
@@ -214,6 +215,26 @@ describe('Azure DevOps check callback', () => {
       .catch(() => {});
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.join('\n')).not.toContain(check.authToken);
+  });
+});
+
+describe("Microsoft's recorded Post Event example", () => {
+  const recorded = fixture<{
+    'x-ms-vss-request-method': string;
+    parameters: { body: Record<string, string> };
+    responses: Record<string, unknown>;
+  }>('azure-devops/post-event.http-example.json');
+
+  it('is what the client sends (method, body fields) and what the emulator answers (204)', async () => {
+    const { callback, planId } = await gate(services);
+    const answer = await clientsFor().decide(callback, approve);
+    const [sent] = calls(services, planId, 'released');
+    expect(sent?.method).toBe(recorded['x-ms-vss-request-method']);
+    expect(Object.keys(sent?.body as object).sort()).toEqual(
+      Object.keys(recorded.parameters.body).sort(),
+    );
+    expect((sent?.body as Record<string, string>).name).toBe(recorded.parameters.body.name);
+    expect(Object.keys(recorded.responses)).toEqual([String(answer.httpStatus)]);
   });
 });
 
