@@ -166,6 +166,8 @@ export const PROVIDER_GATE_LIMITS: Readonly<Record<string, { minutes: number; wh
     minutes: 48 * 60,
     why: "Azure DevOps' check AuthToken is valid 48 hours (invoke-checks.md) and Azure does not retry a callback-mode check",
   },
+  // The 30 days are issue 13's reading of GitHub's docs; not re-checked here (GitHub's client
+  // and its sources belong to the GitHub integration).
   github: {
     minutes: 30 * 24 * 60,
     why: 'GitHub fails a deployment waiting on a protection rule after 30 days',
