@@ -15,7 +15,9 @@ import type { CallbackClient, CiLog, DecideResult } from './port.js';
  *   Job/Cancel → refused, with Jenkins' own sentence.
  * - `404`: the input is not pending (settled inputs are removed at once), the input id is wrong,
  *   or the user lacks Job/Read (Jenkins hides the job). One `GET {build}api/json` tells which
- *   half it is, and the error says so; it never counts as decided.
+ *   half it is, and the error says so. The one 404 that counts as decided is a proceed repeated
+ *   after the run already records our own user as approver (`ApproverAction.userId`, exported):
+ *   our earlier call settled it and its answer was lost.
  * `InputStep.setId` capitalises the first letter (a-z is reserved for InputAction's own URLs).
  * Requests authenticated with an API token are exempt from CSRF; the crumb flow is the fallback
  * when a 403 asks for one.
@@ -84,17 +86,22 @@ export function createJenkinsClient(
     return { [crumbRequestField ?? 'Jenkins-Crumb']: crumb ?? '', ...(cookie ? { cookie } : {}) };
   }
 
-  /** After a 404: is it the build (missing, or hidden without Job/Read) or the input? */
-  async function explainNotFound(buildUrl: string, inputId: string, user: string, auth: string) {
-    const probe = await send(
-      deps,
-      PROVIDER,
-      `${withSlash(buildUrl)}api/json?tree=building,result`,
-      {
-        method: 'GET',
-        headers: { authorization: auth, accept: 'application/json' },
-      },
-    );
+  /**
+   * After a 404: is it the build (missing, or hidden without Job/Read) or the input? Returns
+   * already-decided only for a proceed the run shows our own user made.
+   */
+  async function explainNotFound(
+    buildUrl: string,
+    inputId: string,
+    user: string,
+    auth: string,
+    action: 'proceedEmpty' | 'abort',
+  ): Promise<DecideResult | UpstreamError> {
+    const tree = 'building,result,actions[userId]';
+    const probe = await send(deps, PROVIDER, `${withSlash(buildUrl)}api/json?tree=${tree}`, {
+      method: 'GET',
+      headers: { authorization: auth, accept: 'application/json' },
+    });
     if (probe.status === 404) {
       return refusal(
         404,
@@ -104,7 +111,19 @@ export function createJenkinsClient(
     if (probe.status !== 200) return failure(PROVIDER, probe);
     let state = '';
     try {
-      const run = JSON.parse(probe.text) as { building?: unknown; result?: unknown };
+      const run = JSON.parse(probe.text) as {
+        building?: unknown;
+        result?: unknown;
+        actions?: ({ userId?: unknown } | null)[];
+      };
+      const approvedByUs = (run.actions ?? []).some((a) => a?.userId === user);
+      if (action === 'proceedEmpty' && approvedByUs) {
+        deps.log.info(
+          { provider: PROVIDER, httpStatus: 404 },
+          'input no longer pending and the run records our user as approver: already decided',
+        );
+        return { status: 'already-decided', httpStatus: 404 };
+      }
       state = ` (building: ${String(run.building)}, result: ${String(run.result)})`;
     } catch {
       // The probe only adds detail to the message.
@@ -132,7 +151,11 @@ export function createJenkinsClient(
       if (reply.status === 403 && /crumb/i.test(reply.text)) {
         reply = await post(await crumbHeaders(root, auth));
       }
-      if (reply.status === 404) throw await explainNotFound(callback.url, inputId, cred.user, auth);
+      if (reply.status === 404) {
+        const explained = await explainNotFound(callback.url, inputId, cred.user, auth, action);
+        if (explained instanceof UpstreamError) throw explained;
+        return explained;
+      }
       return interpret(reply, cred.user, deps.log);
     },
   };

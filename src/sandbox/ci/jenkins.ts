@@ -17,6 +17,8 @@ import type { Recorder } from './recorder.js';
  *   an HTML page.
  * - Once settled the execution is removed (`postSettlement` → `InputAction.remove`), and
  *   `InputAction.getDynamic(id)` returns null for an id that is not pending: Stapler answers `404`.
+ * - Proceeding adds an `ApproverAction(userId)` to the run (`InputStepExecution.proceed`), which
+ *   is `@ExportedBean` with an exported `userId`: `GET {build}/api/json` lists it under `actions`.
  * - A job the user may not read is hidden: core `Jenkins.getItem` returns null without
  *   `Item.READ` (`404`), so a build URL and a missing Job/Read look the same.
  * - Basic `user:apiToken` is checked first (`401` otherwise); API-token requests are exempt from
@@ -48,7 +50,7 @@ export interface JenkinsEmulator {
     job: string,
     build: number,
     outcome: 'proceeded' | 'aborted',
-    options?: { inputId?: string; keepUntilRemoved?: boolean },
+    options?: { inputId?: string; keepUntilRemoved?: boolean; by?: string },
   ): void;
 }
 
@@ -62,6 +64,8 @@ interface Input {
 interface Build {
   readable: boolean;
   inputs: Map<string, Input>;
+  /** Users who proceeded an input of this run (`ApproverAction`, one per proceed). */
+  approvers: string[];
 }
 
 const INPUT_ACTION = /^(\/job\/.+\/\d+)\/input\/([^/]+)\/(proceedEmpty|abort|submit)$/;
@@ -144,6 +148,10 @@ export function mountJenkins(
     const aborted = [...build.inputs.values()].some((i) => i.state === 'aborted');
     return reply(x, 200, 'read', {
       _class: 'org.jenkinsci.plugins.workflow.job.WorkflowRun',
+      actions: build.approvers.map((userId) => ({
+        _class: 'org.jenkinsci.plugins.workflow.support.steps.input.ApproverAction',
+        userId,
+      })),
       building: waiting || !aborted,
       result: aborted ? 'ABORTED' : null,
     });
@@ -183,6 +191,7 @@ export function mountJenkins(
     }
     input.state = proceed ? 'proceeded' : 'aborted';
     input.listed = false;
+    if (proceed) build!.approvers.push(opts.user);
     if (action === 'submit') {
       return reply(x, 302, proceed ? 'released' : 'rejected', undefined, {
         location: `${opts.baseUrl()}${prefix}${match[1]}/console`,
@@ -197,7 +206,11 @@ export function mountJenkins(
   return {
     pending(job, build, inputId = 'ChangeGate', options = {}) {
       const path = buildPath(job, build);
-      const entry = builds.get(path) ?? { readable: true, inputs: new Map<string, Input>() };
+      const entry = builds.get(path) ?? {
+        readable: true,
+        inputs: new Map<string, Input>(),
+        approvers: [],
+      };
       entry.readable = options.readable ?? true;
       entry.inputs.set(inputId, {
         state: 'waiting',
@@ -213,6 +226,8 @@ export function mountJenkins(
       if (!input) throw new Error(`no input on ${job} #${build}`);
       input.state = outcome;
       input.listed = options.keepUntilRemoved ?? false;
+      if (outcome === 'proceeded')
+        builds.get(buildPath(job, build))!.approvers.push(options.by ?? 'a-person');
     },
   };
 }

@@ -97,15 +97,30 @@ describe('Jenkins input step', () => {
     });
   });
 
-  it('never counts a 404 as decided: an input no longer pending is an error naming why', async () => {
+  it('counts a repeated proceed as decided only because the run names our user as approver', async () => {
     const callback = gate(42);
     await clients.decide(callback, approve);
+    // The answer was lost (crash): the repeat meets a 404, the run's ApproverAction says it was us.
+    await expect(clients.decide(callback, approve)).resolves.toEqual({
+      status: 'already-decided',
+      httpStatus: 404,
+    });
+    expect(settled(42)).toHaveLength(1);
+  });
+
+  it('never counts another 404 as decided: an input a person settled is an error naming why', async () => {
+    const callback = gate(51);
+    ci.jenkins.settle('payments/main', 51, 'proceeded', { by: 'alice' });
     const err = await failureOf(callback);
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ retryable: false, upstreamStatus: 404 });
-    expect(err.message).toMatch(/input 'ChangeGate' is not pending on .*\/42\/ \(building: /);
+    expect(err.message).toMatch(/input 'ChangeGate' is not pending on .*\/51\/ \(building: /);
     expect(err.message).toMatch(/nothing was released by this call/);
-    expect(settled(42)).toHaveLength(1);
+    // A repeated abort has no such evidence: an error too.
+    const aborted = gate(52);
+    await clients.decide(aborted, reject);
+    await expect(failureOf(aborted, reject)).resolves.toMatchObject({ upstreamStatus: 404 });
+    expect(settled(51)).toHaveLength(0);
   });
 
   it('names a wrong input id', async () => {
