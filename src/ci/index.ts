@@ -71,7 +71,13 @@ export function createCallbackClients(
   const clients: Record<Callback['kind'], CallbackClient | undefined> = {
     github: config.github ? createGithubClient(config.github, http) : undefined,
     gitlab: createGitlabClient({ tokens: config.gitlab }, http),
-    'azure-devops': createAzureDevopsClient({ sealer }, http),
+    'azure-devops': createAzureDevopsClient(
+      {
+        sealer,
+        ...(config.azureDevops.apiVersion ? { apiVersion: config.azureDevops.apiVersion } : {}),
+      },
+      http,
+    ),
     jenkins: createJenkinsClient({ credentials: config.jenkins }, http),
     generic: createGenericClient(config.generic ?? {}, http),
   };

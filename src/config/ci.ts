@@ -105,6 +105,19 @@ export const CiSchema = z
       .record(HostKey, z.object({ user: z.string().min(1), apiToken: z.string().min(1) }))
       .default({}),
     /**
+     * Azure DevOps check callbacks. `apiVersion` of the plan events call (preview-only API):
+     * default `7.1-preview.1` on dev.azure.com / *.visualstudio.com, `6.0-preview.1` elsewhere
+     * (Azure DevOps Server 2020 supports up to 6.0, Server 2022 up to 7.0).
+     */
+    azureDevops: z
+      .object({
+        apiVersion: z
+          .string()
+          .regex(/^\d+\.\d+(-preview(\.\d+)?)?$/, 'must look like 7.0 or 7.0-preview.1')
+          .optional(),
+      })
+      .prefault({}),
+    /**
      * Generic callbacks. `sources.<name>` (the `/hooks/generic/<name>` source) signs with its
      * own secret and calls only its own allow-list; `secret` signs for sources not listed there
      * (their URLs checked against `ci.allowList`).

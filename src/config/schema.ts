@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ServiceNowSchema } from './servicenow.js';
-import { ChangesSchema, GatesSchema } from './changes.js';
+import { ChangesSchema, GatesSchema, gateTimeoutIssues } from './changes.js';
 import { CiSchema } from './ci.js';
 import { IncidentsSchema } from './incident.js';
 import { CmdbSchema } from './cmdb.js';
@@ -212,6 +212,9 @@ export const ConfigSchema = z
         path: ['kafka', 'brokers'],
         message: 'no Kafka brokers: set KAFKA_BROKERS (or kafka.brokers) or run with --embedded',
       });
+    }
+    for (const issue of gateTimeoutIssues(c.changes, c.gates)) {
+      ctx.addIssue({ code: 'custom', ...issue });
     }
   });
 

@@ -95,15 +95,29 @@ export function mountEmulatorAdmin(app: Hono, h: EmulatorAdminHandles): void {
   });
 
   app.post(`${p}/azure/pending`, async (c) => {
-    const hubName = field(await jsonBody(c), 'hubName');
-    return c.json(h.azure.pending(hubName), 201);
+    const b = await jsonBody(c);
+    const hubName = field(b, 'hubName');
+    // issuedAt (epoch ms): a check whose token is already old, e.g. past its 48 h.
+    const issuedAt = typeof b.issuedAt === 'number' ? b.issuedAt : undefined;
+    return c.json(
+      h.azure.pending({
+        ...(hubName ? { hubName } : {}),
+        ...(issuedAt !== undefined ? { issuedAt } : {}),
+      }),
+      201,
+    );
   });
 
   app.post(`${p}/jenkins/pending`, async (c) => {
     const b = await jsonBody(c);
     const [job, build, inputId] = [field(b, 'job'), Number(b.build), field(b, 'inputId')];
     if (!job || !Number.isInteger(build) || build < 1) return missing(c, ['job', 'build']);
-    return c.json({ url: h.jenkins.pending(job, build, inputId) }, 201);
+    const submitter = field(b, 'submitter');
+    const options = {
+      ...(submitter ? { submitter } : {}),
+      ...(b.readable === false ? { readable: false } : {}),
+    };
+    return c.json({ url: h.jenkins.pending(job, build, inputId, options) }, 201);
   });
 
   app.post(`${p}/generic/pending`, async (c) => {

@@ -119,7 +119,7 @@ const deliveries: [string, string, () => RawRequest, 'cicd' | 'changes'][] = [
     'jenkins',
     '/hooks/jenkins',
     () =>
-      signedRequest(fixture('jenkins/deployment-requested.json'), {
+      signedRequest(fixture('jenkins/synthetic-deployment-requested.json'), {
         secret: WHSEC,
         id: 'jk-1',
         at: new Date(),
@@ -235,7 +235,7 @@ describe('POST /hooks/*', () => {
   });
 
   it('rejects a Standard-Webhooks delivery signed outside the 5-minute window', async () => {
-    const old = signedRequest(fixture('jenkins/deployment-requested.json'), {
+    const old = signedRequest(fixture('jenkins/synthetic-deployment-requested.json'), {
       secret: WHSEC,
       id: 'old-1',
       at: new Date(Date.now() - 10 * 60_000),
@@ -304,7 +304,7 @@ describe('POST /hooks/*', () => {
       '/hooks/azure-devops',
       checkRequest(
         {
-          ...fixture<Record<string, unknown>>('azure-devops/check-body.json'),
+          ...fixture<Record<string, unknown>>('azure-devops/synthetic-check-body.json'),
           AuthToken: AUTH_TOKEN,
         },
         {

@@ -187,7 +187,7 @@ describe('OpenAPI document', () => {
   it('takes the changegate and ServiceNow bodies from the receivers’ zod schemas', () => {
     const schemas = (doc.components as Json).schemas as Record<string, Json>;
     const validate = ajv.compile(deref(schemas.ChangegateWebhook) as Json);
-    expect(validate(fixture('jenkins/deployment-requested.json'))).toBe(true);
+    expect(validate(fixture('jenkins/synthetic-deployment-requested.json'))).toBe(true);
     expect(validate({ type: 'deployment.requested', timestamp: 'yesterday', data: {} })).toBe(
       false,
     );
@@ -199,7 +199,7 @@ describe('OpenAPI document', () => {
 
 describe('every answer the receiver gives is described by the OpenAPI document', () => {
   it('202, 200 duplicate and 200 pong on a Standard-Webhooks route', async () => {
-    const body = fixture('jenkins/deployment-requested.json');
+    const body = fixture('jenkins/synthetic-deployment-requested.json');
     const now = new Date();
     const first = await send('/hooks/jenkins', signedRequest(body, { at: now, id: 'msg-a' }));
     expect(first.status).toBe(202);
@@ -291,7 +291,7 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     const auth = { authorization: `Basic ${Buffer.from(AZURE).toString('base64')}` };
     const check = await send(
       '/hooks/azure-devops',
-      checkRequest(fixture('azure-devops/check-body.json'), auth),
+      checkRequest(fixture('azure-devops/synthetic-check-body.json'), auth),
     );
     expect(check.status).toBe(202);
     expect(await conforms('/hooks/azure-devops', check)).toHaveProperty('correlationId');
