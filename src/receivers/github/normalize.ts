@@ -203,20 +203,24 @@ function workflowRun(json: unknown, origin: Origin): NormalizedEvent {
   };
 }
 
-/** Name the project of an event that may have no repository (app- or org-level hooks). */
+/**
+ * Name the project of an event that may have no repository. App- and account-level events
+ * (sponsorship, marketplace_purchase, security_advisory, github_app_authorization) carry none of
+ * repository, organization or installation; they are still real deliveries, so they are named by
+ * the account that caused them, and `github` when even that is missing, never refused.
+ */
 function projectOf(json: unknown, event: string): string {
   if (['deployment_protection_rule', 'deployment_status', 'workflow_run'].includes(event)) {
     return parsePayload(RepositoryPayload, json, PREFIX).repository.full_name;
   }
   const p = parsePayload(OwnerPayload, json, PREFIX);
-  const project =
+  return (
     p.repository?.full_name ??
     p.organization?.login ??
-    (p.installation ? `installation-${p.installation.id}` : undefined);
-  if (!project) {
-    throw new PayloadError('missing_field:repository.full_name', `${PREFIX} no repository`);
-  }
-  return project;
+    (p.installation ? `installation-${p.installation.id}` : undefined) ??
+    p.sender?.login ??
+    PROVIDER
+  );
 }
 
 /**

@@ -25,6 +25,7 @@ export const OwnerPayload = z.object({
   repository: z.object({ full_name: z.string().min(1) }).nullish(),
   organization: z.object({ login: z.string().min(1) }).nullish(),
   installation: z.object({ id }).nullish(),
+  sender: z.object({ login: z.string().min(1) }).nullish(),
   action: z.string().nullish(),
 });
 

@@ -235,10 +235,24 @@ describe('normalizeGithub', () => {
     expect(e).toMatchObject({ key: 'github/acme/organization', data: { project: 'acme' } });
   });
 
-  it('rejects an unknown event with no repository, organization or installation', async () => {
-    expect(await reason(normalize('star', { action: 'created' }))).toBe(
-      'missing_field:repository.full_name',
+  it('names an account-level event without repository, organization or installation by its sender', async () => {
+    const e = only(
+      await normalize('sponsorship', { action: 'created', sender: { login: 'octocat' } }),
     );
+    expect(e).toMatchObject({
+      type: 'dev.changegate.webhook.received',
+      key: 'github/octocat/sponsorship',
+      data: { project: 'octocat', event: 'sponsorship', action: 'created' },
+    });
+  });
+
+  it('names an event with no owner and no sender `github` instead of refusing it', async () => {
+    const e = only(await normalize('star', { action: 'created' }));
+    expect(e).toMatchObject({
+      type: 'dev.changegate.webhook.received',
+      key: 'github/github/star',
+      data: { project: 'github' },
+    });
   });
 
   it('rejects a delivery without X-GitHub-Event', async () => {
