@@ -79,7 +79,6 @@ function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEven
     p.deployment?.description,
     ...prs.flatMap((pr) => [pr.title, pr.body]),
     labels.join('\n'),
-    p.head_commit?.message,
   );
   const repoUrl = p.repository.html_url;
   return {
@@ -96,7 +95,6 @@ function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEven
       commit: {
         ...(p.deployment?.sha ? { sha: p.deployment.sha } : {}),
         ...(p.deployment?.ref ? { ref: p.deployment.ref } : {}),
-        ...(p.head_commit?.message ? { message: p.head_commit.message } : {}),
       },
       ...optional('actor', p.sender?.login ?? p.deployment?.creator?.login),
       ...optional('changeNumber', changeNumber),
@@ -135,7 +133,6 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
   const type = DEPLOYMENT_STATE[state];
   if (!type) return received(origin, deploymentId, state);
 
-  const message = run?.head_commit?.message;
   return {
     type,
     ...unit(origin, deploymentId),
@@ -148,7 +145,6 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
       commit: {
         ...optional('sha', p.deployment.sha ?? run?.head_sha),
         ...optional('ref', p.deployment.ref ?? run?.head_branch),
-        ...optional('message', message),
       },
       ...optional('actor', p.deployment_status.creator?.login ?? p.sender?.login),
       ...optional(
@@ -156,7 +152,6 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
         findChangeNumber(
           stringify(p.deployment.payload),
           p.deployment.description,
-          message,
           run?.display_title,
         ),
       ),

@@ -55,11 +55,13 @@ export const DeploymentProtectionRulePayload = RepositoryPayload.extend({
   pull_requests: z.array(PullRequest).nullish(),
   installation: z.object({ id }),
   sender: User,
-  head_commit: z.object({ message: text }).nullish(),
+  // No head_commit: GitHub's schema of this event has none (webhook-deployment-protection-rule-
+  // requested, @octokit/openapi-webhooks). The message is read by sha on the change side.
 });
 export type DeploymentProtectionRulePayload = z.output<typeof DeploymentProtectionRulePayload>;
 
-const WorkflowRun = z.object({
+/** `workflow_run` inside `deployment_status` ("Deployment Workflow Run"): its head_commit is always null. */
+const DeploymentWorkflowRun = z.object({
   id,
   name: text,
   html_url: z.url().nullish(),
@@ -70,9 +72,12 @@ const WorkflowRun = z.object({
   head_branch: text,
   display_title: text,
   path: text,
-  head_commit: z.object({ message: text }).nullish(),
   actor: User,
   triggering_actor: User,
+});
+
+const WorkflowRun = DeploymentWorkflowRun.extend({
+  head_commit: z.object({ message: text }).nullish(),
 });
 
 export const DeploymentStatusPayload = RepositoryPayload.extend({
@@ -85,7 +90,7 @@ export const DeploymentStatusPayload = RepositoryPayload.extend({
     creator: User,
   }),
   deployment: Deployment,
-  workflow_run: WorkflowRun.nullish(),
+  workflow_run: DeploymentWorkflowRun.nullish(),
   sender: User,
 });
 export type DeploymentStatusPayload = z.output<typeof DeploymentStatusPayload>;

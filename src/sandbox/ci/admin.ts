@@ -69,6 +69,14 @@ export function mountEmulatorAdmin(app: Hono, h: EmulatorAdminHandles): void {
     return c.json({ url: h.github.pending(owner, repo, runId, environment) }, 201);
   });
 
+  app.post(`${p}/github/commits`, async (c) => {
+    const b = await jsonBody(c);
+    const [owner, repo, sha, message] = ['owner', 'repo', 'sha', 'message'].map((n) => field(b, n));
+    if (!owner || !repo || !sha || !message) return missing(c, ['owner', 'repo', 'sha', 'message']);
+    h.github.commit(owner, repo, sha, message, field(b, 'installationId'));
+    return c.json({ ok: true }, 201);
+  });
+
   app.post(`${p}/gitlab/pending`, async (c) => {
     const b = await jsonBody(c);
     const [projectId, deploymentId] = [field(b, 'projectId'), field(b, 'deploymentId')];

@@ -9,7 +9,8 @@ export type CiProvider = 'github' | 'gitlab' | 'azure-devops' | 'jenkins' | 'gen
 /**
  * What a call did to the emulated CI system. `released`/`rejected` change a pending gate;
  * `duplicate` reached a gate that was already decided; `refused` failed auth or validation;
- * `fault` was answered by `failNext`.
+ * `read` answered a read-only request (GitHub commits, installation); `fault` was answered by
+ * `failNext`.
  */
 export type Effect =
   | 'released'
@@ -20,6 +21,7 @@ export type Effect =
   | 'duplicate'
   | 'not-pending'
   | 'refused'
+  | 'read'
   | 'fault';
 
 export interface ReceivedCall {

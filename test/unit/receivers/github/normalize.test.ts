@@ -169,14 +169,24 @@ describe('normalizeGithub', () => {
     });
   });
 
-  it('reads the change trailer from the head commit of a deployment_status', async () => {
+  it('reads no head_commit of a deployment_status: GitHub sends workflow_run.head_commit null there', async () => {
+    // The fixture carries a head_commit that GitHub's schema ("Deployment Workflow Run",
+    // @octokit/openapi-webhooks) types as null: it must not be read.
     const e = only(
       await normalize('deployment_status', githubFixture('deployment_status.success')),
     );
-    expect(e.data).toMatchObject({
-      changeNumber: 'CHG0031337',
-      run: { attempt: 1, name: 'Deploy' },
-    });
+    expect(e.data).toMatchObject({ run: { attempt: 1, name: 'Deploy' } });
+    expect(e.data).not.toHaveProperty('changeNumber');
+    expect((e.data as { commit: object }).commit).not.toHaveProperty('message');
+  });
+
+  it('reads no head_commit of a deployment_protection_rule: the event has none', async () => {
+    const p = githubFixture('deployment_protection_rule.requested');
+    p.pull_requests = [];
+    p.head_commit = { message: 'x\n\nChange: CHG0031337' };
+    const e = only(await normalize('deployment_protection_rule', p));
+    expect(e.data).not.toHaveProperty('changeNumber');
+    expect((e.data as { commit: object }).commit).not.toHaveProperty('message');
   });
 
   it.each([
