@@ -12,6 +12,7 @@ import {
   DeploymentStatusPayload,
   OwnerPayload,
   RepositoryPayload,
+  type RunCore,
   WorkflowJobPayload,
   WorkflowRunPayload,
 } from './payloads.js';
@@ -160,7 +161,7 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
   };
 }
 
-function runOf(run: NonNullable<DeploymentStatusPayload['workflow_run']>) {
+function runOf(run: RunCore) {
   return {
     id: run.id,
     ...optional('url', run.html_url),

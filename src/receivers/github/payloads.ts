@@ -49,7 +49,6 @@ const PullRequest = z.object({
 export const DeploymentProtectionRulePayload = RepositoryPayload.extend({
   action: z.string(),
   environment: z.string().min(1),
-  event: text,
   deployment_callback_url: z.url({ protocol: /^https?$/ }),
   deployment: Deployment.nullish(),
   pull_requests: z.array(PullRequest).nullish(),
@@ -60,24 +59,26 @@ export const DeploymentProtectionRulePayload = RepositoryPayload.extend({
 });
 export type DeploymentProtectionRulePayload = z.output<typeof DeploymentProtectionRulePayload>;
 
-/** `workflow_run` inside `deployment_status` ("Deployment Workflow Run"): its head_commit is always null. */
-const DeploymentWorkflowRun = z.object({
+/** What both kinds of workflow run carry and the normalizer reads of either. */
+export const RunCore = z.object({
   id,
   name: text,
   html_url: z.url().nullish(),
   run_attempt: z.number().int().positive().nullish(),
-  status: text,
-  conclusion: text,
   head_sha: text,
   head_branch: text,
-  display_title: text,
+});
+export type RunCore = z.output<typeof RunCore>;
+
+/** `workflow_run` inside `deployment_status` ("Deployment Workflow Run"): its head_commit is always null. */
+const DeploymentWorkflowRun = RunCore.extend({ display_title: text });
+
+const WorkflowRun = RunCore.extend({
+  conclusion: text,
   path: text,
+  head_commit: z.object({ message: text }).nullish(),
   actor: User,
   triggering_actor: User,
-});
-
-const WorkflowRun = DeploymentWorkflowRun.extend({
-  head_commit: z.object({ message: text }).nullish(),
 });
 
 export const DeploymentStatusPayload = RepositoryPayload.extend({
@@ -86,7 +87,6 @@ export const DeploymentStatusPayload = RepositoryPayload.extend({
     state: z.string(),
     environment: text,
     description: text,
-    target_url: text,
     creator: User,
   }),
   deployment: Deployment,

@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import { coerceError } from '../../errors.js';
 import { fault, open, reply, type Exchange } from './http.js';
+import { basicError, commit, idOf, installation } from './github-shapes.js';
 import type { Recorder } from './recorder.js';
 
 /**
@@ -36,9 +37,8 @@ export interface GithubEmulatorOptions {
   baseUrl: () => string;
 }
 
-const DOCS = 'https://docs.github.com/rest';
-const BAD_CREDENTIALS = { message: 'Bad credentials', documentation_url: DOCS, status: '401' };
-const NOT_FOUND = { message: 'Not Found', documentation_url: DOCS, status: '404' };
+const BAD_CREDENTIALS = basicError('Bad credentials', 401);
+const NOT_FOUND = basicError('Not Found', 404);
 
 const NO_PENDING = (run: string) =>
   `No pending custom deployment requests in workflow run \`${run}\` to approve or reject`;
@@ -52,10 +52,13 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
   const repos = new Map<string, { installationId: string; commits: Map<string, string> }>();
   let key: Promise<CryptoKey> | undefined;
   const keyOf = (o: string, r: string, run: string, env: string) => `${o}/${r}/${run}/${env}`;
-  const bearer = (x: Exchange) => x.c.req.header('authorization')?.replace(/^Bearer /i, '') ?? '';
-  /** A stable installation id per repository, like GitHub's (one installation per account). */
-  const installationOf = (owner: string) =>
-    String(51_000_000 + [...owner].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 999_983, 7));
+  // "you can use Authorization: Bearer or Authorization: token to pass a token. However, if you
+  // are passing a JSON web token (JWT), you must use Authorization: Bearer."
+  // https://docs.github.com/en/rest/authentication/authenticating-to-the-rest-api
+  const bearer = (x: Exchange) =>
+    x.c.req.header('authorization')?.replace(/^(?:Bearer|token) /i, '') ?? '';
+  /** A stable installation id per account, like GitHub's (one installation per account). */
+  const installationOf = (owner: string) => String(idOf(owner, 51_000_000));
 
   /** The App JWT check of every `/app/…` route; a Response when refused. */
   async function refuseJwt(x: Exchange): Promise<Response | undefined> {
@@ -92,7 +95,7 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
     const injected = fault(x);
     if (injected) return injected;
     const { owner, repo, run } = c.req.param();
-    const token = c.req.header('authorization')?.replace(/^Bearer /i, '') ?? '';
+    const token = bearer(x);
     if (!tokens.has(token)) return reply(x, 401, 'refused', BAD_CREDENTIALS);
     const body = (typeof x.body === 'object' && x.body ? x.body : {}) as Record<string, unknown>;
     const env = body.environment_name;
@@ -122,13 +125,16 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
     const { owner, repo } = c.req.param();
     const found = repos.get(`${owner}/${repo}`);
     if (!found) return reply(x, 404, 'refused', NOT_FOUND);
-    return reply(x, 200, 'read', {
-      id: Number(found.installationId),
-      account: { login: owner },
-      repository_selection: 'selected',
-      app_id: Number(opts.appId ?? 0),
-      target_type: 'Organization',
-    });
+    return reply(
+      x,
+      200,
+      'read',
+      installation(opts.baseUrl(), {
+        id: found.installationId,
+        owner,
+        appId: opts.appId ?? '0',
+      }),
+    );
   });
 
   // repos/get-commit: 200 with `commit.message`; 422 "No commit found for SHA: …" for an unknown
@@ -147,19 +153,9 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
     }
     const message = found.commits.get(ref.toLowerCase());
     if (message === undefined) {
-      return reply(x, 422, 'refused', {
-        message: `No commit found for SHA: ${ref}`,
-        status: '422',
-      });
+      return reply(x, 422, 'refused', basicError(`No commit found for SHA: ${ref}`, 422));
     }
-    return reply(x, 200, 'read', {
-      sha: ref.toLowerCase(),
-      url: `${opts.baseUrl()}/repos/${owner}/${repo}/commits/${ref}`,
-      html_url: `https://github.com/${owner}/${repo}/commit/${ref}`,
-      commit: { message, author: null, committer: null },
-      parents: [],
-      files: [],
-    });
+    return reply(x, 200, 'read', commit(opts.baseUrl(), owner, repo, ref.toLowerCase(), message));
   });
 
   return {
