@@ -77,6 +77,37 @@ export function mountEmulatorAdmin(app: Hono, h: EmulatorAdminHandles): void {
     return c.json({ ok: true }, 201);
   });
 
+  /**
+   * Switch GitHub's rate limit on: `{ kind: primary|secondary, status?: 403|429, times?,
+   * resetInSeconds?, retryAfterSeconds? }`; without `times` it holds until DELETE.
+   */
+  app.post(`${p}/github/rate-limit`, async (c) => {
+    const b = await jsonBody(c);
+    const kind = b.kind;
+    const status = b.status === undefined ? 403 : Number(b.status);
+    const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+    const [times, resetInSeconds, retryAfterSeconds] = [
+      num(b.times),
+      num(b.resetInSeconds),
+      num(b.retryAfterSeconds),
+    ];
+    const bad = [times, resetInSeconds, retryAfterSeconds].some(
+      (v) => v !== undefined && (!Number.isInteger(v) || v < 0),
+    );
+    if ((kind !== 'primary' && kind !== 'secondary') || (status !== 403 && status !== 429) || bad)
+      return missing(c, [
+        'kind (primary|secondary)',
+        'optional status (403|429), times, resetInSeconds, retryAfterSeconds (integers ≥ 0)',
+      ]);
+    h.github.rateLimit({ kind, status, times, resetInSeconds, retryAfterSeconds });
+    return c.json({ ok: true });
+  });
+
+  app.delete(`${p}/github/rate-limit`, (c) => {
+    h.github.clearRateLimit();
+    return c.json({ ok: true });
+  });
+
   app.post(`${p}/gitlab/pending`, async (c) => {
     const b = await jsonBody(c);
     const [projectId, deploymentId] = [field(b, 'projectId'), field(b, 'deploymentId')];

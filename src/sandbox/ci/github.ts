@@ -4,13 +4,15 @@ import { importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import { coerceError } from '../../errors.js';
 import { fault, open, reply, type Exchange } from './http.js';
 import { basicError, commit, idOf, installation } from './github-shapes.js';
+import { createRateLimiter, type RateLimitFault } from './github-rate-limit.js';
 import type { Recorder } from './recorder.js';
 
 /**
  * Emulated GitHub: App installation tokens, a repository's installation, commits, and custom
- * deployment protection rule reviews (204 on a pending gate, 422 "No pending custom deployment
- * requests…" otherwise, as github's server code answers). Shapes and statuses follow GitHub's
- * REST description (github/rest-api-description, `@octokit/openapi`), per route below.
+ * deployment protection rule reviews. Shapes and statuses follow GitHub's REST description
+ * (github/rest-api-description, `@octokit/openapi`) and the docs page named at each route; the
+ * review's failure answers follow GitHub's API handler of that operation where the description
+ * is silent (see the review route). Rate limits are switched on by `rateLimit()`.
  */
 
 export type GateState = 'pending' | 'approved' | 'rejected';
@@ -29,6 +31,9 @@ export interface GithubEmulator {
    * derived from the owner), so `GET …/commits/{sha}` finds it with that installation's token.
    */
   commit(owner: string, repo: string, sha: string, message: string, installationId?: string): void;
+  /** Answer GitHub's rate-limit 403/429 to every GitHub request until `times` run out or cleared. */
+  rateLimit(fault: RateLimitFault): void;
+  clearRateLimit(): void;
 }
 
 export interface GithubEmulatorOptions {
@@ -40,12 +45,56 @@ export interface GithubEmulatorOptions {
 const BAD_CREDENTIALS = basicError('Bad credentials', 401);
 const NOT_FOUND = basicError('Not Found', 404);
 
+const REVIEW_DOC =
+  'https://docs.github.com/rest/actions/workflow-runs#review-custom-deployment-protection-rules-for-a-workflow-run';
 const NO_PENDING = (run: string) =>
   `No pending custom deployment requests in workflow run \`${run}\` to approve or reject`;
+/** "You can post a status report on the same deployment up to 10 times. Status reports support
+ * Markdown formatting and can be up to 1024 characters long." (github/docs
+ * content/actions/how-tos/deploy/configure-and-manage-deployments/create-custom-protection-rules.md) */
+const MAX_STATUS_REPORTS = 10;
+const MAX_COMMENT = 1024;
+
+interface Gate {
+  state: GateState;
+  /** Status reports (reviews without `state`) posted so far. */
+  reports: number;
+}
+
+/**
+ * Why a review body fails the operation's request schema (anyOf review-custom-gates-comment-
+ * required {environment_name, comment} | review-custom-gates-state-required {environment_name,
+ * state ∈ approved|rejected}), or undefined when it fits.
+ */
+function reviewBodyProblem(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return 'Body is not an object.';
+  const { environment_name: env, state, comment } = body as Record<string, unknown>;
+  if (typeof env !== 'string') return '"environment_name" wasn\'t supplied.';
+  if (comment !== undefined && typeof comment !== 'string') return '"comment" is not a string.';
+  if (state !== undefined && state !== 'approved' && state !== 'rejected') {
+    return `"state" is not one of approved, rejected.`;
+  }
+  if (state === undefined && !comment)
+    return 'No subschema in "anyOf" matched: "state" or "comment" is required.';
+  return undefined;
+}
 
 /** Mount the emulated GitHub routes (App tokens, protection-rule reviews) on `app`; returns the handle that registers pending gates. */
 export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOptions): GithubEmulator {
-  const gates = new Map<string, GateState>();
+  const gates = new Map<string, Gate>();
+  /** `owner/repo/run` of every run a gate was registered on: other runs are 404. */
+  const runs = new Set<string>();
+  const limiter = createRateLimiter();
+  /** An injected failure (failNext) or a switched-on rate limit answers before the route. */
+  function held(x: Exchange): Response | undefined {
+    const injected = fault(x);
+    if (injected) return injected;
+    const limited = limiter.take();
+    return limited
+      ? reply(x, limited.status, 'rate-limited', limited.body, limited.headers)
+      : undefined;
+  }
   /** installation token → installation id. */
   const tokens = new Map<string, string>();
   /** `owner/repo` → its installation and commits (sha → message); listed = App installed. */
@@ -80,8 +129,8 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
 
   app.post('/app/installations/:id/access_tokens', async (c) => {
     const x = await open(c, 'github', rec);
-    const injected = fault(x);
-    if (injected) return injected;
+    const stop = held(x);
+    if (stop) return stop;
     const refused = await refuseJwt(x);
     if (refused) return refused;
     const token = `ghs_${randomBytes(18).toString('hex')}`;
@@ -90,36 +139,73 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
     return reply(x, 201, 'token', { token, expires_at, permissions: { deployments: 'write' } });
   });
 
+  // actions/review-custom-gates-for-run. The description documents only 204; GitHub's API
+  // handler of the operation (`Api::DeploymentRequests`, a public copy found in the code search,
+  // its repository unnamed) checks, in this order: the run exists in the repository (404), the
+  // body fits the schema (`receive_with_openapi`, 422), a custom gate is pending for
+  // `environment_name` (else 422 "No pending custom deployment requests in workflow run `ID` to
+  // approve or reject"), then posts a status report (no `state`, a comment) or the decision;
+  // `GateApprovalLog` refusals are 422 too. The answer to an 11th status report and to a comment
+  // over 1024 characters is not documented anywhere we found: 422 by that same ArgumentError path.
   app.post('/repos/:owner/:repo/actions/runs/:run/deployment_protection_rule', async (c) => {
     const x = await open(c, 'github', rec);
-    const injected = fault(x);
-    if (injected) return injected;
+    const stop = held(x);
+    if (stop) return stop;
     const { owner, repo, run } = c.req.param();
-    const token = bearer(x);
-    if (!tokens.has(token)) return reply(x, 401, 'refused', BAD_CREDENTIALS);
-    const body = (typeof x.body === 'object' && x.body ? x.body : {}) as Record<string, unknown>;
-    const env = body.environment_name;
-    const state = body.state;
-    if (
-      typeof env !== 'string' ||
-      (state !== undefined && state !== 'approved' && state !== 'rejected')
-    ) {
-      return reply(x, 422, 'refused', { message: 'Invalid request.' });
+    if (!tokens.has(bearer(x))) return reply(x, 401, 'refused', BAD_CREDENTIALS);
+    if (!runs.has(`${owner}/${repo}/${run}`)) return reply(x, 404, 'refused', NOT_FOUND);
+    const problem = reviewBodyProblem(x.body);
+    if (problem) {
+      return reply(
+        x,
+        422,
+        'refused',
+        basicError(`Invalid request.\n\n${problem}`, 422, REVIEW_DOC),
+      );
     }
-    const k = keyOf(owner, repo, run, env);
-    if (gates.get(k) !== 'pending')
-      return reply(x, 422, 'not-pending', { message: NO_PENDING(run) });
-    if (state === undefined) return reply(x, 204, 'comment');
-    gates.set(k, state);
-    return reply(x, 204, state === 'approved' ? 'released' : 'rejected');
+    const body = x.body as {
+      environment_name: string;
+      state?: 'approved' | 'rejected';
+      comment?: string;
+    };
+    const gate = gates.get(keyOf(owner, repo, run, body.environment_name));
+    if (gate?.state !== 'pending') {
+      return reply(x, 422, 'not-pending', basicError(NO_PENDING(run), 422, REVIEW_DOC));
+    }
+    if ((body.comment ?? '').length > MAX_COMMENT) {
+      return reply(
+        x,
+        422,
+        'refused',
+        basicError(`Comment is too long (maximum is ${MAX_COMMENT} characters)`, 422, REVIEW_DOC),
+      );
+    }
+    if (body.state === undefined) {
+      if (gate.reports >= MAX_STATUS_REPORTS) {
+        return reply(
+          x,
+          422,
+          'refused',
+          basicError(
+            `A deployment takes at most ${MAX_STATUS_REPORTS} status reports`,
+            422,
+            REVIEW_DOC,
+          ),
+        );
+      }
+      gate.reports += 1;
+      return reply(x, 204, 'comment');
+    }
+    gate.state = body.state;
+    return reply(x, 204, body.state === 'approved' ? 'released' : 'rejected');
   });
 
   // apps/get-repo-installation: 200 with the installation, 404 when the App is not installed.
   // https://docs.github.com/en/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app
   app.get('/repos/:owner/:repo/installation', async (c) => {
     const x = await open(c, 'github', rec);
-    const injected = fault(x);
-    if (injected) return injected;
+    const stop = held(x);
+    if (stop) return stop;
     const refused = await refuseJwt(x);
     if (refused) return refused;
     const { owner, repo } = c.req.param();
@@ -142,8 +228,8 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
   // https://docs.github.com/en/rest/commits/commits#get-a-commit
   app.get('/repos/:owner/:repo/commits/:ref', async (c) => {
     const x = await open(c, 'github', rec);
-    const injected = fault(x);
-    if (injected) return injected;
+    const stop = held(x);
+    if (stop) return stop;
     const { owner, repo, ref } = c.req.param();
     if (!tokens.has(bearer(x))) return reply(x, 401, 'refused', BAD_CREDENTIALS);
     const found = repos.get(`${owner}/${repo}`);
@@ -169,10 +255,13 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
       repos.set(`${owner}/${repo}`, found);
     },
     pending(owner, repo, runId, environment) {
-      gates.set(keyOf(owner, repo, String(runId), environment), 'pending');
+      runs.add(`${owner}/${repo}/${runId}`);
+      gates.set(keyOf(owner, repo, String(runId), environment), { state: 'pending', reports: 0 });
       return `${opts.baseUrl()}/repos/${owner}/${repo}/actions/runs/${runId}/deployment_protection_rule`;
     },
     state: (owner, repo, runId, environment) =>
-      gates.get(keyOf(owner, repo, String(runId), environment)),
+      gates.get(keyOf(owner, repo, String(runId), environment))?.state,
+    rateLimit: (f) => limiter.set(f),
+    clearRateLimit: () => limiter.clear(),
   };
 }

@@ -9,8 +9,8 @@ export type CiProvider = 'github' | 'gitlab' | 'azure-devops' | 'jenkins' | 'gen
 /**
  * What a call did to the emulated CI system. `released`/`rejected` change a pending gate;
  * `duplicate` reached a gate that was already decided; `refused` failed auth or validation;
- * `read` answered a read-only request (GitHub commits, installation); `fault` was answered by
- * `failNext`.
+ * `read` answered a read-only request (GitHub commits, installation); `rate-limited` was a
+ * switched-on rate limit; `fault` was answered by `failNext`.
  */
 export type Effect =
   | 'released'
@@ -22,6 +22,7 @@ export type Effect =
   | 'not-pending'
   | 'refused'
   | 'read'
+  | 'rate-limited'
   | 'fault';
 
 export interface ReceivedCall {
