@@ -8,6 +8,7 @@ import { reconcile } from './commands/reconcile.js';
 import { tail } from './commands/tail.js';
 import { registerAuditCommands } from './commands/audit-export-cli.js';
 import { registerReplayCommand } from './commands/replay-cli.js';
+import { registerRecoverCommand } from './commands/recover-cli.js';
 import { createMetrics } from './metrics.js';
 import { createOpsRoutes } from './http/ops.js';
 import { listen } from './runtime/listen.js';
@@ -171,6 +172,7 @@ program
   );
 
 registerReplayCommand(program, load);
+registerRecoverCommand(program, load);
 registerAuditCommands(program, load);
 registerDemoCommand(program);
 registerSandboxCommands(program);

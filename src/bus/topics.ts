@@ -31,5 +31,7 @@ export function topicSpecs(kafka: Config['kafka']): TopicSpec[] {
     // The ledger is the evidence: kept forever (-1), or chains could not be verified from seq 1.
     { topic: topics.auditLedger, partitions, cleanup: 'delete', retentionMs: -1 },
     { topic: topics.dlqReplayed, partitions, cleanup: 'compact' },
+    // One key per source (`github`): each point lands on one partition whatever the count.
+    { topic: topics.recovery, partitions, cleanup: 'compact' },
   ];
 }

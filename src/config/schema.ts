@@ -57,6 +57,8 @@ export const TopicsSchema = z
     auditLedger: z.string().default('changegate.audit-ledger'),
     /** Compacted markers of the DLQ records `changegate replay` has re-published. */
     dlqReplayed: z.string().default('changegate.dlq-replayed'),
+    /** Compacted: how far `changegate recover <source>` got, one record per source. */
+    recovery: z.string().default('changegate.recovery'),
   })
   .prefault({});
 

@@ -15,14 +15,17 @@ const SPEC_FILE = '@octokit/openapi/generated/api.github.com.json';
 
 interface Operation {
   operationId: string;
-  parameters?: { name: string; in: string; required?: boolean; schema?: object }[];
+  parameters?: { name: string; in: string; required?: boolean; schema?: object; $ref?: string }[];
   requestBody?: { required?: boolean; content: Record<string, { schema: object }> };
   responses: Record<string, { content?: Record<string, { schema: object }> }>;
 }
 
+type Parameter = NonNullable<Operation['parameters']>[number];
+
 interface Spec {
   info: { version: string };
   paths: Record<string, Record<string, Operation>>;
+  components: { parameters: Record<string, Parameter> };
 }
 
 export interface RecordedExchange {
@@ -124,12 +127,15 @@ export function judge(x: RecordedExchange, apiBase: string): Verdict {
   const { template, op } = found;
   const problems: string[] = [];
   const method = x.method.toLowerCase();
+  const parameters = (op.parameters ?? []).map((p) =>
+    p.$ref ? spec.components.parameters[p.$ref.replace('#/components/parameters/', '')]! : p,
+  );
 
   for (const name of url.searchParams.keys()) {
-    const param = op.parameters?.find((p) => p.in === 'query' && p.name === name);
+    const param = parameters.find((p) => p.in === 'query' && p.name === name);
     if (!param) problems.push(`query parameter ${name} is not documented`);
   }
-  for (const p of op.parameters ?? []) {
+  for (const p of parameters) {
     if (p.in === 'query' && p.required && !url.searchParams.has(p.name)) {
       problems.push(`query parameter ${p.name} is required`);
     }

@@ -68,6 +68,7 @@ export async function startStack({
           'deliveries',
           'auditLedger',
           'dlqReplayed',
+          'recovery',
         ].map((t) => [t, `${topicPrefix}.${t}`]),
       )
     : {};

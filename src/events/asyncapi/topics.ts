@@ -8,7 +8,7 @@ import type { TopicName } from '../types.js';
  */
 
 /** Topics changegate writes besides the event topics. */
-export type InternalTopic = 'deliveries' | 'auditLedger' | 'dlqReplayed';
+export type InternalTopic = 'deliveries' | 'auditLedger' | 'dlqReplayed' | 'recovery';
 /** Every topic the document can describe, by logical name. */
 export type Topic = TopicName | InternalTopic;
 
@@ -30,6 +30,7 @@ export const KEYS: Record<Topic, string> = {
   deliveries: '`<route>:<delivery id>`, e.g. `github:72d3162e-cc78-11e3-81ab-4c9367dc0958`.',
   auditLedger: 'CR number or correlation id: one hash chain per key.',
   dlqReplayed: 'The dead-lettered record’s coordinates.',
+  recovery: 'The source recovered from, e.g. `github`.',
 };
 
 /** What each topic carries. */
@@ -48,6 +49,8 @@ export const CHANNEL_DESCRIPTIONS: Record<Topic, string> = {
     'Hash-chained copy of the audit trail written by the audit worker, kept forever: `{ key, seq, prevHash, hash, entry }` with hash = sha256(prevHash + canonical JSON of { key, seq, entry }) (src/audit/chain.ts).',
   dlqReplayed:
     'Compacted markers of the DLQ records `changegate replay` has re-published. Internal.',
+  recovery:
+    'Compacted recovery points: per source, from which delivery time `changegate recover <source>` looks for failed deliveries next. Internal.',
 };
 
 /** A message's Kafka binding: the record key of `topic`. */

@@ -77,6 +77,32 @@ export function mountEmulatorAdmin(app: Hono, h: EmulatorAdminHandles): void {
     return c.json({ ok: true }, 201);
   });
 
+  /** Where the App's webhook sends: `{ url, secret }`. */
+  app.post(`${p}/github/hook`, async (c) => {
+    const b = await jsonBody(c);
+    const [url, secret] = [field(b, 'url'), field(b, 'secret')];
+    if (!url || !secret) return missing(c, ['url', 'secret']);
+    h.github.hook.configure({ url, secret });
+    return c.json({ ok: true });
+  });
+
+  /** Send a webhook delivery `{ event, payload }` now; answers the delivery as logged. */
+  app.post(`${p}/github/deliveries`, async (c) => {
+    const b = await jsonBody(c);
+    const event = field(b, 'event');
+    const payload = b.payload;
+    if (!event || typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      return missing(c, ['event', 'payload (object)']);
+    try {
+      return c.json(await h.github.hook.deliver(event, payload as Record<string, unknown>), 201);
+    } catch (err) {
+      return c.json({ error: (err as Error).message }, 409);
+    }
+  });
+
+  /** The delivery log, newest first: what the App's webhook sent and what it was answered. */
+  app.get(`${p}/github/deliveries`, (c) => c.json({ deliveries: h.github.hook.log() }));
+
   /**
    * Switch GitHub's rate limit on: `{ kind: primary|secondary, status?: 403|429, times?,
    * resetInSeconds?, retryAfterSeconds? }`; without `times` it holds until DELETE.

@@ -4,6 +4,7 @@ import { importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import { coerceError } from '../../errors.js';
 import { fault, open, reply, type Exchange } from './http.js';
 import { basicError, commit, idOf, installation } from './github-shapes.js';
+import { createHookSender, deliveryItem, type HookSender } from './github-hooks.js';
 import { createRateLimiter, type RateLimitFault } from './github-rate-limit.js';
 import type { Recorder } from './recorder.js';
 
@@ -31,6 +32,8 @@ export interface GithubEmulator {
    * derived from the owner), so `GET …/commits/{sha}` finds it with that installation's token.
    */
   commit(owner: string, repo: string, sha: string, message: string, installationId?: string): void;
+  /** The App's webhook: where it sends, what it sent (newest first), send a new delivery. */
+  hook: HookSender;
   /** Answer GitHub's rate-limit 403/429 to every GitHub request until `times` run out or cleared. */
   rateLimit(fault: RateLimitFault): void;
   clearRateLimit(): void;
@@ -86,6 +89,7 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
   /** `owner/repo/run` of every run a gate was registered on: other runs are 404. */
   const runs = new Set<string>();
   const limiter = createRateLimiter();
+  const hook = createHookSender();
   /** An injected failure (failNext) or a switched-on rate limit answers before the route. */
   function held(x: Exchange): Response | undefined {
     const injected = fault(x);
@@ -244,6 +248,73 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
     return reply(x, 200, 'read', commit(opts.baseUrl(), owner, repo, ref.toLowerCase(), message));
   });
 
+  // apps/list-webhook-deliveries: newest first, `per_page` (default 30, max 100), `cursor` from
+  // the `Link` header ("Refer to the `link` header for the next and previous page cursors"),
+  // `status` success (2xx–3xx) | failure (4xx–5xx). App JWT only.
+  // https://docs.github.com/en/rest/apps/webhooks#list-deliveries-for-an-app-webhook
+  app.get('/app/hook/deliveries', async (c) => {
+    const x = await open(c, 'github', rec);
+    const stop = held(x);
+    if (stop) return stop;
+    const refused = await refuseJwt(x);
+    if (refused) return refused;
+    const perPage = Number(c.req.query('per_page') ?? 30);
+    const filter = c.req.query('status');
+    const cursor = c.req.query('cursor');
+    if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100) {
+      return reply(x, 422, 'refused', { ...basicError('Validation Failed', 422), errors: [] });
+    }
+    if (filter !== undefined && filter !== 'success' && filter !== 'failure') {
+      return reply(x, 422, 'refused', { ...basicError('Validation Failed', 422), errors: [] });
+    }
+    const all = hook
+      .log()
+      .filter(
+        (d) =>
+          filter === undefined ||
+          (filter === 'success'
+            ? d.status_code >= 200 && d.status_code <= 399
+            : d.status_code >= 400 && d.status_code <= 599),
+      );
+    let start = 0;
+    if (cursor !== undefined) {
+      const id = /^v1_(\d+)$/.exec(cursor)?.[1];
+      start = id === undefined ? -1 : all.findIndex((d) => String(d.id) === id);
+      if (start < 0) return reply(x, 400, 'refused', basicError('Invalid cursor', 400));
+    }
+    const page = all.slice(start, start + perPage);
+    const next = all[start + perPage];
+    const link = next
+      ? `<${opts.baseUrl()}/app/hook/deliveries?per_page=${perPage}${filter ? `&status=${filter}` : ''}&cursor=v1_${next.id}>; rel="next"`
+      : undefined;
+    return reply(x, 200, 'read', page.map(deliveryItem), link ? { link } : {});
+  });
+
+  // apps/get-webhook-delivery. https://docs.github.com/en/rest/apps/webhooks#get-a-delivery-for-an-app-webhook
+  app.get('/app/hook/deliveries/:id', async (c) => {
+    const x = await open(c, 'github', rec);
+    const stop = held(x);
+    if (stop) return stop;
+    const refused = await refuseJwt(x);
+    if (refused) return refused;
+    const found = hook.get(Number(c.req.param('id')));
+    return found ? reply(x, 200, 'read', found) : reply(x, 404, 'refused', NOT_FOUND);
+  });
+
+  // apps/redeliver-webhook-delivery: 202 Accepted. GitHub queues the redelivery; the emulator
+  // sends it before answering, so its log is complete when the caller gets the 202. The answer
+  // for an unknown id is not documented (the description lists 202, 400, 422): 404 here.
+  // https://docs.github.com/en/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook
+  app.post('/app/hook/deliveries/:id/attempts', async (c) => {
+    const x = await open(c, 'github', rec);
+    const stop = held(x);
+    if (stop) return stop;
+    const refused = await refuseJwt(x);
+    if (refused) return refused;
+    const sent = await hook.redeliver(Number(c.req.param('id')));
+    return sent ? reply(x, 202, 'redelivered', {}) : reply(x, 404, 'refused', NOT_FOUND);
+  });
+
   return {
     commit(owner, repo, sha, message, installationId) {
       const found = repos.get(`${owner}/${repo}`) ?? {
@@ -261,6 +332,7 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
     },
     state: (owner, repo, runId, environment) =>
       gates.get(keyOf(owner, repo, String(runId), environment))?.state,
+    hook,
     rateLimit: (f) => limiter.set(f),
     clearRateLimit: () => limiter.clear(),
   };

@@ -23,6 +23,7 @@ export type Effect =
   | 'refused'
   | 'read'
   | 'rate-limited'
+  | 'redelivered'
   | 'fault';
 
 export interface ReceivedCall {
