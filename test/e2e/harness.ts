@@ -227,7 +227,13 @@ export async function startE2eStack({
     const common = {
       bus: 'kafka',
       log: { level: 'info' },
-      kafka: { brokers, clientId: `changegate-${name}`, groupPrefix: prefix, topics, partitions: 3 },
+      kafka: {
+        brokers,
+        clientId: `changegate-${name}`,
+        groupPrefix: prefix,
+        topics,
+        partitions: 3,
+      },
       sources: {
         github: { secrets: [E2E_SECRETS.github] },
         gitlab: { tokens: [E2E_SECRETS.gitlab] },
