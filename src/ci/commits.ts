@@ -19,7 +19,7 @@ export interface CommitRef {
 export interface CommitMessages {
   /**
    * The commit's message, or undefined when the provider has no such lookup, is not configured,
-   * or does not know the commit.
+   * does not know the commit, or may not show it (missing permission; logged).
    * @throws UpstreamError when the provider answers an error a person must fix, or a retry can help.
    */
   messageOf(ref: CommitRef): Promise<string | undefined>;

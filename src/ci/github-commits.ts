@@ -1,4 +1,5 @@
 import type { CommitMessages } from './commits.js';
+import type { CiLog } from './port.js';
 import { GITHUB_HEADERS, type InstallationTokens } from './github-app.js';
 import { failure, joinUrl, send, type HttpDeps } from './http.js';
 
@@ -29,6 +30,7 @@ const HINTS = {
 };
 
 export interface GithubCommitsDeps extends HttpDeps {
+  log?: CiLog;
   tokens: InstallationTokens;
   /** An App JWT for `GET /repos/{owner}/{repo}/installation`. */
   appJwt: () => Promise<string>;
@@ -101,7 +103,19 @@ export function createGithubCommits(
     }
     // 404: no such commit; 422: no commit for that ref; 409: empty repository. Nothing to read.
     if (reply.status === 404 || reply.status === 422 || reply.status === 409) return undefined;
-    if (reply.status !== 200) throw failure(PROVIDER, reply, HINTS);
+    if (reply.status !== 200) {
+      const err = failure(PROVIDER, reply, HINTS);
+      // An App installed before it asked for "Contents: Read" answers 403 until an owner accepts
+      // the new permission. That must not stop deployments: go on without the trailer, say why.
+      if (reply.status === 403 && !err.retryable) {
+        deps.log?.warn(
+          { provider: PROVIDER, project, sha },
+          `${err.message}; CR not read from the commit`,
+        );
+        return undefined;
+      }
+      throw err;
+    }
     const message = (JSON.parse(reply.text) as { commit?: { message?: unknown } }).commit?.message;
     return typeof message === 'string' ? message : undefined;
   }

@@ -80,7 +80,35 @@ describe('GitHub commit messages', () => {
     expect(calls('/commits/').length).toBe(1);
   });
 
-  it('names the missing permission on a 403, and asks again after a failure', async () => {
+  it('goes on without the message when the App lacks Contents: Read, and says why', async () => {
+    const warnings: string[] = [];
+    const app = {
+      appId: ci.credentials.githubAppId,
+      privateKey: ci.credentials.githubAppPrivateKey!,
+      apiUrl: ci.url,
+    };
+    const http = { fetchImpl: fetch, timeoutMs: 5000 };
+    const tokens = createInstallationTokens(app, http);
+    const logged = createGithubCommits(app, {
+      ...http,
+      tokens,
+      appJwt: () => tokens.appJwt(),
+      log: { debug() {}, info() {}, warn: (_o, msg) => void warnings.push(msg) },
+    });
+    ci.github.commit('acme', 'payments', SHA, MESSAGE, '51234567');
+    const ref = {
+      provider: 'github',
+      project: 'acme/payments',
+      sha: SHA,
+      installationId: '51234567',
+    };
+    await logged.messageOf({ ...ref, sha: 'b'.repeat(40) }); // warm the token
+    ci.failNext('github', 403);
+    expect(await logged.messageOf(ref)).toBeUndefined();
+    expect(warnings.join('\n')).toContain('Contents: Read');
+  });
+
+  it('fails retryably on a server error, and asks again after it', async () => {
     ci.github.commit('acme', 'payments', SHA, MESSAGE, '51234567');
     const ref = {
       provider: 'github',
@@ -89,10 +117,10 @@ describe('GitHub commit messages', () => {
       installationId: '51234567',
     };
     await commits.messageOf({ ...ref, sha: 'b'.repeat(40) }); // warm the token
-    ci.failNext('github', 403);
+    ci.failNext('github', 502);
     const err = await commits.messageOf(ref).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
-    expect((err as Error).message).toContain('Contents: Read');
+    expect((err as UpstreamError).retryable).toBe(true);
     expect(await commits.messageOf(ref)).toBe(MESSAGE);
   });
 });
