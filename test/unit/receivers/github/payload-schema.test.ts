@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -246,5 +247,34 @@ describe(`zod payload schemas against ${PACKAGE}@${version}`, () => {
       { name: 'message', array: false },
     ];
     expect(find(status.schema, headCommit, false)).toMatch(/no message/);
+  });
+});
+
+/** The `docs/github.md` table row of `event`, its backticked paths with `a.{b,c}` expanded. */
+function documented(event: string): Set<string> {
+  const doc = readFileSync(new URL('../../../../docs/github.md', import.meta.url), 'utf8');
+  const row = doc.split('\n').find((l) => l.startsWith(`| \`${event}\``));
+  if (!row) throw new Error(`docs/github.md has no row for ${event}`);
+  const cell = row.split('|')[2]!;
+  const paths = [...cell.matchAll(/`([^`]+)`/g)].flatMap(([, p]) => {
+    const m = /^(.*)\{(.*)\}$/.exec(p!);
+    return m ? m[2]!.split(',').map((leaf) => `${m[1]}${leaf}`) : [p!];
+  });
+  return new Set(paths);
+}
+
+/** Paths that are leaves (no other read path continues them), without the common `action`. */
+function leaves(schema: z.ZodType): Set<string> {
+  const all = readPaths(jsonSchema(schema)).map((p) => label(p.steps));
+  return new Set(all.filter((p) => p !== 'action' && !all.some((q) => q.startsWith(`${p}.`))));
+}
+
+describe('docs/github.md names exactly the fields read', () => {
+  it.each([
+    ['deployment_protection_rule', DeploymentProtectionRulePayload],
+    ['deployment_status', DeploymentStatusPayload],
+    ['workflow_run', WorkflowRunPayload],
+  ] as const)('%s', (event, schema) => {
+    expect(documented(event)).toEqual(leaves(schema));
   });
 });
