@@ -8,6 +8,7 @@ import { reconcile } from './commands/reconcile.js';
 import { tail } from './commands/tail.js';
 import { registerAuditCommands } from './commands/audit-export-cli.js';
 import { registerReplayCommand } from './commands/replay-cli.js';
+import { registerRecoverCommand } from './commands/recover-cli.js';
 import { registerRecoverGitlabCommand } from './commands/recover-gitlab-cli.js';
 import { createMetrics } from './metrics.js';
 import { createOpsRoutes } from './http/ops.js';
@@ -172,6 +173,7 @@ program
   );
 
 registerReplayCommand(program, load);
+registerRecoverCommand(program, load);
 registerRecoverGitlabCommand(program, load);
 registerAuditCommands(program, load);
 registerDemoCommand(program);

@@ -33,5 +33,7 @@ export function topicSpecs(kafka: Config['kafka']): TopicSpec[] {
     // One partition: checkpoints form a chain of their own, read in order.
     { topic: topics.auditCheckpoints, partitions: 1, cleanup: 'delete', retentionMs: -1 },
     { topic: topics.dlqReplayed, partitions, cleanup: 'compact' },
+    // One key per source (`github`): each point lands on one partition whatever the count.
+    { topic: topics.recovery, partitions, cleanup: 'compact' },
   ];
 }

@@ -43,6 +43,8 @@ export interface InstallationTokens {
   get(installationId: string): Promise<string>;
   /** Drop a token GitHub refused (401), so the next `get` fetches a fresh one. */
   invalidate(installationId: string): void;
+  /** A fresh App JWT, for the endpoints that take the App itself (`/app/…`, repo installation). */
+  appJwt(): Promise<string>;
 }
 
 const GITHUB_HEADERS = {
@@ -119,6 +121,7 @@ export function createInstallationTokens(
     invalidate(installationId) {
       cache.delete(installationId);
     },
+    appJwt: () => createAppJwt(opts.appId, key, now()),
   };
 }
 

@@ -1,6 +1,11 @@
 import type { Callback } from '../events/common.js';
 import { CallbackRefusedError } from './errors.js';
-import { createInstallationTokens, GITHUB_HEADERS, type GithubAppOptions } from './github-app.js';
+import {
+  createInstallationTokens,
+  GITHUB_HEADERS,
+  type GithubAppOptions,
+  type InstallationTokens,
+} from './github-app.js';
 import { failure, send, type HttpDeps, type HttpReply } from './http.js';
 import type { CallbackClient, CiLog, DecideResult } from './port.js';
 
@@ -53,9 +58,9 @@ const isNoPendingGate = (reply: HttpReply) =>
  */
 export function createGithubClient(
   opts: GithubAppOptions,
-  deps: HttpDeps & { log: CiLog },
+  deps: HttpDeps & { log: CiLog; tokens?: InstallationTokens },
 ): CallbackClient {
-  const tokens = createInstallationTokens(opts, deps);
+  const tokens = deps.tokens ?? createInstallationTokens(opts, deps);
 
   async function review(callback: Callback, body: Record<string, string>): Promise<HttpReply> {
     checkTarget(callback, opts.apiUrl);

@@ -7,6 +7,9 @@ import { createAzureDevopsClient } from './azure-devops.js';
 import { CallbackRefusedError } from './errors.js';
 import { allowedBlockList, createGuardedFetch, vetHost, type Resolve } from './address-guard.js';
 import { createGenericClient, genericAllowPolicy } from './generic.js';
+import { NO_COMMIT_MESSAGES, type CommitMessages } from './commits.js';
+import { createInstallationTokens } from './github-app.js';
+import { createGithubCommits } from './github-commits.js';
 import { createGithubClient } from './github.js';
 import { createGitlabClient } from './gitlab.js';
 import { createJenkinsClient } from './jenkins.js';
@@ -28,6 +31,7 @@ import {
 export { CallbackRefusedError } from './errors.js';
 export { checkCallbackUrl, type AllowListPolicy } from './allow-list.js';
 export type { CallbackClient, CiLog, DecideResult, Decision, Outcome } from './port.js';
+export type { CommitMessages, CommitRef } from './commits.js';
 
 export interface CallbackClients {
   /**
@@ -38,6 +42,8 @@ export interface CallbackClients {
   decide(callback: Callback, decision: Decision): Promise<DecideResult>;
   /** Post a status line while the gate waits. False where the provider has no such thing. */
   comment(callback: Callback, text: string): Promise<boolean>;
+  /** Commit messages the webhook payload did not carry (GitHub only; unknown elsewhere). */
+  commits: CommitMessages;
 }
 
 export interface CallbackClientsDeps {
@@ -68,8 +74,13 @@ export function createCallbackClients(
   // Every request the clients make (token exchanges included) goes through the address check.
   const guarded = createGuardedFetch(addressPolicy, { resolve, fetchImpl });
   const http = { fetchImpl: guarded, timeoutMs: config.timeoutMs, log };
+  // One token cache for the callback and the commit reads: one exchange per installation.
+  const githubTokens = config.github ? createInstallationTokens(config.github, http) : undefined;
   const clients: Record<Callback['kind'], CallbackClient | undefined> = {
-    github: config.github ? createGithubClient(config.github, http) : undefined,
+    github:
+      config.github && githubTokens
+        ? createGithubClient(config.github, { ...http, tokens: githubTokens })
+        : undefined,
     gitlab: createGitlabClient({ tokens: config.gitlab }, http),
     'azure-devops': createAzureDevopsClient(
       {
@@ -104,7 +115,17 @@ export function createCallbackClients(
     }
   };
 
+  const commits =
+    config.github && githubTokens
+      ? createGithubCommits(config.github, {
+          ...http,
+          tokens: githubTokens,
+          appJwt: () => githubTokens.appJwt(),
+        })
+      : NO_COMMIT_MESSAGES;
+
   return {
+    commits,
     async decide(callback, decision) {
       const started = performance.now();
       try {

@@ -60,6 +60,8 @@ export const TopicsSchema = z
     auditCheckpoints: z.string().default('changegate.audit-checkpoints'),
     /** Compacted markers of the DLQ records `changegate replay` has re-published. */
     dlqReplayed: z.string().default('changegate.dlq-replayed'),
+    /** Compacted: how far `changegate recover <source>` got, one record per source. */
+    recovery: z.string().default('changegate.recovery'),
   })
   .prefault({});
 

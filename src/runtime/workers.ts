@@ -129,6 +129,7 @@ export async function startWorkers({
         bus,
         servicenow,
         callbacks,
+        commits: callbacks.commits,
         onChangeCreated: (ms) => metrics.changeCreation.observe(ms / 1000),
         onChangeClosed: (code) => metrics.changesClosed.inc({ close_code: code }),
       }),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { toRecord } from '../bus/cloudevents.js';
 import type { Bus, BusRecord } from '../bus/port.js';
+import { NO_COMMIT_MESSAGES, type CommitMessages } from '../ci/commits.js';
 import { auditRecord } from '../audit/auditor.js';
 import type { ChangePolicy } from '../config/changes.js';
 import type { Config } from '../config/schema.js';
@@ -14,12 +15,15 @@ import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../serviceno
 import type { GateCallbacks } from './ports.js';
 import type { HandlerContext, WorkerDefinition } from './runtime.js';
 import { snapshotFromRecord } from './servicenow-gate-port.js';
+import { withCommitReference } from './commit-reference.js';
 
 export interface ChangeWorkerOptions {
   config: Pick<Config, 'kafka' | 'changes'>;
   bus: Bus;
   servicenow: ServiceNowClients;
   callbacks: GateCallbacks;
+  /** Commit messages a payload lacked, for `Change:` trailers (GitHub); none when absent. */
+  commits?: CommitMessages;
   clock?: () => number;
   onChangeCreated?: (ms: number) => void;
   onChangeClosed?: (closeCode: string) => void;
@@ -42,6 +46,7 @@ const SOURCE = '/changegate/worker/change';
  */
 export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
   const { config, bus, servicenow, callbacks, clock = Date.now } = options;
+  const commits = options.commits ?? NO_COMMIT_MESSAGES;
   const topics = config.kafka.topics;
 
   const publish = (
@@ -458,7 +463,9 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     async handle(event, ctx) {
       const type = event.type;
       if (!type.startsWith('dev.changegate.deployment.')) return;
-      const d = DeploymentDataSchema.parse(event.data);
+      const parsed = DeploymentDataSchema.parse(event.data);
+      // The only commit-lookup call site: fills commit.message/changeNumber before any policy use.
+      const d = await withCommitReference(parsed, config.changes.policies, commits);
       if (type === 'dev.changegate.deployment.requested') await onRequested(d, event, ctx);
       else if (type === 'dev.changegate.deployment.started') await onStarted(d, event, ctx);
       else if (type === 'dev.changegate.deployment.succeeded')

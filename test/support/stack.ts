@@ -69,6 +69,7 @@ export async function startStack({
           'auditLedger',
           'auditCheckpoints',
           'dlqReplayed',
+          'recovery',
         ].map((t) => [t, `${topicPrefix}.${t}`]),
       )
     : {};

@@ -182,6 +182,24 @@ const MESSAGES: Partial<Record<Topic, Message>> = {
     summary: 'Marks a DLQ record as re-published, so a second replay skips it.',
     payload: { description: 'Marker value.' },
   },
+  recovery: {
+    name: 'recovery-point',
+    title: 'Recovery point',
+    summary: 'How far `changegate recover <source>` got (src/commands/recover-github.ts).',
+    payload: {
+      type: 'object',
+      required: ['source', 'from', 'recoveredAt'],
+      properties: {
+        source: { type: 'string', description: 'e.g. `github`' },
+        from: {
+          type: 'string',
+          format: 'date-time',
+          description: 'The next run examines deliveries made at or after this time.',
+        },
+        recoveredAt: { type: 'string', format: 'date-time' },
+      },
+    },
+  },
 };
 
 /** Each internal topic with its one message, keyed for that topic. */

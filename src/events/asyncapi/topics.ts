@@ -8,7 +8,8 @@ import type { TopicName } from '../types.js';
  */
 
 /** Topics changegate writes besides the event topics. */
-export type InternalTopic = 'deliveries' | 'auditLedger' | 'auditCheckpoints' | 'dlqReplayed';
+export type InternalTopic =
+  'deliveries' | 'auditLedger' | 'auditCheckpoints' | 'dlqReplayed' | 'recovery';
 /** Every topic the document can describe, by logical name. */
 export type Topic = TopicName | InternalTopic;
 
@@ -31,6 +32,7 @@ export const KEYS: Record<Topic, string> = {
   auditLedger: 'CR number or correlation id: one hash chain per key.',
   auditCheckpoints: 'The ledger topic’s name (one partition: checkpoints chain in order).',
   dlqReplayed: 'The dead-lettered record’s coordinates.',
+  recovery: 'The source recovered from, e.g. `github`.',
 };
 
 /** What each topic carries. */
@@ -51,6 +53,8 @@ export const CHANNEL_DESCRIPTIONS: Record<Topic, string> = {
     'Signed checkpoints of the ledger written by the audit worker on a schedule and at shutdown: each chain’s head (seq, hash) and a root over all chains, each checkpoint linked to the one before (src/audit/checkpoint.ts). Kept forever.',
   dlqReplayed:
     'Compacted markers of the DLQ records `changegate replay` has re-published. Internal.',
+  recovery:
+    'Compacted recovery points: per source, from which delivery time `changegate recover <source>` looks for failed deliveries next. Internal.',
 };
 
 /** A message's Kafka binding: the record key of `topic`. */

@@ -12,6 +12,7 @@ import {
   DeploymentStatusPayload,
   OwnerPayload,
   RepositoryPayload,
+  type RunCore,
   WorkflowJobPayload,
   WorkflowRunPayload,
 } from './payloads.js';
@@ -79,7 +80,6 @@ function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEven
     p.deployment?.description,
     ...prs.flatMap((pr) => [pr.title, pr.body]),
     labels.join('\n'),
-    p.head_commit?.message,
   );
   const repoUrl = p.repository.html_url;
   return {
@@ -96,7 +96,6 @@ function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEven
       commit: {
         ...(p.deployment?.sha ? { sha: p.deployment.sha } : {}),
         ...(p.deployment?.ref ? { ref: p.deployment.ref } : {}),
-        ...(p.head_commit?.message ? { message: p.head_commit.message } : {}),
       },
       ...optional('actor', p.sender?.login ?? p.deployment?.creator?.login),
       ...optional('changeNumber', changeNumber),
@@ -135,7 +134,6 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
   const type = DEPLOYMENT_STATE[state];
   if (!type) return received(origin, deploymentId, state);
 
-  const message = run?.head_commit?.message;
   return {
     type,
     ...unit(origin, deploymentId),
@@ -148,7 +146,6 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
       commit: {
         ...optional('sha', p.deployment.sha ?? run?.head_sha),
         ...optional('ref', p.deployment.ref ?? run?.head_branch),
-        ...optional('message', message),
       },
       ...optional('actor', p.deployment_status.creator?.login ?? p.sender?.login),
       ...optional(
@@ -156,7 +153,6 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
         findChangeNumber(
           stringify(p.deployment.payload),
           p.deployment.description,
-          message,
           run?.display_title,
         ),
       ),
@@ -165,7 +161,7 @@ function deploymentStatus(json: unknown, origin: Origin): NormalizedEvent {
   };
 }
 
-function runOf(run: NonNullable<DeploymentStatusPayload['workflow_run']>) {
+function runOf(run: RunCore) {
   return {
     id: run.id,
     ...optional('url', run.html_url),
@@ -203,20 +199,24 @@ function workflowRun(json: unknown, origin: Origin): NormalizedEvent {
   };
 }
 
-/** Name the project of an event that may have no repository (app- or org-level hooks). */
+/**
+ * Name the project of an event that may have no repository. App- and account-level events
+ * (sponsorship, marketplace_purchase, security_advisory, github_app_authorization) carry none of
+ * repository, organization or installation; they are still real deliveries, so they are named by
+ * the account that caused them, and `github` when even that is missing, never refused.
+ */
 function projectOf(json: unknown, event: string): string {
   if (['deployment_protection_rule', 'deployment_status', 'workflow_run'].includes(event)) {
     return parsePayload(RepositoryPayload, json, PREFIX).repository.full_name;
   }
   const p = parsePayload(OwnerPayload, json, PREFIX);
-  const project =
+  return (
     p.repository?.full_name ??
     p.organization?.login ??
-    (p.installation ? `installation-${p.installation.id}` : undefined);
-  if (!project) {
-    throw new PayloadError('missing_field:repository.full_name', `${PREFIX} no repository`);
-  }
-  return project;
+    (p.installation ? `installation-${p.installation.id}` : undefined) ??
+    p.sender?.login ??
+    PROVIDER
+  );
 }
 
 /**

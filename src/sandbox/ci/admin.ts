@@ -69,6 +69,71 @@ export function mountEmulatorAdmin(app: Hono, h: EmulatorAdminHandles): void {
     return c.json({ url: h.github.pending(owner, repo, runId, environment) }, 201);
   });
 
+  app.post(`${p}/github/commits`, async (c) => {
+    const b = await jsonBody(c);
+    const [owner, repo, sha, message] = ['owner', 'repo', 'sha', 'message'].map((n) => field(b, n));
+    if (!owner || !repo || !sha || !message) return missing(c, ['owner', 'repo', 'sha', 'message']);
+    h.github.commit(owner, repo, sha, message, field(b, 'installationId'));
+    return c.json({ ok: true }, 201);
+  });
+
+  /** Where the App's webhook sends: `{ url, secret }`. */
+  app.post(`${p}/github/hook`, async (c) => {
+    const b = await jsonBody(c);
+    const [url, secret] = [field(b, 'url'), field(b, 'secret')];
+    if (!url || !secret) return missing(c, ['url', 'secret']);
+    h.github.hook.configure({ url, secret });
+    return c.json({ ok: true });
+  });
+
+  /** Send a webhook delivery `{ event, payload }` now; answers the delivery as logged. */
+  app.post(`${p}/github/deliveries`, async (c) => {
+    const b = await jsonBody(c);
+    const event = field(b, 'event');
+    const payload = b.payload;
+    if (!event || typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      return missing(c, ['event', 'payload (object)']);
+    try {
+      return c.json(await h.github.hook.deliver(event, payload as Record<string, unknown>), 201);
+    } catch (err) {
+      return c.json({ error: (err as Error).message }, 409);
+    }
+  });
+
+  /** The delivery log, newest first: what the App's webhook sent and what it was answered. */
+  app.get(`${p}/github/deliveries`, (c) => c.json({ deliveries: h.github.hook.log() }));
+
+  /**
+   * Switch GitHub's rate limit on: `{ kind: primary|secondary, status?: 403|429, times?,
+   * resetInSeconds?, retryAfterSeconds? }`; without `times` it holds until DELETE.
+   */
+  app.post(`${p}/github/rate-limit`, async (c) => {
+    const b = await jsonBody(c);
+    const kind = b.kind;
+    const status = b.status === undefined ? 403 : Number(b.status);
+    const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+    const [times, resetInSeconds, retryAfterSeconds] = [
+      num(b.times),
+      num(b.resetInSeconds),
+      num(b.retryAfterSeconds),
+    ];
+    const bad = [times, resetInSeconds, retryAfterSeconds].some(
+      (v) => v !== undefined && (!Number.isInteger(v) || v < 0),
+    );
+    if ((kind !== 'primary' && kind !== 'secondary') || (status !== 403 && status !== 429) || bad)
+      return missing(c, [
+        'kind (primary|secondary)',
+        'optional status (403|429), times, resetInSeconds, retryAfterSeconds (integers ≥ 0)',
+      ]);
+    h.github.rateLimit({ kind, status, times, resetInSeconds, retryAfterSeconds });
+    return c.json({ ok: true });
+  });
+
+  app.delete(`${p}/github/rate-limit`, (c) => {
+    h.github.clearRateLimit();
+    return c.json({ ok: true });
+  });
+
   // A pipeline whose deploy job waits for approval; its Pipeline Hook goes to the hook target.
   app.post(`${p}/gitlab/pipelines`, async (c) => {
     const b = await jsonBody(c);

@@ -22,6 +22,8 @@ import { createRecorder, type CiProvider, type ReceivedCall } from './recorder.j
 
 export type { CiProvider, Effect, ReceivedCall } from './recorder.js';
 export type { AzurePendingCheck } from './azure-devops.js';
+export type { RateLimitFault } from './github-rate-limit.js';
+export type { HookDelivery, HookTarget } from './github-hooks.js';
 export { generateGithubAppKey, type GithubAppKey } from './keys.js';
 
 export interface CiEmulatorOptions {

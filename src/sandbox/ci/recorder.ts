@@ -11,7 +11,8 @@ export type CiProvider = 'github' | 'gitlab' | 'azure-devops' | 'jenkins' | 'gen
  * `duplicate` reached a gate that was already decided; `refused` failed auth or validation;
  * `fault` was answered by `failNext`; `approved` is an approval that does not by itself run
  * anything (GitLab: the job stays manual until played); `read` only looked (a build's API, a
- * resource-location list) and changed nothing.
+ * resource-location list, GitHub commits and installation) and changed nothing;
+ * `rate-limited` was a switched-on rate limit.
  */
 export type Effect =
   | 'released'
@@ -24,6 +25,8 @@ export type Effect =
   | 'duplicate'
   | 'not-pending'
   | 'refused'
+  | 'rate-limited'
+  | 'redelivered'
   | 'fault';
 
 export interface ReceivedCall {

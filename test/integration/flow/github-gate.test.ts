@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsumedRecord } from '../../../src/bus/port.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
 import { SECRETS, eventually, startStack, type Stack } from '../../support/stack.js';
 
@@ -58,5 +59,71 @@ describe('GitHub deployment protection rule, in one process', () => {
         .records('change_request')
         .filter((r) => r.correlation_id === cr.correlation_id),
     ).toHaveLength(1);
+  });
+});
+
+describe('GitHub CR named by a Change trailer of the deployed commit', () => {
+  const changes: ConsumedRecord[] = [];
+  beforeAll(async () => {
+    await stack.bus.subscribe({
+      groupId: 't-trailer-changes',
+      topics: [stack.config.kafka.topics.changes],
+      fromBeginning: true,
+      handler: async (r) => void changes.push(r),
+    });
+  });
+
+  it('reads the commit once and links the CR it names instead of creating one', async () => {
+    const first = protectionRule(3001);
+    await post(
+      '/hooks/github',
+      githubRequest('deployment_protection_rule', first, {
+        secret: SECRETS.github,
+        deliveryId: 'trailer-1',
+      }),
+    );
+    const cr = await eventually(() =>
+      stack.servicenow.admin
+        .records('change_request')
+        .find((r) => r.correlation_id === 'github/acme/payments/run-3001-production'),
+    );
+
+    // A later deployment of another commit whose message names that CR; the payload names none.
+    const sha = 'c0ffee0000000000000000000000000000000001';
+    const installationId = String((first.installation as { id: number }).id);
+    stack.ci.github.commit(
+      'acme',
+      'payments',
+      sha,
+      `Refunds\n\nChange: ${cr.number}\n`,
+      installationId,
+    );
+    const second = protectionRule(3002, 'prod-eu');
+    (second.deployment as { sha: string }).sha = sha;
+    second.pull_requests = [];
+    const before = stack.servicenow.admin.records('change_request').length;
+    await post(
+      '/hooks/github',
+      githubRequest('deployment_protection_rule', second, {
+        secret: SECRETS.github,
+        deliveryId: 'trailer-2',
+      }),
+    );
+    await stack.ci.waitFor((c) => c.path.endsWith(`/commits/${sha}`), 10_000);
+    const linked = await eventually(() =>
+      changes.find(
+        (r) =>
+          r.headers.ce_type === 'dev.changegate.change.linked' &&
+          r.value?.toString().includes('run-3002-prod-eu'),
+      ),
+    );
+    expect(linked.value?.toString()).toContain(cr.number);
+    expect(stack.servicenow.admin.records('change_request')).toHaveLength(before);
+    expect(
+      stack.servicenow.admin
+        .records('change_request')
+        .filter((r) => r.correlation_id === 'github/acme/payments/run-3002-prod-eu'),
+    ).toHaveLength(0);
+    expect(stack.ci.received().filter((c) => c.path.endsWith(`/commits/${sha}`))).toHaveLength(1);
   });
 });

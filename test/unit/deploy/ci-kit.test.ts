@@ -33,7 +33,11 @@ describe('GitHub App manifest', () => {
   };
 
   it('asks for Actions read, Deployments write and the deployment_protection_rule event', () => {
-    expect(manifest.default_permissions).toEqual({ actions: 'read', deployments: 'write' });
+    expect(manifest.default_permissions).toEqual({
+      actions: 'read',
+      contents: 'read',
+      deployments: 'write',
+    });
     expect(manifest.default_events).toContain('deployment_protection_rule');
     expect(manifest.hook_attributes).toEqual({
       url: expect.stringMatching(/^https:\/\/[^/]+\/hooks\/github$/),

@@ -169,14 +169,24 @@ describe('normalizeGithub', () => {
     });
   });
 
-  it('reads the change trailer from the head commit of a deployment_status', async () => {
+  it('reads no head_commit of a deployment_status: GitHub sends workflow_run.head_commit null there', async () => {
+    // The fixture carries a head_commit that GitHub's schema ("Deployment Workflow Run",
+    // @octokit/openapi-webhooks) types as null: it must not be read.
     const e = only(
       await normalize('deployment_status', githubFixture('deployment_status.success')),
     );
-    expect(e.data).toMatchObject({
-      changeNumber: 'CHG0031337',
-      run: { attempt: 1, name: 'Deploy' },
-    });
+    expect(e.data).toMatchObject({ run: { attempt: 1, name: 'Deploy' } });
+    expect(e.data).not.toHaveProperty('changeNumber');
+    expect((e.data as { commit: object }).commit).not.toHaveProperty('message');
+  });
+
+  it('reads no head_commit of a deployment_protection_rule: the event has none', async () => {
+    const p = githubFixture('deployment_protection_rule.requested');
+    p.pull_requests = [];
+    p.head_commit = { message: 'x\n\nChange: CHG0031337' };
+    const e = only(await normalize('deployment_protection_rule', p));
+    expect(e.data).not.toHaveProperty('changeNumber');
+    expect((e.data as { commit: object }).commit).not.toHaveProperty('message');
   });
 
   it.each([
@@ -235,10 +245,24 @@ describe('normalizeGithub', () => {
     expect(e).toMatchObject({ key: 'github/acme/organization', data: { project: 'acme' } });
   });
 
-  it('rejects an unknown event with no repository, organization or installation', async () => {
-    expect(await reason(normalize('star', { action: 'created' }))).toBe(
-      'missing_field:repository.full_name',
+  it('names an account-level event without repository, organization or installation by its sender', async () => {
+    const e = only(
+      await normalize('sponsorship', { action: 'created', sender: { login: 'octocat' } }),
     );
+    expect(e).toMatchObject({
+      type: 'dev.changegate.webhook.received',
+      key: 'github/octocat/sponsorship',
+      data: { project: 'octocat', event: 'sponsorship', action: 'created' },
+    });
+  });
+
+  it('names an event with no owner and no sender `github` instead of refusing it', async () => {
+    const e = only(await normalize('star', { action: 'created' }));
+    expect(e).toMatchObject({
+      type: 'dev.changegate.webhook.received',
+      key: 'github/github/star',
+      data: { project: 'github' },
+    });
   });
 
   it('rejects a delivery without X-GitHub-Event', async () => {

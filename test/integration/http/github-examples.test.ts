@@ -1,0 +1,124 @@
+import { createRequire } from 'node:module';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
+import type { ConsumedRecord } from '../../../src/bus/port.js';
+import { fromRecord } from '../../../src/bus/cloudevents.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { createLogger } from '../../../src/log.js';
+import { createMetrics } from '../../../src/metrics.js';
+import { signGithub } from '../../../src/receivers/github/sign.js';
+import { startReceiver, type ReceiverRuntime } from '../../../src/runtime/receiver.js';
+
+/**
+ * Every example payload of `@octokit/webhooks-examples` (the community's recordings of real
+ * deliveries, unedited), signed the way GitHub signs, must be accepted and published exactly once:
+ * a GitHub App receives all of these, and a refused delivery is lost (GitHub does not redeliver).
+ */
+
+interface ExampleSet {
+  name: string;
+  examples: Record<string, unknown>[];
+}
+
+const require = createRequire(import.meta.url);
+const PACKAGE = '@octokit/webhooks-examples';
+const examples = require(`${PACKAGE}/api.github.com/index.json`) as ExampleSet[];
+const version = (require(`${PACKAGE}/package.json`) as { version: string }).version;
+const SECRET = 'examples-secret';
+
+const deliveries = examples.flatMap((set) =>
+  set.examples.map((payload, i) => ({ event: set.name, index: i, payload })),
+);
+
+let bus: MemoryBus;
+let receiver: ReceiverRuntime;
+const published: ConsumedRecord[] = [];
+
+beforeAll(async () => {
+  const config = loadConfig({
+    env: {},
+    overrides: (raw) =>
+      Object.assign(raw, {
+        bus: 'memory',
+        server: { port: 0, host: '127.0.0.1' },
+        sources: { github: { secrets: [SECRET] } },
+      }),
+  });
+  bus = createMemoryBus();
+  receiver = await startReceiver({
+    config,
+    bus,
+    log: createLogger({ level: 'silent' }),
+    metrics: createMetrics({ defaults: false }),
+  });
+  const { deliveries: markers, ...eventTopics } = config.kafka.topics;
+  void markers;
+  await bus.subscribe({
+    groupId: 't-examples',
+    topics: [...new Set(Object.values(eventTopics))],
+    fromBeginning: true,
+    handler: async (r) => void published.push(r),
+  });
+});
+afterAll(async () => {
+  await receiver?.close();
+  await bus?.close();
+});
+
+/** The exact bytes GitHub signs and sends, with the headers every delivery carries. */
+function deliver(event: string, payload: unknown, deliveryId: string) {
+  const body = new TextEncoder().encode(JSON.stringify(payload));
+  return fetch(`${receiver.url}/hooks/github`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'GitHub-Hookshot/8a2d3f1',
+      'x-github-event': event,
+      'x-github-delivery': deliveryId,
+      'x-github-hook-id': '498123456',
+      'x-hub-signature-256': signGithub(SECRET, body),
+    },
+    body,
+  });
+}
+
+const eventsOf = (deliveryId: string) =>
+  published.filter(
+    (r) => r.headers.ce_id === deliveryId || r.headers.ce_id?.startsWith(`${deliveryId}#`),
+  );
+
+describe(`${PACKAGE}@${version}: every example delivery`, () => {
+  it('the package holds the 329 examples this test was written against', () => {
+    expect(deliveries).toHaveLength(329);
+    expect(new Set(deliveries.map((d) => d.event)).size).toBe(examples.length);
+  });
+
+  it('accepts every signed example and publishes exactly one event per accepted delivery', async () => {
+    const answers: { event: string; index: number; id: string; status: number; text: string }[] =
+      [];
+    for (const { event, index, payload } of deliveries) {
+      const id = randomUUID();
+      const res = await deliver(event, payload, id);
+      answers.push({ event, index, id, status: res.status, text: await res.text() });
+    }
+    const refused = answers.filter((a) => a.status !== 202 && a.status !== 200);
+    expect(refused.map((a) => `${a.event}[${a.index}] ${a.status} ${a.text}`)).toEqual([]);
+    // Only a ping is answered 200 (nothing to publish); everything else is a 202.
+    expect(answers.filter((a) => a.status === 200).map((a) => a.event)).toEqual(
+      deliveries.filter((d) => d.event === 'ping').map(() => 'ping'),
+    );
+
+    const accepted = answers.filter((a) => a.status === 202);
+    await vi.waitFor(() => expect(published.length).toBeGreaterThanOrEqual(accepted.length), {
+      timeout: 10_000,
+    });
+    const counts = accepted.map((a) => `${a.event}[${a.index}] ${eventsOf(a.id).length}`);
+    expect(counts).toEqual(accepted.map((a) => `${a.event}[${a.index}] 1`));
+    expect(published).toHaveLength(accepted.length);
+    // Each event names the GitHub event it came from.
+    for (const a of accepted) {
+      expect((fromRecord(eventsOf(a.id)[0]!).data as { event: string }).event).toBe(a.event);
+    }
+  }, 60_000);
+});
