@@ -15,6 +15,8 @@ import { freePort, runCli } from '../../support/process.js';
  */
 
 const brokers = process.env.KAFKA_BROKERS;
+// A Kafka config is refused without the key that seals callback credentials.
+const ENCRYPTION_KEY = randomBytes(32).toString('base64');
 let ci: CiEmulator;
 let target: Server;
 let targetUrl: string;
@@ -46,7 +48,10 @@ beforeAll(async () => {
           privateKey: ci.credentials.githubAppPrivateKey,
           apiUrl: ci.url,
         },
+        // The emulator listens on loopback, which callbacks refuse unless allowed.
+        allowLoopback: true,
       },
+      security: { encryptionKey: ENCRYPTION_KEY },
     }),
   );
 });

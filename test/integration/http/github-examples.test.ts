@@ -25,7 +25,7 @@ const require = createRequire(import.meta.url);
 const PACKAGE = '@octokit/webhooks-examples';
 const examples = require(`${PACKAGE}/api.github.com/index.json`) as ExampleSet[];
 const version = (require(`${PACKAGE}/package.json`) as { version: string }).version;
-const SECRET = 'examples-secret';
+const SECRET = 'examples-secret-of-32-characters';
 
 const deliveries = examples.flatMap((set) =>
   set.examples.map((payload, i) => ({ event: set.name, index: i, payload })),
