@@ -76,6 +76,8 @@ export interface TaskContext<T> {
    * after an external effect succeeded, so a retry after a later failure does not repeat it.
    */
   save(state: T): Promise<void>;
+  /** Publish records now (fenced), e.g. the audit of an external effect. */
+  publish(records: BusRecord[]): Promise<void>;
   /** False once the task lost its partition (an external effect should not start then). */
   owned(): boolean;
 }
@@ -121,6 +123,8 @@ export interface StatefulProcessorOptions<S extends z.ZodType, E> {
    */
   overdueGraceMs?: number;
   clock?: () => number;
+  /** Per input record, once it is done with (metrics). */
+  onOutcome?: (outcome: 'done' | 'dead-lettered', ms: number) => void;
 }
 
 export interface StatefulProcessor<T> {
@@ -254,6 +258,10 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       log: elog,
       attempt,
       owned: () => owns(task),
+      publish: async (records) => {
+        fence(task);
+        await bus.publish(records);
+      },
       save: async (state) => {
         const current = task.store.get(key);
         await write(task, key, current, nextEntry(current, { state }), []);
@@ -305,10 +313,12 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       );
     }
     const plog = log.child({ partition: record.partition, offset: record.offset });
+    const started = performance.now();
     const poison = async (error: Error, attempts: number) => {
       fence(task);
       await deadLetter(bus, options.dlqTopic, name, record, error, attempts);
       plog.error({ err: error.message, attempts }, 'record dead-lettered');
+      options.onOutcome?.('dead-lettered', performance.now() - started);
     };
     if (record.key === null) {
       // State is per key: a record without one has none to go with.
@@ -326,6 +336,7 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       const elog = plog.child({ attempt });
       try {
         await run(task, () => processRecord(task, record.key!, event, attempt, elog));
+        options.onOutcome?.('done', performance.now() - started);
         return;
       } catch (err) {
         const error = coerceError(err);

@@ -1,0 +1,274 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { toRecord } from '../../../src/bus/cloudevents.js';
+import type { Bus } from '../../../src/bus/port.js';
+import { topicSpecs } from '../../../src/bus/topics.js';
+import { loadConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
+import { buildEvent, type NormalizedEvent } from '../../../src/events/build.js';
+import { createLogger } from '../../../src/log.js';
+import {
+  startChatReceiver,
+  type ChatPost,
+  type ChatReceiver,
+} from '../../../src/sandbox/chat/index.js';
+import { createServiceNowClients } from '../../../src/servicenow/index.js';
+import { startNotifyWorker, type NotifyWorker } from '../../../src/workers/notify.js';
+import {
+  createTestKafkaBus,
+  hasKafka,
+  kafkaBrokers,
+  uniqueTopic,
+  waitFor,
+} from '../../support/kafka.js';
+import { freePort, runCli, type CliProcess } from '../../support/process.js';
+
+/**
+ * The notify worker as N replicas of one consumer group on real Kafka: the gates' events are
+ * published as the gate worker publishes them, replicas join and leave (closed, or killed with
+ * SIGKILL) while reminders are armed and decisions stream in, and the chat emulator must have
+ * got every notification exactly once per channel.
+ */
+
+const GATES = 30;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+let chat: ChatReceiver;
+beforeAll(async () => {
+  chat = await startChatReceiver();
+});
+afterAll(async () => {
+  await chat?.close();
+});
+
+interface Replica {
+  bus: Bus;
+  worker: NotifyWorker;
+  close(): Promise<void>;
+}
+const replicas: Replica[] = [];
+const children: CliProcess[] = [];
+afterEach(async () => {
+  await Promise.all(replicas.splice(0).map((r) => r.close()));
+  await Promise.all(children.splice(0).map((c) => c.stop('SIGKILL')));
+  chat.reset();
+});
+
+function configFor(prefix: string, channels: 'slack+webhook' | 'webhook'): Config {
+  const reasons = ['gate-waiting', 'gate-rejected'];
+  return loadConfig({
+    env: {},
+    overrides: (raw) => {
+      Object.assign(raw, {
+        bus: 'kafka',
+        log: { level: process.env.LOG_LEVEL ?? 'silent' },
+        kafka: {
+          brokers: kafkaBrokers(),
+          partitions: 6,
+          groupPrefix: prefix,
+          topics: Object.fromEntries(
+            [
+              'cicd',
+              'changes',
+              'servicenow',
+              'gateState',
+              'audit',
+              'dlq',
+              'deliveries',
+              'auditLedger',
+              'dlqReplayed',
+            ].map((t) => [t, `${prefix}.${t}`]),
+          ),
+        },
+        // Never called: every decision follows its gate's registration, which has the sys_id.
+        servicenow: {
+          connections: {
+            main: {
+              url: 'http://127.0.0.1:9',
+              auth: { type: 'basic', username: 'unused', password: 'unused' },
+            },
+          },
+        },
+        notify: {
+          stateTopic: `${prefix}.notify-state`,
+          waitingAfterMinutes: 0.05, // 3 s
+          channels: [
+            ...(channels === 'slack+webhook'
+              ? [{ name: 'ops', kind: 'slack', url: chat.slackUrl('ops'), reasons }]
+              : []),
+            {
+              name: 'pager',
+              kind: 'webhook',
+              url: chat.webhookUrl('pager'),
+              secret: chat.secret,
+              reasons,
+            },
+          ],
+        },
+      });
+    },
+  });
+}
+
+async function startReplica(config: Config): Promise<Replica> {
+  const bus = createTestKafkaBus();
+  const worker = await startNotifyWorker({
+    bus,
+    config,
+    servicenow: createServiceNowClients(config.servicenow, { log }),
+    log,
+    runtime: { groupPrefix: config.kafka.groupPrefix },
+  });
+  let closed: Promise<void> | null = null;
+  const replica: Replica = {
+    bus,
+    worker,
+    close: () => (closed ??= worker.close().then(() => bus.close())),
+  };
+  replicas.push(replica);
+  return replica;
+}
+
+const number = (i: number) => `CHG${String(1000 + i)}`;
+const sysId = (i: number) => (1000 + i).toString(16).padStart(32, '0');
+
+function gateEvent(config: Config, i: number, kind: 'registered' | 'rejected') {
+  const gateId = `gate-${i}`;
+  const correlationId = `jenkins/acme/payments/d-${i}`;
+  const normalized: NormalizedEvent =
+    kind === 'registered'
+      ? {
+          type: 'dev.changegate.gate.registered',
+          subject: number(i),
+          key: number(i),
+          data: {
+            gateId,
+            changeNumber: number(i),
+            changeSysId: sysId(i),
+            provider: 'jenkins',
+            project: 'acme/payments',
+            environment: 'production',
+            deploymentId: `d-${i}`,
+            correlationId,
+            callback: { kind: 'generic', url: 'https://ci.example/cb' },
+            runUrl: `https://ci.example/runs/${i}`,
+            registeredAt: new Date().toISOString(),
+          },
+        }
+      : {
+          type: 'dev.changegate.gate.rejected',
+          subject: number(i),
+          key: number(i),
+          data: {
+            gateId,
+            changeNumber: number(i),
+            changeSysId: sysId(i),
+            correlationId,
+            outcome: 'rejected',
+            reason: 'CR rejected in ServiceNow',
+            decidedAt: new Date().toISOString(),
+            waitedMs: 5000,
+            callback: { status: 'done', httpStatus: 200 },
+          },
+        };
+  const event = buildEvent(normalized, {
+    id: `${kind}-${i}`,
+    source: 'changegate/gate',
+    time: new Date(),
+  });
+  return toRecord(config.kafka.topics.changes, event, number(i));
+}
+
+/** Which reason and CR a chat post is about. */
+function about(p: ChatPost): string {
+  const body = JSON.stringify(p.body);
+  const reason =
+    p.kind === 'webhook'
+      ? String((p.body as { data: { reason: string } }).data.reason)
+      : body.includes('waiting on')
+        ? 'gate-waiting'
+        : body.includes('gate rejected')
+          ? 'gate-rejected'
+          : 'other';
+  return `${reason} ${/CHG\d+/.exec(body)?.[0]} ${p.hook}`;
+}
+const tally = (posts: ChatPost[]) => {
+  const counts = new Map<string, number>();
+  for (const p of posts) counts.set(about(p), (counts.get(about(p)) ?? 0) + 1);
+  return counts;
+};
+const expected = (hooks: string[]) =>
+  new Map(
+    ['gate-waiting', 'gate-rejected'].flatMap((reason) =>
+      Array.from({ length: GATES }, (_, i) =>
+        hooks.map((h) => [`${reason} ${number(i)} ${h}`, 1] as const),
+      ).flat(),
+    ),
+  );
+
+describe.skipIf(!hasKafka())('notify worker as replicas on Kafka', () => {
+  it('notifies once per gate, reason and channel while replicas leave and join', async () => {
+    const prefix = uniqueTopic('ntr');
+    const config = configFor(prefix, 'slack+webhook');
+    const admin = createTestKafkaBus();
+    try {
+      await admin.ensureTopics(topicSpecs(config.kafka));
+      const r1 = await startReplica(config);
+      const r2 = await startReplica(config);
+      await waitFor(
+        () =>
+          r1.worker.partitions().length + r2.worker.partitions().length === 6 &&
+          r1.worker.partitions().length > 0 &&
+          r2.worker.partitions().length > 0,
+        'two replicas sharing 6 partitions',
+        30_000,
+      );
+      const started = Date.now();
+      await admin.publish(
+        Array.from({ length: GATES }, (_, i) => gateEvent(config, i, 'registered')),
+      );
+      // Reminders are armed on both; r1 leaves before they fall due: its timers must move.
+      await waitFor(
+        () => r1.worker.waiting().length + r2.worker.waiting().length === GATES,
+        '30 gates waiting',
+        30_000,
+      );
+      await r1.close();
+      await waitFor(() => r2.worker.partitions().length === 6, 'r2 owning all partitions', 30_000);
+      await waitFor(
+        () =>
+          chat.accepted().filter((p) => about(p).startsWith('gate-waiting')).length === GATES * 2,
+        '60 reminders',
+        30_000,
+      );
+      const reminded = Date.now() - started;
+
+      // A replica joins (a rebalance without a crash) while the decisions stream in, and the
+      // other one leaves half-way.
+      const r3 = await startReplica(config);
+      for (let i = 0; i < GATES; i++) {
+        await admin.publish([gateEvent(config, i, 'rejected')]);
+        if (i === GATES / 2) await r2.close();
+        await sleep(30);
+      }
+      await waitFor(
+        () =>
+          chat.accepted().filter((p) => about(p).startsWith('gate-rejected')).length >= GATES * 2,
+        '60 rejections',
+        40_000,
+      );
+      await sleep(2000);
+      expect(tally(chat.received())).toEqual(expected(['ops', 'pager']));
+      expect(r3.worker.partitions()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(r3.worker.waiting()).toEqual([]);
+      console.log(
+        `notify replicas: 60 reminders ${reminded} ms after registration, 60 rejections; 0 duplicates`,
+      );
+    } finally {
+      await admin.close();
+    }
+  }, 150_000);
+});
