@@ -23,7 +23,7 @@ import {
   uniqueTopic,
   waitFor,
 } from '../../support/kafka.js';
-import { freePort, runCli, type CliProcess } from '../../support/process.js';
+import { freePort, runCli, waitReady, type CliProcess } from '../../support/process.js';
 
 /**
  * The notify worker as N replicas of one consumer group on real Kafka: the gates' events are
@@ -57,60 +57,76 @@ afterEach(async () => {
   chat.reset();
 });
 
-function configFor(prefix: string, channels: 'slack+webhook' | 'webhook'): Config {
+/** The config of every replica, as a YAML file would hold it. */
+function rawConfig(prefix: string, channels: 'slack+webhook' | 'webhook') {
   const reasons = ['gate-waiting', 'gate-rejected'];
+  return {
+    bus: 'kafka',
+    log: { level: process.env.LOG_LEVEL ?? 'silent' },
+    kafka: {
+      brokers: kafkaBrokers(),
+      partitions: 6,
+      groupPrefix: prefix,
+      topics: Object.fromEntries(
+        [
+          'cicd',
+          'changes',
+          'servicenow',
+          'gateState',
+          'audit',
+          'dlq',
+          'deliveries',
+          'auditLedger',
+          'dlqReplayed',
+        ].map((t) => [t, `${prefix}.${t}`]),
+      ),
+    },
+    // Never called: every decision follows its gate's registration, which has the sys_id.
+    servicenow: {
+      connections: {
+        main: {
+          url: 'http://127.0.0.1:9',
+          auth: { type: 'basic', username: 'unused', password: 'unused' },
+        },
+      },
+    },
+    notify: {
+      stateTopic: `${prefix}.notify-state`,
+      waitingAfterMinutes: 0.05, // 3 s
+      channels: [
+        ...(channels === 'slack+webhook'
+          ? [{ name: 'ops', kind: 'slack', url: chat.slackUrl('ops'), reasons }]
+          : []),
+        {
+          name: 'pager',
+          kind: 'webhook',
+          url: chat.webhookUrl('pager'),
+          secret: chat.secret,
+          reasons,
+        },
+      ],
+    },
+  };
+}
+
+function configFor(prefix: string, channels: 'slack+webhook' | 'webhook'): Config {
   return loadConfig({
     env: {},
-    overrides: (raw) => {
-      Object.assign(raw, {
-        bus: 'kafka',
-        log: { level: process.env.LOG_LEVEL ?? 'silent' },
-        kafka: {
-          brokers: kafkaBrokers(),
-          partitions: 6,
-          groupPrefix: prefix,
-          topics: Object.fromEntries(
-            [
-              'cicd',
-              'changes',
-              'servicenow',
-              'gateState',
-              'audit',
-              'dlq',
-              'deliveries',
-              'auditLedger',
-              'dlqReplayed',
-            ].map((t) => [t, `${prefix}.${t}`]),
-          ),
-        },
-        // Never called: every decision follows its gate's registration, which has the sys_id.
-        servicenow: {
-          connections: {
-            main: {
-              url: 'http://127.0.0.1:9',
-              auth: { type: 'basic', username: 'unused', password: 'unused' },
-            },
-          },
-        },
-        notify: {
-          stateTopic: `${prefix}.notify-state`,
-          waitingAfterMinutes: 0.05, // 3 s
-          channels: [
-            ...(channels === 'slack+webhook'
-              ? [{ name: 'ops', kind: 'slack', url: chat.slackUrl('ops'), reasons }]
-              : []),
-            {
-              name: 'pager',
-              kind: 'webhook',
-              url: chat.webhookUrl('pager'),
-              secret: chat.secret,
-              reasons,
-            },
-          ],
-        },
-      });
-    },
+    overrides: (raw) => Object.assign(raw, rawConfig(prefix, channels)),
   });
+}
+
+/** `changegate worker notify` as a process of its own, on the same config. */
+async function startChild(prefix: string): Promise<CliProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'notify-replica-'));
+  const file = join(dir, 'config.yaml');
+  // JSON is YAML.
+  writeFileSync(file, JSON.stringify({ ...rawConfig(prefix, 'webhook'), log: { level: 'info' } }));
+  const port = await freePort();
+  const child = runCli(['worker', 'notify', '--port', String(port)], { CHANGEGATE_CONFIG: file });
+  children.push(child);
+  await waitReady(`http://127.0.0.1:${port}/readyz`, child);
+  return child;
 }
 
 async function startReplica(config: Config): Promise<Replica> {
@@ -271,4 +287,66 @@ describe.skipIf(!hasKafka())('notify worker as replicas on Kafka', () => {
       await admin.close();
     }
   }, 150_000);
+
+  it('notifies once per gate and reason when a replica process is killed with SIGKILL, twice', async () => {
+    const prefix = uniqueTopic('ntk');
+    const config = configFor(prefix, 'webhook');
+    const admin = createTestKafkaBus();
+    try {
+      await admin.ensureTopics(topicSpecs(config.kafka));
+      const child = await startChild(prefix);
+      const r = await startReplica(config);
+      await waitFor(
+        () => r.worker.partitions().length > 0 && r.worker.partitions().length < 6,
+        'the process and the replica sharing the partitions',
+        40_000,
+      );
+      const started = Date.now();
+      await admin.publish(
+        Array.from({ length: GATES }, (_, i) => gateEvent(config, i, 'registered')),
+      );
+      await waitFor(() => r.worker.waiting().length > 0, 'gates waiting on the replica', 20_000);
+      await sleep(1000);
+      // The process holds the other gates (and their timers).
+      expect(r.worker.waiting().length).toBeLessThan(GATES);
+      // Before the reminders fall due: the killed process's timers live on in its changelog.
+      child.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await child.exited;
+      await waitFor(() => r.worker.partitions().length === 6, 'the replica owning all 6', 40_000);
+      const tookOver = Date.now() - killedAt;
+      await waitFor(
+        () => chat.accepted().filter((p) => about(p).startsWith('gate-waiting')).length === GATES,
+        '30 reminders',
+        40_000,
+      );
+      const reminded = Date.now() - started;
+
+      // The killed worker comes back (a rebalance), and is killed again while decisions stream.
+      const again = await startChild(prefix);
+      await waitFor(
+        () => r.worker.partitions().length < 6,
+        'the process back in the group',
+        40_000,
+      );
+      for (let i = 0; i < GATES; i++) {
+        await admin.publish([gateEvent(config, i, 'rejected')]);
+        if (i === GATES / 2) again.child.kill('SIGKILL');
+        await sleep(50);
+      }
+      await waitFor(
+        () => chat.accepted().filter((p) => about(p).startsWith('gate-rejected')).length >= GATES,
+        '30 rejections',
+        60_000,
+      );
+      await sleep(2000);
+      expect(tally(chat.accepted())).toEqual(expected(['pager']));
+      const duplicates = chat.received().filter((p) => p.effect === 'duplicate').length;
+      console.log(
+        `notify kill -9: survivor owned all partitions ${tookOver} ms after the kill; 30 reminders ${reminded} ms after registration; 30 rejections; ${duplicates} resends dropped by webhook-id`,
+      );
+    } finally {
+      await admin.close();
+    }
+  }, 240_000);
 });
