@@ -356,6 +356,14 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
   async function onAssigned(partitions: TopicPartition[]): Promise<void> {
     const mine = partitions.filter((p) => p.topic === input).map((p) => p.partition);
     if (mine.length === 0) return;
+    const beyond = mine.filter((p) => p >= options.partitions);
+    if (beyond.length > 0) {
+      // Co-partitioning is broken: the state of these partitions has nowhere to go. Refusing
+      // the assignment keeps their records waiting (the bus retries) instead of losing them.
+      const message = `[changegate/stateful] ${name}: ${input} has partition ${beyond.join(', ')}, but ${changelog} is declared with ${options.partitions}; give both the same partition count`;
+      log.error({ partitions: beyond }, message);
+      throw new Error(message);
+    }
     const started = performance.now();
     const assigned = assignTasks(registry, mine);
     registry = assigned.registry;
