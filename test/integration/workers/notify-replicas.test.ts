@@ -230,30 +230,31 @@ describe.skipIf(!hasKafka())('notify worker as replicas on Kafka', () => {
     const prefix = uniqueTopic('ntr');
     const config = configFor(prefix, 'slack+webhook');
     const admin = createTestKafkaBus();
+    const owned = (...rs: Replica[]) => rs.map((r) => r.worker.partitions().length);
+    const waiting = (...rs: Replica[]) => rs.reduce((n, r) => n + r.worker.waiting().length, 0);
     try {
       await admin.ensureTopics(topicSpecs(config.kafka));
       const r1 = await startReplica(config);
       const r2 = await startReplica(config);
+      const r3 = await startReplica(config);
       await waitFor(
-        () =>
-          r1.worker.partitions().length + r2.worker.partitions().length === 6 &&
-          r1.worker.partitions().length > 0 &&
-          r2.worker.partitions().length > 0,
-        'two replicas sharing 6 partitions',
+        () => owned(r1, r2, r3).join() === '2,2,2',
+        'three replicas sharing 6 partitions',
         30_000,
       );
       const started = Date.now();
       await admin.publish(
         Array.from({ length: GATES }, (_, i) => gateEvent(config, i, 'registered')),
       );
-      // Reminders are armed on both; r1 leaves before they fall due: its timers must move.
+      // Reminders are armed on all three; r1 leaves before they fall due: its timers must move.
+      await waitFor(() => waiting(r1, r2, r3) === GATES, '30 gates waiting', 30_000);
+      expect(waiting(r1)).toBeGreaterThan(0);
+      await r1.close();
       await waitFor(
-        () => r1.worker.waiting().length + r2.worker.waiting().length === GATES,
-        '30 gates waiting',
+        () => owned(r2, r3).reduce((n, c) => n + c, 0) === 6,
+        'r2 and r3 owning all partitions',
         30_000,
       );
-      await r1.close();
-      await waitFor(() => r2.worker.partitions().length === 6, 'r2 owning all partitions', 30_000);
       await waitFor(
         () =>
           chat.accepted().filter((p) => about(p).startsWith('gate-waiting')).length === GATES * 2,
@@ -262,9 +263,9 @@ describe.skipIf(!hasKafka())('notify worker as replicas on Kafka', () => {
       );
       const reminded = Date.now() - started;
 
-      // A replica joins (a rebalance without a crash) while the decisions stream in, and the
-      // other one leaves half-way.
-      const r3 = await startReplica(config);
+      // A replica joins (a rebalance without a crash) while the decisions stream in, and r2
+      // leaves half-way.
+      const r4 = await startReplica(config);
       for (let i = 0; i < GATES; i++) {
         await admin.publish([gateEvent(config, i, 'rejected')]);
         if (i === GATES / 2) await r2.close();
@@ -278,10 +279,12 @@ describe.skipIf(!hasKafka())('notify worker as replicas on Kafka', () => {
       );
       await sleep(2000);
       expect(tally(chat.received())).toEqual(expected(['ops', 'pager']));
-      expect(r3.worker.partitions()).toEqual([0, 1, 2, 3, 4, 5]);
-      expect(r3.worker.waiting()).toEqual([]);
+      expect([...r3.worker.partitions(), ...r4.worker.partitions()].sort()).toEqual([
+        0, 1, 2, 3, 4, 5,
+      ]);
+      expect(waiting(r3, r4)).toBe(0);
       console.log(
-        `notify replicas: 60 reminders ${reminded} ms after registration, 60 rejections; 0 duplicates`,
+        `notify replicas (3, then 2, then 3, then 2): 60 reminders ${reminded} ms after registration, 60 rejections; 0 duplicates`,
       );
     } finally {
       await admin.close();
