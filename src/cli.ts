@@ -8,6 +8,7 @@ import { reconcile } from './commands/reconcile.js';
 import { tail } from './commands/tail.js';
 import { registerAuditCommands } from './commands/audit-export-cli.js';
 import { registerReplayCommand } from './commands/replay-cli.js';
+import { registerRecoverGitlabCommand } from './commands/recover-gitlab-cli.js';
 import { createMetrics } from './metrics.js';
 import { createOpsRoutes } from './http/ops.js';
 import { listen } from './runtime/listen.js';
@@ -103,8 +104,8 @@ program
     const workers = await startWorkers({ config, log, bus, metrics, names: names as WorkerName[] });
     // Workers answer probes and scrapes like the receiver does, on their own port.
     const ops = await listen(createOpsRoutes({ bus, metrics }).fetch, {
+      ...config.server,
       port: opts.port ?? config.server.port,
-      host: config.server.host,
     });
     log.info({ url: ops.url, workers: names }, 'worker health and metrics listening');
     onShutdown(log, async () => {
@@ -171,6 +172,7 @@ program
   );
 
 registerReplayCommand(program, load);
+registerRecoverGitlabCommand(program, load);
 registerAuditCommands(program, load);
 registerDemoCommand(program);
 registerSandboxCommands(program);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,7 @@ export async function startChangegate(options: {
       server: { port, host: '127.0.0.1' },
       log: { level: 'warn' },
       sources: { github: { secrets: [BENCH_SECRET] } },
+      security: { encryptionKey: randomBytes(32).toString('base64') },
       kafka: {
         brokers: [options.brokers],
         partitions: options.partitions ?? 6,

@@ -49,6 +49,7 @@ export function gateStackConfig(o: {
         server: { port: 0, host: '127.0.0.1' },
         log: { level: 'warn' },
         kafka: { brokers: [o.brokers], topics: prefixedTopics(o.topicPrefix), partitions: 6 },
+        security: { encryptionKey: randomBytes(32).toString('base64') },
         sources: { github: { secrets: [BENCH_SECRET] }, servicenow: { secrets: [o.whsec] } },
         servicenow: {
           connections: {

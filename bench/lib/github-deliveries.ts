@@ -16,7 +16,7 @@ import { githubReceiver } from '../../src/receivers/github/index.js';
 import { signGithub } from '../../src/receivers/github/sign.js';
 import { ROOT } from './process.js';
 
-export const BENCH_SECRET = 'bench-github-secret';
+export const BENCH_SECRET = 'bench-github-secret-0123456';
 
 export interface SignedBody {
   body: string;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
 import { AuditLineSchema, type AuditLine } from './entry.js';
+import { signText, verifyText, type AuditKey } from './signing.js';
 
 /**
  * The hash chain of the audit ledger. Every ledger record links to the previous one of the same
@@ -24,6 +25,8 @@ export const LedgerRecordSchema = z.object({
   prevHash: z.string().regex(/^[0-9a-f]{64}$/),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   entry: AuditLineSchema,
+  /** The ledger worker's signature over key, seq, prevHash and hash (signing.ts). */
+  sig: z.string().optional(),
 });
 /** The value of one `changegate.audit-ledger` record. */
 export type LedgerRecord = z.infer<typeof LedgerRecordSchema>;
@@ -42,11 +45,47 @@ export function chainHash(prevHash: string, key: string, seq: number, entry: Aud
     .digest('hex');
 }
 
-/** The record that appends `entry` to the chain whose end is `head` (none yet: a new chain). */
-export function link(key: string, head: ChainHead | undefined, entry: AuditLine): LedgerRecord {
+/**
+ * The record that appends `entry` to the chain whose end is `head` (none yet: a new chain),
+ * signed with the audit key. The signature covers the link (key, seq, prevHash, hash) and
+ * through the hash the entry: without the key, no one can write a record that verifies.
+ */
+export function link(
+  key: string,
+  head: ChainHead | undefined,
+  entry: AuditLine,
+  auditKey: AuditKey,
+): LedgerRecord {
   const seq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? GENESIS_HASH;
-  return { key, seq, prevHash, hash: chainHash(prevHash, key, seq, entry), entry };
+  const hash = chainHash(prevHash, key, seq, entry);
+  return {
+    key,
+    seq,
+    prevHash,
+    hash,
+    entry,
+    sig: recordSignature(auditKey, { key, seq, prevHash, hash }),
+  };
+}
+
+type Link = Pick<LedgerRecord, 'key' | 'seq' | 'prevHash' | 'hash'>;
+const linkText = ({ key, seq, prevHash, hash }: Link) =>
+  canonicalJson({ key, seq, prevHash, hash });
+
+export function recordSignature(auditKey: AuditKey, record: Link): string {
+  return signText(auditKey, 'record', linkText(record));
+}
+
+/** Why a record's signature does not hold, or undefined when it does. */
+export function recordSignatureProblem(
+  auditKey: AuditKey,
+  record: LedgerRecord,
+): string | undefined {
+  if (record.sig === undefined) return 'unsigned ledger record (not written by the ledger worker)';
+  if (!verifyText(auditKey, 'record', linkText(record), record.sig))
+    return 'signature does not verify (written or altered without the audit key)';
+  return undefined;
 }
 
 /** Where a ledger record was read from, to name it in a verification failure. */

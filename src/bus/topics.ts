@@ -30,6 +30,8 @@ export function topicSpecs(kafka: Config['kafka']): TopicSpec[] {
     { topic: topics.dlq, partitions, cleanup: 'delete', retentionMs: 30 * DAY_MS },
     // The ledger is the evidence: kept forever (-1), or chains could not be verified from seq 1.
     { topic: topics.auditLedger, partitions, cleanup: 'delete', retentionMs: -1 },
+    // One partition: checkpoints form a chain of their own, read in order.
+    { topic: topics.auditCheckpoints, partitions: 1, cleanup: 'delete', retentionMs: -1 },
     { topic: topics.dlqReplayed, partitions, cleanup: 'compact' },
   ];
 }

@@ -5,7 +5,8 @@ import type { Sealer } from '../security/seal.js';
 import { checkCallbackUrl } from './allow-list.js';
 import { createAzureDevopsClient } from './azure-devops.js';
 import { CallbackRefusedError } from './errors.js';
-import { createGenericClient } from './generic.js';
+import { allowedBlockList, createGuardedFetch, vetHost, type Resolve } from './address-guard.js';
+import { createGenericClient, genericAllowPolicy } from './generic.js';
 import { createGithubClient } from './github.js';
 import { createGitlabClient } from './gitlab.js';
 import { createJenkinsClient } from './jenkins.js';
@@ -41,7 +42,13 @@ export interface CallbackClients {
 
 export interface CallbackClientsDeps {
   sealer: Sealer;
+  /**
+   * Replaces the pinned transport (pinned-fetch.ts), e.g. to record requests in tests. Hosts are
+   * still resolved and vetted first; the connection is then the given fetch's own.
+   */
   fetchImpl?: typeof fetch;
+  /** DNS for the address check (default: the system resolver). */
+  resolve?: Resolve;
   log?: CiLog;
 }
 
@@ -52,22 +59,38 @@ export interface CallbackClientsDeps {
  */
 export function createCallbackClients(
   config: CiConfig,
-  { sealer, fetchImpl = fetch, log = SILENT_LOG }: CallbackClientsDeps,
+  { sealer, fetchImpl, resolve, log = SILENT_LOG }: CallbackClientsDeps,
 ): CallbackClients {
-  const http = { fetchImpl, timeoutMs: config.timeoutMs, log };
+  const addressPolicy = {
+    allowLoopback: config.allowLoopback,
+    allowed: allowedBlockList(config.allowAddresses),
+  };
+  // Every request the clients make (token exchanges included) goes through the address check.
+  const guarded = createGuardedFetch(addressPolicy, { resolve, fetchImpl });
+  const http = { fetchImpl: guarded, timeoutMs: config.timeoutMs, log };
   const clients: Record<Callback['kind'], CallbackClient | undefined> = {
     github: config.github ? createGithubClient(config.github, http) : undefined,
     gitlab: createGitlabClient({ tokens: config.gitlab }, http),
-    'azure-devops': createAzureDevopsClient({ sealer }, http),
+    'azure-devops': createAzureDevopsClient(
+      {
+        sealer,
+        ...(config.azureDevops.apiVersion ? { apiVersion: config.azureDevops.apiVersion } : {}),
+      },
+      http,
+    ),
     jenkins: createJenkinsClient({ credentials: config.jenkins }, http),
-    generic: createGenericClient({ secret: config.generic?.secret }, http),
+    generic: createGenericClient(config.generic ?? {}, http),
   };
 
-  function clientFor(callback: Callback): CallbackClient {
-    const verdict = checkCallbackUrl(callback.url, config);
+  /** Name first (allow-list), then the addresses it resolves to: refusals here are final. */
+  async function clientFor(callback: Callback): Promise<CallbackClient> {
+    const policy =
+      callback.kind === 'generic' ? genericAllowPolicy(callback, config.generic, config) : config;
+    const verdict = checkCallbackUrl(callback.url, policy);
     if (!verdict.ok) throw new CallbackRefusedError(verdict.reason);
     const client = clients[callback.kind];
     if (!client) throw new CallbackRefusedError(`ci.${callback.kind} is not configured`);
+    await vetHost(verdict.url.hostname, addressPolicy, resolve);
     return client;
   }
 
@@ -85,7 +108,7 @@ export function createCallbackClients(
     async decide(callback, decision) {
       const started = performance.now();
       try {
-        const result = await clientFor(callback).decide(callback, decision);
+        const result = await (await clientFor(callback)).decide(callback, decision);
         log.info(
           {
             provider: callback.kind,
@@ -111,7 +134,7 @@ export function createCallbackClients(
       }
     },
     async comment(callback, text) {
-      const client = clientFor(callback);
+      const client = await clientFor(callback);
       if (!client.comment) return false;
       await client.comment(callback, text);
       return true;

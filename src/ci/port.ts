@@ -14,6 +14,8 @@ export interface Decision {
   outcome: Outcome;
   comment: string;
   changeNumber?: string;
+  /** The gate being decided: signed into generic callbacks so a receiver can check it. */
+  gateId?: string;
 }
 
 /**

@@ -3,6 +3,7 @@ import { createBus } from '../bus/index.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log.js';
 import type { LineageSelector } from '../audit/lineage.js';
+import { auditKeyFromConfig } from '../audit/signing.js';
 import { auditExport } from './audit-export.js';
 
 /**
@@ -22,19 +23,24 @@ function kafkaOnly(config: Config, what: string): void {
 
 /** Register `audit export --change CHG… | --correlation … | --since <ISO> [--format json|csv]`. */
 export function registerAuditCommands(program: Command, load: Load): void {
-  const audit = program.command('audit').description('the hash-chained audit ledger');
+  const audit = program.command('audit').description('the signed, hash-chained audit ledger');
   audit
     .command('export')
     .description('print the verified lineage of a deployment from the audit ledger')
     .option('--change <number>', 'one change request, e.g. CHG0010001')
     .option('--correlation <id>', 'one deployment, e.g. github/acme/payments/run-42-production')
     .option('--since <iso>', 'every entry at or after this time')
+    .option(
+      '--checkpoint <file>',
+      'verify against this checkpoint file (from write-once storage) instead of the checkpoint topic',
+    )
     .addOption(new Option('--format <format>', 'output').choices(['json', 'csv']).default('json'))
     .action(
       async (opts: {
         change?: string;
         correlation?: string;
         since?: string;
+        checkpoint?: string;
         format: 'json' | 'csv';
       }) => {
         const given = [opts.change, opts.correlation, opts.since].filter((v) => v !== undefined);
@@ -59,6 +65,9 @@ export function registerAuditCommands(program: Command, load: Load): void {
           const result = await auditExport({
             bus,
             ledgerTopic: config.kafka.topics.auditLedger,
+            checkpointTopic: config.kafka.topics.auditCheckpoints,
+            ...(opts.checkpoint ? { checkpointFile: opts.checkpoint } : {}),
+            key: auditKeyFromConfig(config),
             selector,
             format: opts.format,
             write: (text) => process.stdout.write(text),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { globMatch } from '../policy/glob.js';
 
 /** Glob with `*` only (e.g. `acme/*`, `prod*`): readable in YAML, no regex surprises. */
 const Glob = z.string().min(1).default('*');
@@ -143,5 +144,61 @@ export const ChangesSchema = z
 export const GatesSchema = z
   .object({
     policies: z.record(z.string(), GatePolicySchema).prefault({ default: {} }),
+    /**
+     * A CI callback still failing after its quick attempts is called again after this delay,
+     * doubling up to the cap, until it succeeds or fails for good (a provider's own limit).
+     */
+    callbackRetry: z
+      .object({
+        firstDelaySeconds: z.number().positive().default(30),
+        maxDelayMinutes: z.number().positive().default(30),
+      })
+      .prefault({}),
   })
   .prefault({});
+
+/**
+ * How long a provider lets a deployment wait on a gate: past this the callback can no longer
+ * release or reject it, so a longer gate timeout would only ever end in a failed callback.
+ */
+export const PROVIDER_GATE_LIMITS: Readonly<Record<string, { minutes: number; why: string }>> = {
+  'azure-devops': {
+    minutes: 48 * 60,
+    why: "Azure DevOps' check AuthToken is valid 48 hours (invoke-checks.md) and Azure does not retry a callback-mode check",
+  },
+  // The 30 days are issue 13's reading of GitHub's docs; not re-checked here (GitHub's client
+  // and its sources belong to the GitHub integration).
+  github: {
+    minutes: 30 * 24 * 60,
+    why: 'GitHub fails a deployment waiting on a protection rule after 30 days',
+  },
+};
+
+/**
+ * Gate timeouts beyond the limit of a provider their change policy can match, as config issues
+ * naming the key, the limit and why (refined in `ConfigSchema`, which holds both sections).
+ */
+export function gateTimeoutIssues(
+  changes: z.infer<typeof ChangesSchema>,
+  gates: z.infer<typeof GatesSchema>,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const policy of changes.policies) {
+    if (policy.mode === 'none') continue;
+    const gate = gates.policies[policy.gate];
+    if (!gate) continue;
+    for (const [provider, limit] of Object.entries(PROVIDER_GATE_LIMITS)) {
+      if (gate.timeoutMinutes <= limit.minutes || !globMatch(policy.match.provider, provider)) {
+        continue;
+      }
+      if (seen.has(`${policy.gate}/${provider}`)) continue;
+      seen.add(`${policy.gate}/${provider}`);
+      issues.push({
+        path: ['gates', 'policies', policy.gate, 'timeoutMinutes'],
+        message: `${gate.timeoutMinutes} minutes is beyond the ${provider} limit of ${limit.minutes} minutes (${limit.minutes / 60} h): ${limit.why}. Change policy '${policy.name}' (match.provider '${policy.match.provider}') sends ${provider} deployments to this gate; lower the timeout or give ${provider} its own gate policy.`,
+      });
+    }
+  }
+  return issues;
+}

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError, type ErrorCode } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { servicenowFromEnv } from './servicenow.js';
@@ -44,7 +44,7 @@ function readYaml(file: string, env: Env): Record<string, unknown> {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError([`not valid YAML: ${(err as Error).message}`], file);
+    throw new ConfigError([yamlProblem(err)], file);
   }
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
@@ -55,6 +55,47 @@ function readYaml(file: string, env: Env): Record<string, unknown> {
   if (missing.length > 0) throw new ConfigError(missing, file);
   return out;
 }
+
+/**
+ * A YAML syntax error as `line L, column C: <what>`. The parser's own message quotes the
+ * offending line, and in a config file that line may be a secret, so only the position and
+ * the kind of error are shown.
+ */
+function yamlProblem(err: unknown): string {
+  if (err instanceof YAMLError) {
+    const at = err.linePos?.[0];
+    const where = at ? `line ${at.line}, column ${at.col}` : `offset ${err.pos[0]}`;
+    return `not valid YAML at ${where}: ${YAML_PROBLEMS[err.code] ?? 'syntax error'}`;
+  }
+  return 'not valid YAML';
+}
+
+/** Plain words for the parser's error codes (eemeli/yaml src/errors.ts ErrorCode). */
+const YAML_PROBLEMS: Record<ErrorCode, string> = {
+  ALIAS_PROPS: 'an alias cannot have an anchor or tag',
+  BAD_ALIAS: 'bad alias',
+  BAD_DIRECTIVE: 'bad directive',
+  BAD_DQ_ESCAPE: 'bad escape in a double-quoted string',
+  BAD_INDENT: 'bad indentation',
+  BAD_PROP_ORDER: 'anchor and tag in the wrong order',
+  BAD_SCALAR_START: 'a plain value cannot start with this character (quote it)',
+  BLOCK_AS_IMPLICIT_KEY: 'a block cannot be a key',
+  BLOCK_IN_FLOW: 'a block inside a flow collection',
+  DUPLICATE_KEY: 'duplicate key',
+  IMPOSSIBLE: 'unexpected parser state',
+  KEY_OVER_1024_CHARS: 'key longer than 1024 characters',
+  MISSING_CHAR: 'a character is missing (unclosed quote or bracket?)',
+  MULTILINE_IMPLICIT_KEY: 'a key cannot span lines',
+  MULTIPLE_ANCHORS: 'several anchors on one node',
+  MULTIPLE_DOCS: 'several documents in one file',
+  MULTIPLE_TAGS: 'several tags on one node',
+  NON_STRING_KEY: 'a key that is not a string',
+  RESOURCE_EXHAUSTION: 'too many alias expansions',
+  BAD_COLLECTION_TYPE: 'wrong collection type for its tag',
+  TAB_AS_INDENT: 'tab used for indentation',
+  TAG_RESOLVE_FAILED: 'unknown tag',
+  UNEXPECTED_TOKEN: 'unexpected token (a key: value on a line where it cannot be?)',
+};
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -136,5 +177,6 @@ function fromEnv(env: Env): Record<string, unknown> {
     security: {
       ...(env.CHANGEGATE_ENCRYPTION_KEY ? { encryptionKey: env.CHANGEGATE_ENCRYPTION_KEY } : {}),
     },
+    audit: { ...(env.CHANGEGATE_AUDIT_KEY ? { key: env.CHANGEGATE_AUDIT_KEY } : {}) },
   };
 }

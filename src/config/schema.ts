@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import { ServiceNowSchema } from './servicenow.js';
-import { ChangesSchema, GatesSchema } from './changes.js';
+import { ChangesSchema, GatesSchema, gateTimeoutIssues } from './changes.js';
 import { CiSchema } from './ci.js';
 import { IncidentsSchema } from './incident.js';
 import { CmdbSchema } from './cmdb.js';
 import { EvidenceSchema } from './evidence.js';
 import { NotifySchema } from './notify.js';
 import { WebSchema } from './web.js';
+import { AuditSchema } from './audit.js';
 
 export { SECOND, MINUTE, HOUR, MIB, WhsecSchema } from './primitives.js';
-import { HOUR, MIB, SECOND, WhsecSchema } from './primitives.js';
+import { HmacSecretSchema, HOUR, Key256Schema, MIB, SECOND, WhsecSchema } from './primitives.js';
 
 /** One or several secrets: several allow rotation (old and new both accepted during the switch). */
 const secrets = <T extends z.ZodType<string>>(item: T) =>
@@ -17,7 +18,7 @@ const secrets = <T extends z.ZodType<string>>(item: T) =>
 
 export const SourcesSchema = z
   .object({
-    github: z.object({ secrets: secrets(z.string().min(1)) }).optional(),
+    github: z.object({ secrets: secrets(HmacSecretSchema) }).optional(),
     gitlab: z
       .object({
         /** Plain `X-Gitlab-Token` values. */
@@ -55,6 +56,8 @@ export const TopicsSchema = z
     deliveries: z.string().default('changegate.deliveries'),
     /** Hash-chained audit ledger written by the `audit` worker (never compacted). */
     auditLedger: z.string().default('changegate.audit-ledger'),
+    /** Signed checkpoints of the ledger's chain heads (one partition, never compacted). */
+    auditCheckpoints: z.string().default('changegate.audit-checkpoints'),
     /** Compacted markers of the DLQ records `changegate replay` has re-published. */
     dlqReplayed: z.string().default('changegate.dlq-replayed'),
   })
@@ -135,6 +138,28 @@ export const ServerSchema = z
       .int()
       .positive()
       .default(10 * SECOND),
+    /** A client must finish its request headers within this (Node's default is 60 s). */
+    headersTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * SECOND),
+    /** …and its whole request, body included (Node's default is 300 s): cuts slow bodies. */
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * SECOND),
+    /** Open connections at most; more are closed on accept (Node's default: unlimited). */
+    maxConnections: z.number().int().positive().default(1024),
+  })
+  .superRefine((s, ctx) => {
+    if (s.headersTimeoutMs > s.requestTimeoutMs)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headersTimeoutMs'],
+        message: 'must not exceed requestTimeoutMs',
+      });
   })
   .prefault({});
 
@@ -153,6 +178,7 @@ export const ConfigSchema = z
     incidents: IncidentsSchema,
     cmdb: CmdbSchema,
     web: WebSchema,
+    audit: AuditSchema,
     /** `memory` is the embedded bus: for trying changegate out and tests, not production. */
     bus: z.enum(['kafka', 'memory']).default('kafka'),
     log: z
@@ -165,23 +191,30 @@ export const ConfigSchema = z
     security: z
       .object({
         /** base64 of 32 bytes; seals callback credentials (JWE dir + A256GCM) before Kafka. */
-        encryptionKey: z
-          .string()
-          .refine(
-            (k) => Buffer.from(k, 'base64').length === 32,
-            'must be base64 of exactly 32 bytes',
-          )
-          .optional(),
+        encryptionKey: Key256Schema.optional(),
       })
       .default({}),
   })
   .superRefine((c, ctx) => {
+    // Receivers and workers run apart on Kafka: a key made up per process would seal callback
+    // credentials no other process can open (the embedded mode makes one and says so).
+    if (c.bus === 'kafka' && !c.security.encryptionKey) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'encryptionKey'],
+        message:
+          'required with the Kafka bus: set CHANGEGATE_ENCRYPTION_KEY to base64 of 32 random bytes (openssl rand -base64 32)',
+      });
+    }
     if (c.bus === 'kafka' && c.kafka.brokers.length === 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['kafka', 'brokers'],
         message: 'no Kafka brokers: set KAFKA_BROKERS (or kafka.brokers) or run with --embedded',
       });
+    }
+    for (const issue of gateTimeoutIssues(c.changes, c.gates)) {
+      ctx.addIssue({ code: 'custom', ...issue });
     }
   });
 

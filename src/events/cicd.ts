@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { CallbackSchema, CicdOriginSchema } from './common.js';
+import { CallbackSchema, CicdOriginSchema, HttpUrlSchema } from './common.js';
 
 /** The origin fields every CI/CD event carries, as a normalizer writes them. */
 export type CicdOrigin = z.input<typeof CicdOriginSchema>;
 
 export const RunSchema = z.object({
   id: z.string().min(1),
-  url: z.url().optional(),
+  url: HttpUrlSchema.optional(),
   name: z.string().optional(),
   attempt: z.number().int().positive().optional(),
 });
@@ -48,14 +48,14 @@ export const PipelineDataSchema = CicdOriginSchema.extend({
   /** A CR the pipeline names (CI variable, commit trailer). */
   changeNumber: z.string().optional(),
   /** Failing jobs or stages, when the provider tells. */
-  failures: z.array(z.object({ name: z.string(), url: z.url().optional() })).default([]),
+  failures: z.array(z.object({ name: z.string(), url: HttpUrlSchema.optional() })).default([]),
 });
 export type PipelineData = z.infer<typeof PipelineDataSchema>;
 
 export const TestReportSchema = z.object({
   format: z.enum(['junit', 'sarif', 'log', 'other']),
   name: z.string().min(1),
-  url: z.url().optional(),
+  url: HttpUrlSchema.optional(),
   content: z.string().optional(),
   contentType: z.string().optional(),
 });
@@ -81,5 +81,7 @@ export type TestReportedData = z.infer<typeof TestReportedDataSchema>;
 /** A verified delivery that no normalizer maps: published anyway, so subscribers lose nothing. */
 export const WebhookReceivedDataSchema = CicdOriginSchema.extend({
   action: z.string().optional(),
+  /** Why a verified delivery was not mapped further, e.g. `invalid_field:builds.0.id`. */
+  reason: z.string().optional(),
 });
 export type WebhookReceivedData = z.infer<typeof WebhookReceivedDataSchema>;

@@ -5,12 +5,19 @@ export const ProviderSchema = z.enum(PROVIDERS);
 export type Provider = z.infer<typeof ProviderSchema>;
 
 /**
+ * Every URL an event carries is http(s): URLs arrive in webhooks and end up as links (status
+ * page, CR descriptions) and as addresses workers call, so `javascript:`, `data:` or `file:`
+ * never get that far.
+ */
+export const HttpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/**
  * Where and how to call the CI system back to release or reject a gate. Credentials never travel
  * in clear: `sealed` is a compact JWE (dir + A256GCM) of a JSON object only workers can open.
  */
 export const CallbackSchema = z.object({
   kind: z.enum(['github', 'gitlab', 'azure-devops', 'jenkins', 'generic']),
-  url: z.url(),
+  url: HttpUrlSchema,
   sealed: z.string().optional(),
   params: z.record(z.string(), z.string()).default({}),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CallbackSchema, ProviderSchema } from './common.js';
+import { CallbackSchema, ProviderSchema, HttpUrlSchema } from './common.js';
 
 /** What the gate worker knows of a CR: the fields its rules read, as ServiceNow stores them. */
 export const ChangeSnapshotSchema = z.object({
@@ -27,7 +27,7 @@ export const GateRegisteredDataSchema = z.object({
   deploymentId: z.string().min(1),
   correlationId: z.string().min(1),
   callback: CallbackSchema,
-  runUrl: z.url().optional(),
+  runUrl: HttpUrlSchema.optional(),
   /** Name of the gate policy whose rules apply. */
   policy: z.string().default('default'),
   registeredAt: z.iso.datetime({ offset: true }),
@@ -74,7 +74,7 @@ export const ChangeActionDataSchema = z.object({
   changeType: z.string().optional(),
   /** The CR's approval when the action was taken (`requested` for a new normal/emergency CR). */
   approval: z.string().optional(),
-  runUrl: z.url().optional(),
+  runUrl: HttpUrlSchema.optional(),
   detail: z.string().optional(),
   closeCode: z.string().optional(),
 });

@@ -4,6 +4,7 @@ import { topicSpecs } from '../bus/topics.js';
 import { asyncApiDocument } from '../events/asyncapi.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { bodyLimit } from './body-limit.js';
 import { errorResponse } from './errors.js';
 import { createHooksRoutes, type HooksOptions } from './hooks.js';
 import { createOpsRoutes } from './ops.js';
@@ -26,6 +27,8 @@ export function createApp(options: AppOptions): Hono {
   const { bus, log, metrics, extend } = options;
   const app = new Hono();
 
+  // Every route, the status page's included: no handler may read more than this.
+  app.use('*', bodyLimit(options.config.ingest.maxBodyBytes));
   app.route('/hooks', createHooksRoutes(options));
   app.route('/', createOpsRoutes({ bus, metrics }));
   // API documents: built on first request (the JSON Schemas are generated from zod), then kept.

@@ -1,5 +1,11 @@
 import type { Context } from 'hono';
-import { ChangegateError, BusUnavailableError, PayloadError, coerceError } from '../errors.js';
+import {
+  ChangegateError,
+  BusUnavailableError,
+  PayloadError,
+  PayloadTooLargeError,
+  coerceError,
+} from '../errors.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -11,6 +17,8 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
     if (err instanceof BusUnavailableError) {
       c.header('Retry-After', String(err.retryAfterSeconds));
     }
+    // Close rather than drain the rest of a body we refused: it may be megabytes still coming.
+    if (err instanceof PayloadTooLargeError) c.header('Connection', 'close');
     const reason = err instanceof PayloadError ? err.reason : err.code;
     return c.json({ error: err.code, reason, message: err.message }, err.status as 400);
   }

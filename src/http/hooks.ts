@@ -6,6 +6,7 @@ import type { ReceiverEntry } from '../receivers/registry.js';
 import { errorResponse } from './errors.js';
 import { readBody } from './read-body.js';
 import { rateLimit } from './rate-limit.js';
+import { sourceLabeler } from './source-label.js';
 
 export interface HooksOptions extends IngestDeps {
   receivers: Record<string, ReceiverEntry>;
@@ -20,6 +21,7 @@ export interface HooksOptions extends IngestDeps {
 export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOptions): Hono {
   const app = new Hono();
   const limit = deps.config.ingest.maxBodyBytes;
+  const label = sourceLabeler(deps.config.sources, Object.keys(receivers));
 
   const perSource = deps.config.ingest.rateLimit;
   if (perSource) {
@@ -27,6 +29,7 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
       '*',
       rateLimit({
         ...perSource,
+        label,
         onLimited: (source) => metrics.deliveries.inc({ source, outcome: 'rate_limited' }),
       }),
     );
@@ -39,7 +42,7 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
       metrics.deliveries.inc({ source: 'unknown', outcome: 'rejected_unknown_source' });
       return c.json({ error: 'not_found', message: `no route /hooks/${name}` }, 404);
     }
-    const source = params.source ? `${name}/${params.source}` : name;
+    const source = label(c.req.path);
     try {
       const body = await readBody(c, limit);
       const result = await ingest(

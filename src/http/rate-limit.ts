@@ -3,7 +3,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 /**
  * Per-source token bucket for the webhook routes: a sender that floods gets 429 with
  * `Retry-After`, everyone else keeps their own budget. The source is the route's source
- * (`github`, `generic/<name>`, …) plus the client address, so a flood of forged requests to one
+ * (`github`, `generic/<name>` for configured names, `generic/*` for any other) plus the client
+ * address, so a flood of forged requests to one
  * route does not spend the budget of the real sender of that route. It runs before the body is
  * read or a signature checked: refusing must cost less than accepting.
  *
@@ -23,6 +24,11 @@ export interface RateLimitOptions {
   maxSources?: number;
   clock?: () => number;
   onLimited?: (source: string) => void;
+}
+
+export interface RateLimitMiddlewareOptions extends RateLimitOptions {
+  /** The route's source name from the path; only configured names, see source-label.ts. */
+  label: (path: string) => string;
 }
 
 interface Bucket {
@@ -78,23 +84,15 @@ function clientAddress(c: Context): string | undefined {
   return bindings?.incoming?.socket?.remoteAddress;
 }
 
-/** `/hooks/generic/<name>` → `generic/<name>`, `/hooks/<provider>` → `<provider>`. */
-function routeSource(path: string): string {
-  const parts = path.split('/').filter(Boolean);
-  const i = parts.indexOf('hooks');
-  const rest = i >= 0 ? parts.slice(i + 1) : parts;
-  return (rest[0] === 'generic' ? rest.slice(0, 2) : rest.slice(0, 1)).join('/') || '(root)';
-}
-
 /**
  * Hono middleware answering 429 `{ error: 'rate_limited' }` with `Retry-After` (seconds) to a
  * source over its budget.
- * @example app.use('*', rateLimit({ perSourcePerSecond: 50, burst: 100 }))
+ * @example app.use('*', rateLimit({ perSourcePerSecond: 50, burst: 100, label }))
  */
-export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
+export function rateLimit(options: RateLimitMiddlewareOptions): MiddlewareHandler {
   const buckets = createTokenBuckets(options);
   return async (c, next) => {
-    const route = routeSource(c.req.path);
+    const route = options.label(c.req.path);
     const source = `${route}|${clientAddress(c) ?? 'unknown'}`;
     const wait = buckets.take(source);
     if (wait === 0) return next();

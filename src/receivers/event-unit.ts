@@ -8,10 +8,15 @@ export function unit(origin: Pick<CicdOrigin, 'provider' | 'project'>, id: strin
 }
 
 /** A verified delivery no mapping covers: published as-is so subscribers lose nothing. */
-export function received(origin: CicdOrigin, id: string, action?: string | null): NormalizedEvent {
+export function received(
+  origin: CicdOrigin,
+  id: string,
+  action?: string | null,
+  reason?: string,
+): NormalizedEvent {
   return {
     type: 'dev.changegate.webhook.received',
     ...unit(origin, id),
-    data: { ...origin, ...(action ? { action } : {}) },
+    data: { ...origin, ...(action ? { action } : {}), ...(reason ? { reason } : {}) },
   };
 }

@@ -99,7 +99,7 @@ export async function startReceiver({
       extend?.(app);
     },
   });
-  const server = await listen(app.fetch, { port: config.server.port, host: config.server.host });
+  const server = await listen(app.fetch, config.server);
   log.info(
     {
       url: server.url,

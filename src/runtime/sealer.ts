@@ -4,9 +4,9 @@ import type { Logger } from '../log.js';
 import { createSealer, type Sealer } from '../security/seal.js';
 
 /**
- * The sealer from `security.encryptionKey`. Without one, a random key is made for this process:
- * fine for the embedded mode, but a callback sealed by one process cannot be opened by another
- * or after a restart, so it says so.
+ * The sealer from `security.encryptionKey`. Without one, the embedded mode makes a random key
+ * for this process and says so; with Kafka a key is required (receivers and workers run apart,
+ * and a callback sealed by one process must open in another and after a restart).
  */
 let ephemeral: Sealer | undefined;
 
@@ -16,10 +16,15 @@ export function sealerFromConfig(config: Config, log: Logger): Sealer {
   // One key per process, so the receiver and the workers of one process share it.
   if (ephemeral) return ephemeral;
   if (config.bus === 'kafka') {
-    log.warn(
-      'security.encryptionKey (CHANGEGATE_ENCRYPTION_KEY) is not set: callback credentials are sealed with a key that dies with this process; set it when receivers and workers run apart',
+    // The config schema refuses this already; a caller that built a Config by hand still must not
+    // seal with a key no other process has.
+    throw new Error(
+      '[changegate/security] security.encryptionKey (CHANGEGATE_ENCRYPTION_KEY) is required with the Kafka bus',
     );
   }
+  log.info(
+    'embedded mode: generated an encryption key for this process (callback credentials sealed with it die with the process)',
+  );
   ephemeral = createSealer(randomBytes(32));
   return ephemeral;
 }

@@ -11,6 +11,8 @@ import { evidenceWorker } from '../workers/evidence.js';
 import { startGateWorker, type GateWorker } from '../workers/gate.js';
 import { startLedgerWorker, type LedgerWorker } from '../workers/ledger.js';
 import { auditObserver } from '../audit/observer.js';
+import { auditKeyFromConfig } from '../audit/signing.js';
+import { withAuditSigning } from '../audit/signing-bus.js';
 import { incidentWorker } from '../workers/incident.js';
 import { startNotifyWorker, type NotifyWorker } from '../workers/notify.js';
 import { runWorker } from '../workers/runtime.js';
@@ -76,11 +78,15 @@ export function servicenowClients(
 export async function startWorkers({
   config,
   log,
-  bus,
+  bus: given,
   metrics,
   names,
   fetchImpl,
 }: StartWorkersOptions): Promise<WorkersRuntime> {
+  // Every audit line a worker writes is signed on its way to the bus, so the ledger can tell
+  // changegate's writers from anyone else who can produce to the audit topic.
+  const auditKey = auditKeyFromConfig(config);
+  const bus = withAuditSigning(given, config.kafka.topics.audit, auditKey);
   // Workers may start before any receiver has created the topics on a fresh cluster.
   await bus.ensureTopics(topicSpecs(config.kafka));
   const servicenow = servicenowClients(config, log, metrics, fetchImpl);
@@ -147,7 +153,7 @@ export async function startWorkers({
   // audit: the ledger (only writer of the hash chains) and the observer that audits receipts
   // and ServiceNow approvals; see src/workers/ledger.ts.
   const ledger = names.includes('audit')
-    ? await startLedgerWorker({ bus, config, log })
+    ? await startLedgerWorker({ bus, config, key: auditKey, log })
     : undefined;
   if (ledger) subscriptions.push(await runWorker(auditObserver({ config, bus }), runtime));
   log.info({ workers: names }, 'workers running');

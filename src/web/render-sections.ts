@@ -79,13 +79,28 @@ function renderGates(gates: GateView[], options: RenderOptions): Fragment {
   </table>`;
 }
 
+/**
+ * Only http(s) URLs become links: escaping keeps a URL inside its attribute, it does not stop
+ * `javascript:` from running when clicked. The event schemas refuse other schemes already; the
+ * page does not rely on every producer having been checked.
+ */
+function linkable(url: string | undefined): url is string {
+  if (!url) return false;
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
 function renderGate(g: GateView, options: RenderOptions): Fragment {
   const label = gateLabel(g.status, g.waitingFor);
   const deployment = html`${g.project} → ${g.environment}
     <span class="muted">(${g.provider})</span>`;
   return html`<tr data-gate-id="${g.gateId}" data-status="${g.status}">
     <th scope="row">${g.changeNumber}</th>
-    <td>${g.runUrl ? html`<a href="${g.runUrl}">${deployment}</a>` : deployment}</td>
+    <td>${linkable(g.runUrl) ? html`<a href="${g.runUrl}">${deployment}</a>` : deployment}</td>
     <td><span class="badge ${g.status}">${label}</span></td>
     <td>
       ${g.reason}

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
+import { PayloadTooLargeError } from '../errors.js';
+import { bodyLimit } from '../http/body-limit.js';
 import type { Logger } from '../log.js';
 import { presentedToken, sameOrigin, SESSION_COOKIE, tokenMatches } from './auth.js';
 import { LiveUpdates } from './live.js';
@@ -31,6 +33,8 @@ export interface StatusRoutes {
 }
 
 const CHANGE_NUMBER = /^[A-Za-z0-9_.-]{1,64}$/;
+/** The sign-in form is one token field; the decision forms are empty. */
+const FORM_MAX_BYTES = 4096;
 
 /**
  * The status page routes: `GET /` (HTML), `GET /events` (SSE), `GET /snapshot.json`,
@@ -67,7 +71,8 @@ export function createStatusRoutes({
     return c.html(renderSignIn({ base, nonce, wrong }), 401);
   };
 
-  app.post('/session', async (c) => {
+  // Before the token check: the sign-in form is the one route an anonymous client may post to.
+  app.post('/session', bodyLimit(FORM_MAX_BYTES), async (c) => {
     if (!token) return c.redirect(base, 303);
     if (!sameOrigin(c)) return c.text('cross-origin request refused', 403);
     const form = await c.req.parseBody();
@@ -104,7 +109,7 @@ export function createStatusRoutes({
     return streamSSE(c, (stream) => live.serve(stream));
   });
 
-  app.post('/changes/:number/:decision{approve|reject}', async (c) => {
+  app.post('/changes/:number/:decision{approve|reject}', bodyLimit(FORM_MAX_BYTES), async (c) => {
     if (!actions) return c.notFound();
     if (!sameOrigin(c)) return c.text('cross-origin request refused', 403);
     const number = c.req.param('number');
@@ -118,6 +123,16 @@ export function createStatusRoutes({
     }
     log.info({ number, decision }, 'status page decision sent to the ServiceNow sandbox');
     return c.redirect(base, 303);
+  });
+
+  // The body limit throws before any handler runs; answer it here too, so the page gives 413
+  // wherever it is mounted.
+  app.onError((err, c) => {
+    if (err instanceof PayloadTooLargeError) {
+      c.header('Connection', 'close');
+      return c.text(err.message, 413);
+    }
+    throw err;
   });
 
   return { app, close: () => live.close() };

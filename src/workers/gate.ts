@@ -34,6 +34,7 @@ export interface GateWorker {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const CALLBACK_ATTEMPTS = 4;
 const RETRY_LATER_MS = 30_000;
+const MINUTE = 60_000;
 const RESUME_CONCURRENCY = 256;
 
 /**
@@ -58,7 +59,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
   const states = new Map<string, CrState>();
   const locks = new Map<string, Promise<void>>();
   const timers = new Map<string, { at: number; handle: NodeJS.Timeout }>();
+  const retries = new Map<string, NodeJS.Timeout>(); // gateId → next callback round
   let closed = false;
+  const retry = config.gates.callbackRetry;
 
   const policyOf = (name: string): GatePolicy =>
     config.gates.policies[name] ?? config.gates.policies.default ?? GatePolicySchema.parse({});
@@ -146,11 +149,47 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
           } else if (effect.kind === 'callback') {
             const answer = await callBack(state, effect.gateId, effect.decision, effect.reason);
             if (answer) queue.push(answer);
-            else arm(number, clock() + RETRY_LATER_MS);
+            else retryLater(number, effect.gateId, 1);
           }
         }
       }
     });
+
+  /**
+   * A callback that stayed unreachable is called again, with backoff (first delay doubling up to
+   * the cap), until it answers: done, or a final error, which is how a provider's own limit ends
+   * it (the Azure client fails for good once the check token has expired).
+   */
+  const retryLater = (number: string, gateId: string, round: number) => {
+    if (closed) return;
+    clearTimeout(retries.get(gateId));
+    const base = Math.min(
+      retry.firstDelaySeconds * 1000 * 2 ** (round - 1),
+      retry.maxDelayMinutes * MINUTE,
+    );
+    const handle = setTimeout(
+      () => {
+        retries.delete(gateId);
+        void retryCallback(number, gateId, round).catch((err: unknown) =>
+          log.error({ err, number, gateId }, 'callback retry failed'),
+        );
+      },
+      Math.min(base * (0.75 + Math.random() / 2), MAX_TIMER_MS),
+    );
+    handle.unref?.();
+    retries.set(gateId, handle);
+  };
+
+  const retryCallback = async (number: string, gateId: string, round: number) => {
+    const state = states.get(number);
+    const entry = state?.gates[gateId];
+    if (closed || !state || entry?.status !== 'deciding' || !entry.outcome) return;
+    log.info({ number, gateId, round }, 'calling the CI system again');
+    const decision = entry.outcome === 'released' ? 'approve' : 'reject';
+    const answer = await callBack(state, gateId, decision, entry.reason);
+    if (answer) await apply(number, [answer]);
+    else retryLater(number, gateId, round + 1);
+  };
 
   /** Call the CI system; undefined when it stayed unreachable (kept deciding, retried later). */
   const callBack = async (
@@ -167,6 +206,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
           outcome: decision,
           comment: `changegate: ${reason}`,
           changeNumber: state.number,
+          gateId,
         });
         return {
           kind: 'callback-done',
@@ -271,7 +311,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     void bestEffort(() =>
       servicenow.addWorkNote(
         entry.gate.change?.sysId ?? state.change?.sysId ?? '',
-        `changegate: gate ${effect.outcome} for ${entry.gate.project} → ${entry.gate.environment} (${effect.reason}).${entry.gate.runUrl ? ` Run: ${entry.gate.runUrl}` : ''}`,
+        `changegate: gate ${effect.outcome} for ${entry.gate.project} → ${entry.gate.environment} (${effect.reason}).${effect.callback === 'failed' ? ` The CI system was NOT told: ${effect.error ?? 'callback failed'}.` : ''}${entry.gate.runUrl ? ` Run: ${entry.gate.runUrl}` : ''}`,
       ),
     );
   };
@@ -372,6 +412,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
         g.reason,
       );
       if (answer) await apply(state.number, [answer]);
+      else retryLater(state.number, gateId, 1);
     }
   };
   for (let i = 0; i < resumed.length; i += RESUME_CONCURRENCY) {
@@ -404,6 +445,8 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       closed = true;
       for (const t of timers.values()) clearTimeout(t.handle);
       timers.clear();
+      for (const handle of retries.values()) clearTimeout(handle);
+      retries.clear();
       await subscription.close();
       await Promise.all([...locks.values()]);
     },

@@ -14,6 +14,11 @@ export interface GateServiceNow {
 export interface GateCallbacks {
   decide(
     callback: Callback,
-    decision: { outcome: 'approve' | 'reject'; comment: string; changeNumber?: string },
+    decision: {
+      outcome: 'approve' | 'reject';
+      comment: string;
+      changeNumber?: string;
+      gateId?: string;
+    },
   ): Promise<{ status: 'done' | 'already-decided'; httpStatus: number }>;
 }

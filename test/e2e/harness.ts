@@ -30,7 +30,7 @@ import { spawnCli, type CliProcess } from './support/process.js';
 
 /** Secrets the senders sign with and the receiver checks. */
 export const E2E_SECRETS = {
-  github: `gh-${randomBytes(8).toString('hex')}`,
+  github: `gh-${randomBytes(16).toString('hex')}`,
   gitlab: `gl-${randomBytes(8).toString('hex')}`,
   /** Jenkins deliveries and ServiceNow business-rule messages (Standard Webhooks). */
   whsec: `whsec_${randomBytes(32).toString('base64')}`,
@@ -227,7 +227,15 @@ export async function startE2eStack({
     const common = {
       bus: 'kafka',
       log: { level: 'info' },
-      kafka: { brokers, clientId: `changegate-${name}`, topics, partitions: 3 },
+      // Consumer groups of their own too: two runs on the shared broker in one group would be
+      // assigned each other's topics.
+      kafka: {
+        brokers,
+        clientId: `changegate-${name}`,
+        topics,
+        partitions: 3,
+        groupPrefix: prefix,
+      },
       sources: {
         github: { secrets: [E2E_SECRETS.github] },
         gitlab: { tokens: [E2E_SECRETS.gitlab] },

@@ -5,7 +5,8 @@ import { hasKafka, kafkaBrokers } from '../support/kafka.js';
 import { freePort, runCli, waitReady, type CliProcess } from '../support/process.js';
 import type { RawRequest } from '../../src/receivers/types.js';
 
-const SECRET = 's';
+const SECRET = 'github-secret-of-receiver-kafka';
+const KEY = Buffer.alloc(32, 11).toString('base64');
 const EVENTS = [
   'deployment_protection_rule.requested',
   'deployment_status.success',
@@ -59,7 +60,11 @@ describe.skipIf(!hasKafka())('changegate start on Kafka, as a process', () => {
   let receiver: { proc: CliProcess; url: string };
 
   beforeAll(async () => {
-    env = { KAFKA_BROKERS: kafkaBrokers().join(','), CHANGEGATE_GITHUB_SECRET: SECRET };
+    env = {
+      KAFKA_BROKERS: kafkaBrokers().join(','),
+      CHANGEGATE_GITHUB_SECRET: SECRET,
+      CHANGEGATE_ENCRYPTION_KEY: KEY,
+    };
     receiver = await startReceiver(env);
   });
   afterAll(async () => {
@@ -147,7 +152,11 @@ describe.skipIf(!hasKafka() || Boolean(process.env.KAFKA_BROKERS))(
 
     beforeAll(async () => {
       kafka = await startLocalKafka({ port, fresh: true });
-      env = { KAFKA_BROKERS: kafka.brokers, CHANGEGATE_GITHUB_SECRET: SECRET };
+      env = {
+        KAFKA_BROKERS: kafka.brokers,
+        CHANGEGATE_GITHUB_SECRET: SECRET,
+        CHANGEGATE_ENCRYPTION_KEY: KEY,
+      };
       receiver = await startReceiver(env);
     }, 180_000);
     afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubFixture, githubRequest } from '../fixtures/github-request.js';
-import { gitlabFixture, gitlabRequest } from '../fixtures/gitlab-request.js';
+import { gitlabRequest } from '../fixtures/gitlab-request.js';
 import { signedRequest } from '../fixtures/standard-webhook-request.js';
 import { SECRETS, eventually } from '../support/stack.js';
 import { startLoggedStack, type LoggedStack } from './support/logged-stack.js';
@@ -73,22 +73,10 @@ describe('logs of a run with known secrets', () => {
     ).toBe(202);
     await approveWhenRequested('github/acme/payments/run-9001-production');
 
-    const gl = gitlabFixture('deployment.blocked');
-    gl.project = { ...(gl.project as object), web_url: `${stack.ci.url}/acme/payments` };
-    gl.deployment_id = 9002;
-    gl.commit_title = 'Add idempotent refunds'; // the fixture's title names an existing CR
-    stack.ci.gitlab.pending(30, 9002);
-    expect(
-      await post(
-        'gitlab',
-        gitlabRequest('Deployment Hook', gl, {
-          token: SECRETS.gitlab,
-          instance: null,
-          idempotencyKey: 'sec-2',
-        }),
-      ),
-    ).toBe(202);
-    await approveWhenRequested('gitlab/acme/payments/9002');
+    // GitLab's hook delivers the Pipeline Hook of a deploy job waiting for approval.
+    stack.ci.gitlab.hooks({ url: `${stack.receiver.url}/hooks/gitlab`, token: SECRETS.gitlab });
+    const gl = await stack.ci.gitlab.pipeline({ projectId: 30, projectPath: 'acme/payments' });
+    await approveWhenRequested(`gitlab/acme/payments/job-${gl.jobId}`);
 
     const url = stack.ci.generic.pending('sec-wf');
     const body = {

@@ -45,7 +45,10 @@ describe('rate limiting on the webhook routes', () => {
         bus: 'memory',
         server: { port: 0, host: '127.0.0.1' },
         log: { level: 'silent' },
-        sources: { generic: { '*': { secrets: [SECRETS.whsec] } } },
+        // Configured names get a bucket each; any other name shares `generic/*`.
+        sources: {
+          generic: { noisy: { secrets: [SECRETS.whsec] }, quiet: { secrets: [SECRETS.whsec] } },
+        },
         ingest: { rateLimit: { perSourcePerSecond: 5, burst: 10 } },
       }),
   });

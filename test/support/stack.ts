@@ -14,7 +14,7 @@ import {
 } from '../../src/sandbox/servicenow/index.js';
 
 export const SECRETS = {
-  github: 'gh-secret',
+  github: 'gh-secret-of-the-test-stack',
   gitlab: 'gl-token',
   whsec: `whsec_${randomBytes(32).toString('base64')}`,
   azureBasic: 'azure-hook:azure-password',
@@ -67,6 +67,7 @@ export async function startStack({
           'dlq',
           'deliveries',
           'auditLedger',
+          'auditCheckpoints',
           'dlqReplayed',
         ].map((t) => [t, `${topicPrefix}.${t}`]),
       )
@@ -79,6 +80,7 @@ export async function startStack({
         server: { port: 0, host: '127.0.0.1' },
         log: { level: process.env.LOG_LEVEL ?? 'silent' },
         kafka: { brokers: brokers ?? [], topics, partitions: 3 },
+        security: { encryptionKey: randomBytes(32).toString('base64') },
         sources: {
           github: { secrets: [SECRETS.github] },
           gitlab: { tokens: [SECRETS.gitlab] },

@@ -68,6 +68,11 @@ export function operations(byTopic: Partial<Record<Topic, string[]>>, withLedger
     ...(withLedger
       ? {
           writeLedger: op('send', 'auditLedger', 'The audit worker chains every audit entry.'),
+          writeCheckpoints: op(
+            'send',
+            'auditCheckpoints',
+            'The audit worker checkpoints the chain heads on a schedule and at shutdown.',
+          ),
           consumeAudit: op('receive', 'audit', 'The audit worker reads the audit trail.'),
         }
       : {}),

@@ -8,7 +8,7 @@ import type { TopicName } from '../types.js';
  */
 
 /** Topics changegate writes besides the event topics. */
-export type InternalTopic = 'deliveries' | 'auditLedger' | 'dlqReplayed';
+export type InternalTopic = 'deliveries' | 'auditLedger' | 'auditCheckpoints' | 'dlqReplayed';
 /** Every topic the document can describe, by logical name. */
 export type Topic = TopicName | InternalTopic;
 
@@ -29,6 +29,7 @@ export const KEYS: Record<Topic, string> = {
   dlq: 'The original record’s key.',
   deliveries: '`<route>:<delivery id>`, e.g. `github:72d3162e-cc78-11e3-81ab-4c9367dc0958`.',
   auditLedger: 'CR number or correlation id: one hash chain per key.',
+  auditCheckpoints: 'The ledger topic’s name (one partition: checkpoints chain in order).',
   dlqReplayed: 'The dead-lettered record’s coordinates.',
 };
 
@@ -45,7 +46,9 @@ export const CHANNEL_DESCRIPTIONS: Record<Topic, string> = {
   deliveries:
     'Compacted delivery log: one marker per accepted delivery id, so the dedupe window survives restarts. Internal.',
   auditLedger:
-    'Hash-chained copy of the audit trail written by the audit worker, kept forever: `{ key, seq, prevHash, hash, entry }` with hash = sha256(prevHash + canonical JSON of { key, seq, entry }) (src/audit/chain.ts).',
+    'Hash-chained copy of the audit trail written by the audit worker, kept forever: `{ key, seq, prevHash, hash, entry, sig }` with hash = sha256(prevHash + canonical JSON of { key, seq, entry }) and sig = HMAC-SHA256 under the audit key of { key, seq, prevHash, hash } (src/audit/chain.ts).',
+  auditCheckpoints:
+    'Signed checkpoints of the ledger written by the audit worker on a schedule and at shutdown: each chain’s head (seq, hash) and a root over all chains, each checkpoint linked to the one before (src/audit/checkpoint.ts). Kept forever.',
   dlqReplayed:
     'Compacted markers of the DLQ records `changegate replay` has re-published. Internal.',
 };

@@ -77,7 +77,7 @@ export const HOOK_PATHS: Json = {
   '/hooks/gitlab': hook({
     summary: 'GitLab project or group webhook',
     description:
-      'Events read: `Deployment Hook` (status `blocked` registers a gate), `Pipeline Hook`, `Job Hook`; any other verified event is published as webhook.received. Authenticity: the Standard-Webhooks signature of a signing token (`sources.gitlab.signingTokens`) when sent, else `X-Gitlab-Token` (`sources.gitlab.tokens`). Dedupe: `Idempotency-Key`, `webhook-id`, `X-Gitlab-Event-UUID`, `X-Gitlab-Webhook-UUID`, else a hash of the body.',
+      'Events read: `Pipeline Hook` (a deploy job in `builds[]` with status `manual` registers a gate), `Deployment Hook` (running, success, failed, canceled), `Job Hook`; any other verified event, or a known one that cannot be read, is published as webhook.received (202). Authenticity: the Standard-Webhooks signature of a signing token (`sources.gitlab.signingTokens`) when sent, else `X-Gitlab-Token` (`sources.gitlab.tokens`). Dedupe: `Idempotency-Key`, `webhook-id`, `X-Gitlab-Event-UUID`, `X-Gitlab-Webhook-UUID`, else a hash of the body.',
     parameters: [
       header('X-Gitlab-Event', 'Event name, e.g. `Deployment Hook` (missing → 400).'),
       header(

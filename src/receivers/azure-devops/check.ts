@@ -25,7 +25,8 @@ import { PREFIX, PROVIDER, UNEXPANDED, httpUrl, key, text } from './fields.js';
  * @module
  */
 
-const API_VERSION = '7.1';
+/** "The token is valid for 48 hours" (MicrosoftDocs/azure-devops-docs invoke-checks.md). */
+const TOKEN_TTL_MS = 48 * 3600_000;
 /** Deeper JSON than this is refused rather than walked (the redaction below recurses). */
 const MAX_DEPTH = 64;
 
@@ -67,17 +68,53 @@ export const CheckBodySchema = z.object({
     .catch([]),
 });
 
-/** Drop every `AuthToken` key and every copy of the token itself, at any depth. */
-function redact(value: unknown, token: string, depth = 0): unknown {
+const REDACTED = '[redacted]';
+
+/** Every form the token can take inside a body: as sent, URL-encoded, base64 (alone or as Basic). */
+function tokenForms(token: string): string[] {
+  const b64 = (v: string) => Buffer.from(v, 'utf8').toString('base64');
+  return [...new Set([token, encodeURIComponent(token), b64(token), b64(`:${token}`)])].sort(
+    (a, b) => b.length - a.length,
+  );
+}
+
+function scrub(text: string, forms: readonly string[]): string {
+  let out = text;
+  for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  return out;
+}
+
+/**
+ * Drop every `AuthToken` key and cut every copy of the token (any form, in keys and values) at
+ * any depth. Runs before anything is read from the body, so no field can carry the token on.
+ */
+function redact(value: unknown, forms: readonly string[], depth = 0): unknown {
   if (depth > MAX_DEPTH) throw new PayloadError('too_deep', `${PREFIX} body nested too deeply`);
-  if (typeof value === 'string') return value.includes(token) ? '[redacted]' : value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, token, depth + 1));
+  if (typeof value === 'string') return scrub(value, forms);
+  if (Array.isArray(value)) return value.map((v) => redact(v, forms, depth + 1));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k.toLowerCase() !== 'authtoken') out[k] = redact(v, token, depth + 1);
+    if (k.toLowerCase() !== 'authtoken') out[scrub(k, forms)] = redact(v, forms, depth + 1);
   }
   return out;
+}
+
+/** When the job token stops working: its JWT `exp`, else 48 h from the check call. */
+function tokenExpiry(token: string, now: Date): Date {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'),
+    ) as {
+      exp?: unknown;
+    };
+    if (typeof payload.exp === 'number' && Number.isFinite(payload.exp)) {
+      return new Date(Math.min(payload.exp * 1000, now.getTime() + TOKEN_TTL_MS));
+    }
+  } catch {
+    // Not a JWT: fall back to the documented lifetime.
+  }
+  return new Date(now.getTime() + TOKEN_TTL_MS);
 }
 
 function header(headers: Headers, name: string): string {
@@ -88,7 +125,10 @@ function header(headers: Headers, name: string): string {
   return value;
 }
 
-/** `{PlanUrl}{ProjectId}/_apis/distributedtask/hubs/{HubName}/plans/{PlanId}/events`. */
+/**
+ * `{PlanUrl}{ProjectId}/_apis/distributedtask/hubs/{HubName}/plans/{PlanId}/events`, without an
+ * api-version: the callback client picks it per host (Services or Server).
+ */
 export function planEventsUrl(
   planUrl: string,
   projectId: string,
@@ -102,7 +142,7 @@ export function planEventsUrl(
   const root = base.endsWith('/') ? base : `${base}/`;
   const [project, hub, plan] = [projectId, hubName, planId].map(encodeURIComponent);
   const path = `${project}/_apis/distributedtask/hubs/${hub}/plans/${plan}/events`;
-  return new URL(`${path}?api-version=${API_VERSION}`, root).toString();
+  return new URL(path, root).toString();
 }
 
 /**
@@ -121,11 +161,12 @@ export async function normalizeCheck(
   const timelineId = h.get('timelineid')?.trim();
   const url = planEventsUrl(planUrl, projectId, hubName, planId);
 
-  const json = request.json;
-  const raw = redact(json, authToken);
+  // Everything below reads the redacted body only: a token pasted into `description` or any
+  // other field must not reach the event, the CR or a log.
+  const raw = redact(request.json, tokenForms(authToken));
   // The body is the check author's: anything that is not an object counts as empty.
-  const isObject = json !== null && typeof json === 'object' && !Array.isArray(json);
-  const body = CheckBodySchema.parse(isObject ? json : {});
+  const isObject = raw !== null && typeof raw === 'object' && !Array.isArray(raw);
+  const body = CheckBodySchema.parse(isObject ? raw : {});
   const environment = body.environment ?? body.stage;
   if (!environment) {
     throw new PayloadError(
@@ -189,6 +230,7 @@ export async function normalizeCheck(
           hubName,
           projectId,
           ...(timelineId ? { timelineId } : {}),
+          tokenExpiresAt: tokenExpiry(authToken, ctx.now).toISOString(),
         },
       },
     },

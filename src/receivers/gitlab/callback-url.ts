@@ -1,7 +1,9 @@
 /**
- * Where to approve or reject a blocked GitLab deployment:
- * `POST <instance>/api/v4/projects/:id/deployments/:deployment_id/approval`.
+ * Where a GitLab gate is released: the deploy job's
+ * `POST <instance>/api/v4/projects/:id/jobs/:job_id/play` (the callback client approves the job's
+ * blocked deployment first).
  *
+ * @see https://docs.gitlab.com/api/jobs/#run-a-job
  * @see https://docs.gitlab.com/api/deployments/#approve-or-reject-a-blocked-deployment
  * @module
  */
@@ -47,7 +49,7 @@ export function gitlabInstanceUrl(
   return `${web.origin}${root}`;
 }
 
-/** The approval endpoint of one deployment. */
-export function gitlabApprovalUrl(base: string, projectId: string, deploymentId: string): string {
-  return `${base}/api/v4/projects/${encodeURIComponent(projectId)}/deployments/${encodeURIComponent(deploymentId)}/approval`;
+/** The play endpoint of one job: the gate's callback URL. */
+export function gitlabPlayUrl(base: string, projectId: string, jobId: string): string {
+  return `${base}/api/v4/projects/${encodeURIComponent(projectId)}/jobs/${encodeURIComponent(jobId)}/play`;
 }

@@ -11,8 +11,14 @@ import { verifyGitlab, type GitlabSecrets } from './verify.js';
 
 export { verifyGitlab, type GitlabSecrets } from './verify.js';
 export { gitlabDeliveryId } from './delivery-id.js';
-export { gitlabApprovalUrl, gitlabInstanceUrl } from './callback-url.js';
-export { normalizeGitlab, pipelineChangeNumber } from './normalize.js';
+export { gitlabInstanceUrl, gitlabPlayUrl } from './callback-url.js';
+export {
+  normalizeGitlab,
+  pipelineChangeNumber,
+  waitingDeployJobs,
+  waitingJobEvent,
+  type WaitingJob,
+} from './normalize.js';
 
 /** The GitLab receiver: `secrets` → `verify` → `normalize`, no HTTP or Kafka inside. */
 export const gitlabReceiver: Receiver<GitlabSecrets> = {

@@ -21,17 +21,6 @@ export const ProjectPayload = z.looseObject({
   }),
 });
 
-/** Any event: only what names the project and the action, from wherever that event keeps it. */
-export const AnyPayload = z.looseObject({
-  object_kind: text,
-  event_name: text,
-  project: z.looseObject({ path_with_namespace: text }).nullish(),
-  project_name: text,
-  path_with_namespace: text,
-  full_path: text,
-  object_attributes: z.looseObject({ action: text, status: text }).nullish(),
-});
-
 export const DeploymentPayload = ProjectPayload.extend({
   status: z.string().min(1),
   deployment_id: id,
@@ -63,11 +52,11 @@ export const PipelinePayload = ProjectPayload.extend({
         id,
         name: z.string(),
         status: text,
-        environment: z.looseObject({ name: text }).nullish(),
+        environment: z.looseObject({ name: text, action: text }).nullish(),
       }),
     )
     .nullish(),
-  commit: z.looseObject({ message: text }).nullish(),
+  commit: z.looseObject({ message: text, title: text }).nullish(),
   user: User,
 });
 export type PipelinePayload = z.output<typeof PipelinePayload>;

@@ -69,23 +69,55 @@ export function mountEmulatorAdmin(app: Hono, h: EmulatorAdminHandles): void {
     return c.json({ url: h.github.pending(owner, repo, runId, environment) }, 201);
   });
 
-  app.post(`${p}/gitlab/pending`, async (c) => {
+  // A pipeline whose deploy job waits for approval; its Pipeline Hook goes to the hook target.
+  app.post(`${p}/gitlab/pipelines`, async (c) => {
     const b = await jsonBody(c);
-    const [projectId, deploymentId] = [field(b, 'projectId'), field(b, 'deploymentId')];
-    if (!projectId || !deploymentId) return missing(c, ['projectId', 'deploymentId']);
-    return c.json({ url: h.gitlab.pending(projectId, deploymentId) }, 201);
+    const num = (n: string) => (field(b, n) === undefined ? undefined : Number(field(b, n)));
+    const created = await h.gitlab.pipeline({
+      ...(num('projectId') !== undefined ? { projectId: num('projectId')! } : {}),
+      ...(field(b, 'projectPath') ? { projectPath: field(b, 'projectPath')! } : {}),
+      ...(field(b, 'environment') ? { environment: field(b, 'environment')! } : {}),
+      ...(field(b, 'commitMessage') ? { commitMessage: field(b, 'commitMessage')! } : {}),
+      ...(num('requiredApprovals') !== undefined
+        ? { requiredApprovals: num('requiredApprovals')! }
+        : {}),
+      ...(b.deliver === false ? { deliver: false } : {}),
+    });
+    return c.json(created, 201);
+  });
+
+  app.post(`${p}/gitlab/hooks`, async (c) => {
+    const b = await jsonBody(c);
+    const [url, token] = [field(b, 'url'), field(b, 'token')];
+    if (!url || !token) return missing(c, ['url', 'token']);
+    h.gitlab.hooks({ url, token });
+    return c.json({ ok: true });
   });
 
   app.post(`${p}/azure/pending`, async (c) => {
-    const hubName = field(await jsonBody(c), 'hubName');
-    return c.json(h.azure.pending(hubName), 201);
+    const b = await jsonBody(c);
+    const hubName = field(b, 'hubName');
+    // issuedAt (epoch ms): a check whose token is already old, e.g. past its 48 h.
+    const issuedAt = typeof b.issuedAt === 'number' ? b.issuedAt : undefined;
+    return c.json(
+      h.azure.pending({
+        ...(hubName ? { hubName } : {}),
+        ...(issuedAt !== undefined ? { issuedAt } : {}),
+      }),
+      201,
+    );
   });
 
   app.post(`${p}/jenkins/pending`, async (c) => {
     const b = await jsonBody(c);
     const [job, build, inputId] = [field(b, 'job'), Number(b.build), field(b, 'inputId')];
     if (!job || !Number.isInteger(build) || build < 1) return missing(c, ['job', 'build']);
-    return c.json({ url: h.jenkins.pending(job, build, inputId) }, 201);
+    const submitter = field(b, 'submitter');
+    const options = {
+      ...(submitter ? { submitter } : {}),
+      ...(b.readable === false ? { readable: false } : {}),
+    };
+    return c.json({ url: h.jenkins.pending(job, build, inputId, options) }, 201);
   });
 
   app.post(`${p}/generic/pending`, async (c) => {

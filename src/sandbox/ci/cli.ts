@@ -32,6 +32,8 @@ interface CiCommandOptions {
   jenkinsUser?: string;
   jenkinsToken?: string;
   jenkinsRequireCrumb?: boolean;
+  jenkinsContextPath?: string;
+  azureMaxApiVersion?: string;
   genericSecret?: string;
 }
 
@@ -60,6 +62,8 @@ function toOptions(o: CiCommandOptions): CiEmulatorOptions {
     ...(o.jenkinsUser ? { jenkinsUser: o.jenkinsUser } : {}),
     ...(o.jenkinsToken ? { jenkinsToken: o.jenkinsToken } : {}),
     ...(o.jenkinsRequireCrumb ? { jenkinsRequireCrumb: true } : {}),
+    ...(o.jenkinsContextPath ? { jenkinsContextPath: o.jenkinsContextPath } : {}),
+    ...(o.azureMaxApiVersion ? { azureMaxApiVersion: o.azureMaxApiVersion } : {}),
     ...(o.genericSecret ? { genericSecret: o.genericSecret } : {}),
   };
 }
@@ -86,6 +90,11 @@ export function registerCiEmulatorCommands(program: Command): void {
     .option('--jenkins-user <user>', 'Jenkins user (default changegate)')
     .option('--jenkins-token <token>', 'Jenkins API token (default: random)')
     .option('--jenkins-require-crumb', 'demand the CSRF crumb flow on Jenkins POSTs')
+    .option('--jenkins-context-path <path>', 'serve Jenkins under a context path, e.g. /jenkins')
+    .option(
+      '--azure-max-api-version <v>',
+      'play an Azure DevOps Server with this highest REST API version (6.0: Server 2020, 7.0: Server 2022)',
+    )
     .option('--generic-secret <whsec>', 'Standard Webhooks secret of generic callbacks')
     .action(async (o: CiCommandOptions) => {
       const ci = await startCiEmulator(toOptions(o));

@@ -35,6 +35,10 @@ export interface CiEmulatorOptions {
   jenkinsToken?: string;
   /** Demand the CSRF crumb flow on Jenkins POSTs (off: API-token requests are exempt). */
   jenkinsRequireCrumb?: boolean;
+  /** Play a Jenkins served under a context path (`--prefix=/jenkins`). */
+  jenkinsContextPath?: string;
+  /** Play an Azure DevOps Server whose highest REST API version is this (`6.0`, `7.0`). */
+  azureMaxApiVersion?: string;
   /** whsec_… Omitted: a random one. */
   genericSecret?: string;
 }
@@ -69,8 +73,8 @@ export interface CiEmulator {
 /**
  * @example
  * const ci = await startCiEmulator()
- * const url = ci.gitlab.pending(12, 34)
- * // … decide …
+ * const { hook, jobId } = await ci.gitlab.pipeline({ projectId: 12 })
+ * // … post `hook` as a Pipeline Hook, decide …
  * expect(ci.received().filter((c) => c.effect === 'released')).toHaveLength(1)
  * await ci.close()
  */
@@ -99,10 +103,14 @@ export async function startCiEmulator(options: CiEmulatorOptions = {}): Promise<
     token: credentials.jenkinsToken,
     requireCrumb: options.jenkinsRequireCrumb ?? false,
     baseUrl,
+    ...(options.jenkinsContextPath ? { contextPath: options.jenkinsContextPath } : {}),
   });
   const generic = mountGeneric(app, rec, { secret: credentials.genericSecret, baseUrl });
   // Last: its `/:project/…` pattern is the loosest.
-  const azure = mountAzureDevops(app, rec, { baseUrl });
+  const azure = mountAzureDevops(app, rec, {
+    baseUrl,
+    ...(options.azureMaxApiVersion ? { maxApiVersion: options.azureMaxApiVersion } : {}),
+  });
   // Control surface for tests in another process (`changegate sandbox ci`).
   mountEmulatorAdmin(app, { rec, github, gitlab, azure, jenkins, generic });
 

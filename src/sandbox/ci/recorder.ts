@@ -9,14 +9,18 @@ export type CiProvider = 'github' | 'gitlab' | 'azure-devops' | 'jenkins' | 'gen
 /**
  * What a call did to the emulated CI system. `released`/`rejected` change a pending gate;
  * `duplicate` reached a gate that was already decided; `refused` failed auth or validation;
- * `fault` was answered by `failNext`.
+ * `fault` was answered by `failNext`; `approved` is an approval that does not by itself run
+ * anything (GitLab: the job stays manual until played); `read` only looked (a build's API, a
+ * resource-location list) and changed nothing.
  */
 export type Effect =
   | 'released'
   | 'rejected'
+  | 'approved'
   | 'comment'
   | 'token'
   | 'crumb'
+  | 'read'
   | 'duplicate'
   | 'not-pending'
   | 'refused'

@@ -83,13 +83,18 @@ export interface ReceivedFilter {
 export interface CiAdminClient {
   url: string;
   githubPending(owner: string, repo: string, runId: string, environment: string): Promise<string>;
-  gitlabPending(projectId: number, deploymentId: number): Promise<string>;
+  /** A GitLab pipeline whose deploy job waits for approval; returns its Pipeline Hook payload. */
+  gitlabPipeline(options: {
+    projectId: number;
+    projectPath: string;
+    environment: string;
+  }): Promise<{ jobId: number; deploymentId: number; hook: Record<string, unknown> }>;
   azurePending(): Promise<AzurePendingCheck>;
   jenkinsPending(job: string, build: number): Promise<string>;
   received(filter?: ReceivedFilter): Promise<ReceivedCall[]>;
 }
 
-/** @example const ci = ciAdmin(url); const cb = await ci.gitlabPending(30, 1542) */
+/** @example const ci = ciAdmin(url); const cb = await ci.githubPending('acme', 'payments', '1', 'production') */
 export function ciAdmin(url: string): CiAdminClient {
   const admin = `${url}/_emulator`;
   const pendingUrl = (path: string, body: unknown) =>
@@ -98,8 +103,8 @@ export function ciAdmin(url: string): CiAdminClient {
     url,
     githubPending: (owner, repo, runId, environment) =>
       pendingUrl('/github/pending', { owner, repo, runId, environment }),
-    gitlabPending: (projectId, deploymentId) =>
-      pendingUrl('/gitlab/pending', { projectId, deploymentId }),
+    gitlabPipeline: (options) =>
+      call('POST', `${admin}/gitlab/pipelines`, { ...options, deliver: false }),
     azurePending: () => call<AzurePendingCheck>('POST', `${admin}/azure/pending`, {}),
     jenkinsPending: (job, build) => pendingUrl('/jenkins/pending', { job, build }),
     received: (filter = {}) => {

@@ -3,7 +3,7 @@ import type { CiProvider, ReceivedCall } from '../../../src/sandbox/ci/index.js'
 import type { SnRecord } from '../../../src/sandbox/servicenow/index.js';
 import { sign } from '../../../src/security/standard-webhooks.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
-import { gitlabFixture, gitlabRequest } from '../../fixtures/gitlab-request.js';
+import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
 import { E2E_SECRETS, poll, type E2eStack } from '../harness.js';
 
@@ -72,24 +72,22 @@ export async function githubGate(
   };
 }
 
-/** A Deployment Hook with status `blocked` (a protected environment that needs approval). */
+/**
+ * The Pipeline Hook GitLab sends while a deploy job to a protected environment waits for approval
+ * (the job `manual`): built by the CI emulator, which also holds the blocked deployment.
+ */
 async function gitlabGate(stack: E2eStack, environment: string): Promise<GateDeployment> {
-  const deploymentId = Number(unique());
-  const callback = await stack.ci.gitlabPending(30, deploymentId);
-  const payload = gitlabFixture('deployment.blocked');
-  const instance = new URL(callback).origin;
-  Object.assign(payload, {
-    deployment_id: deploymentId,
-    environment,
-    // No CHG number in the title: this deployment asks for a new CR.
-    commit_title: 'Add idempotent refunds',
-    project: { ...(payload.project as object), web_url: `${instance}/acme/payments` },
-  });
+  const u = unique();
+  const projectId = Number(u) % 1e9;
+  const projectPath = `acme/gl-${u}`;
+  const pipeline = await stack.ci.gitlabPipeline({ projectId, projectPath, environment });
+  const payload = pipeline.hook;
+  const instance = stack.ci.url;
   return {
     provider: 'gitlab',
-    correlationSuffix: `/${deploymentId}`,
-    pathKey: `/deployments/${deploymentId}/approval`,
-    request: gitlabRequest('Deployment Hook', payload, {
+    correlationSuffix: `/job-${pipeline.jobId}`,
+    pathKey: `/api/v4/projects/${projectId}/`,
+    request: gitlabRequest('Pipeline Hook', payload, {
       token: E2E_SECRETS.gitlab,
       idempotencyKey: randomUUID(),
       instance,

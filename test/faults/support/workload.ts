@@ -4,7 +4,8 @@ import { sign } from '../../../src/security/standard-webhooks.js';
 import { serviceHookRequest } from '../../fixtures/azure-devops-request.js';
 import { fixture } from '../../fixtures/standard-webhook-request.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
-import { gitlabFixture, gitlabRequest } from '../../fixtures/gitlab-request.js';
+import { gitlabDocPayload } from '../../fixtures/gitlab-docs.js';
+import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { E2E_SECRETS, ENV } from '../../e2e/harness.js';
 import { PROVIDERS, pendingGate, type GateDeployment } from '../../e2e/support/deployments.js';
 import { INCIDENT_PROJECT_PREFIX, UNCONTROLLED_ENV, type FaultStack } from './fault-stack.js';
@@ -106,7 +107,7 @@ const FILLERS: readonly (() => Delivery)[] = [
     kind: 'filler',
     provider: 'gitlab',
     route: '/hooks/gitlab',
-    request: gitlabRequest('Pipeline Hook', gitlabFixture('pipeline.failed'), {
+    request: gitlabRequest('Pipeline Hook', gitlabDocPayload('pipeline'), {
       token: E2E_SECRETS.gitlab,
       idempotencyKey: randomUUID(),
     }),

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditObserver } from '../../../src/audit/observer.js';
+import { auditKeyFromConfig } from '../../../src/audit/signing.js';
+import { withAuditSigning } from '../../../src/audit/signing-bus.js';
 import { createMemoryBus } from '../../../src/bus/memory.js';
 import type { ConsumedRecord, Subscription } from '../../../src/bus/port.js';
 import { auditExport, type AuditExportResult } from '../../../src/commands/audit-export.js';
@@ -14,11 +16,14 @@ const log = createLogger({ level: 'silent' });
 let stack: Stack;
 let ledger: LedgerWorker;
 let observer: Subscription;
+let key: Buffer;
 
 beforeAll(async () => {
   stack = await startStack();
-  ledger = await startLedgerWorker({ bus: stack.bus, config: stack.config, log });
-  observer = await runWorker(auditObserver({ config: stack.config, bus: stack.bus }), {
+  key = auditKeyFromConfig(stack.config);
+  ledger = await startLedgerWorker({ bus: stack.bus, config: stack.config, key, log });
+  const writer = withAuditSigning(stack.bus, stack.config.kafka.topics.audit, key);
+  observer = await runWorker(auditObserver({ config: stack.config, bus: writer }), {
     bus: stack.bus,
     log,
     dlqTopic: stack.config.kafka.topics.dlq,
@@ -40,6 +45,8 @@ async function exportOf(
   const result = await auditExport({
     bus,
     ledgerTopic: stack.config.kafka.topics.auditLedger,
+    checkpointTopic: stack.config.kafka.topics.auditCheckpoints,
+    key,
     selector,
     format,
     write: (t) => (out += t),
@@ -79,7 +86,7 @@ describe('the audit ledger of one gated deployment', () => {
   it('exports the lineage in order, with who, what, why, the CR number and the callback result', async () => {
     const { exitCode, rows, err } = await exportOf({ change: number });
     expect(exitCode).toBe(0);
-    expect(err).toMatch(/every hash verifies/);
+    expect(err).toMatch(/every hash and signature verifies/);
     // What a reviewer reads: printed so the record itself is in the test output.
     console.log(rows.map((r) => `${r.at}  ${r.key}  ${r.action}  ${r.reason}`).join('\n'));
     const story = [
@@ -179,7 +186,9 @@ describe('the audit ledger of one gated deployment', () => {
     const rewritten = await exportOf({ change: number }, 'json', copy);
     expect(rewritten.exitCode).toBe(1);
     expect(rewritten.broken).toMatchObject({ key: number, seq: record.seq });
-    expect(rewritten.err).toContain(`chain does not verify at ${number} seq ${record.seq} (entry `);
+    expect(rewritten.err).toContain(
+      `ledger does not verify at ${number} seq ${record.seq} (entry `,
+    );
     expect(rewritten.err).toContain('hash does not match the entry (the entry was altered)');
     expect(JSON.parse(rewritten.out)).toMatchObject({ verified: false });
     await copy.close();

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequest } from '../../fixtures/azure-devops-request.js';
-import { gitlabFixture, gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { SECRETS, eventually, startStack, type Stack } from '../../support/stack.js';
 import {
   changeByNumber,
@@ -9,7 +8,6 @@ import {
   post,
   sendChangegate,
   theChange,
-  workNotes,
   outboundSettled,
 } from './flow-support.js';
 
@@ -27,36 +25,54 @@ async function approveWhenRequested(correlationId: string) {
 }
 
 describe('gates of every CI system, in one process', () => {
-  it('releases a blocked GitLab deployment once its CR is approved', async () => {
-    const payload = gitlabFixture('deployment.blocked');
-    payload.project = { ...(payload.project as object), web_url: `${stack.ci.url}/acme/payments` };
-    payload.commit_title = 'Add idempotent refunds';
-    payload.deployment_id = 7001;
-    const approvalPath = new URL(stack.ci.gitlab.pending(30, 7001)).pathname;
+  it('releases a GitLab deploy job waiting for approval: approves it, plays it, closes the CR', async () => {
+    // GitLab's own hook (pipeline + deployment events) points at the receiver.
+    stack.ci.gitlab.hooks({ url: `${stack.receiver.url}/hooks/gitlab`, token: SECRETS.gitlab });
+    const g = await stack.ci.gitlab.pipeline({ projectId: 31, projectPath: 'acme/payments' });
+    const correlationId = `gitlab/acme/payments/job-${g.jobId}`;
 
-    const res = await post(
-      stack,
-      'gitlab',
-      gitlabRequest('Deployment Hook', payload, {
-        token: SECRETS.gitlab,
-        instance: null,
-        idempotencyKey: 'gl-flow-7001',
-      }),
-    );
-    expect(res.status).toBe(202);
-
-    const cr = await approveWhenRequested('gitlab/acme/payments/7001');
-    const released = await stack.ci.waitFor(
-      (c) => c.path === approvalPath && c.effect === 'released',
+    const cr = await approveWhenRequested(correlationId);
+    const played = await stack.ci.waitFor(
+      (c) => c.path === `/api/v4/projects/31/jobs/${g.jobId}/play` && c.effect === 'released',
       10_000,
     );
-    expect(released.body).toMatchObject({ status: 'approved' });
-    expect(stack.ci.gitlab.state(30, 7001)).toBe('approved');
-    expect(changeByNumber(stack, cr.number!)?.state).toBe('-1');
-    await eventually(() =>
-      workNotes(stack, cr.sys_id!).some((n) => n.startsWith('changegate: gate released')),
+    expect(played.status).toBe(200);
+    const approval = stack.ci
+      .received()
+      .filter((c) => c.path === `/api/v4/projects/31/deployments/${g.deploymentId}/approval`);
+    expect(approval.map((c) => c.effect)).toEqual(['approved']);
+    // Deployment Hooks running, then success, close the CR.
+    await eventually(() => changeByNumber(stack, cr.number!)?.state === '3');
+    expect(changeByNumber(stack, cr.number!)?.close_code).toBe('successful');
+    expect(stack.ci.gitlab.job(31, g.jobId)).toMatchObject({ status: 'success', plays: 1 });
+    const hooks = stack.ci.gitlab.deliveries().filter((d) => d.event === 'Deployment Hook');
+    expect(hooks.map((d) => d.payload.status)).toEqual(['running', 'success']);
+    expect(stack.ci.gitlab.deliveries().every((d) => d.status === 202)).toBe(true);
+    await outboundSettled(stack);
+    expect(
+      stack.ci.received().filter((c) => c.path.endsWith(`/jobs/${g.jobId}/play`)),
+    ).toHaveLength(1);
+  });
+
+  it('rejects a GitLab deploy job when its CR is rejected: GitLab drops the job', async () => {
+    stack.ci.gitlab.hooks({ url: `${stack.receiver.url}/hooks/gitlab`, token: SECRETS.gitlab });
+    const g = await stack.ci.gitlab.pipeline({ projectId: 32, projectPath: 'acme/ledger' });
+    const cr = await theChange(stack, `gitlab/acme/ledger/job-${g.jobId}`, (r) => r.state === '-3');
+    stack.servicenow.admin.reject(cr.number!, 'not during the sale');
+    const rejected = await stack.ci.waitFor(
+      (c) =>
+        c.path === `/api/v4/projects/32/deployments/${g.deploymentId}/approval` &&
+        c.effect === 'rejected',
+      10_000,
     );
-    expect(decisions(stack, approvalPath)).toHaveLength(1);
+    expect(rejected.body).toMatchObject({ status: 'rejected' });
+    expect(stack.ci.gitlab.job(32, g.jobId)).toMatchObject({
+      status: 'failed',
+      failureReason: 'deployment_rejected',
+      plays: 0,
+    });
+    await outboundSettled(stack);
+    expect(stack.ci.received().some((c) => c.path.endsWith(`/jobs/${g.jobId}/play`))).toBe(false);
   });
 
   it('completes an Azure DevOps check with the job token sealed in the event and opened by the worker', async () => {

@@ -15,11 +15,12 @@ import {
   serviceHookRequest,
 } from '../../fixtures/azure-devops-request.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
-import { gitlabFixture, gitlabRequest } from '../../fixtures/gitlab-request.js';
+import { gitlabDocPayload } from '../../fixtures/gitlab-docs.js';
+import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { fixture, signedRequest } from '../../fixtures/standard-webhook-request.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
 
-const GITHUB = 'gh-hook-secret';
+const GITHUB = 'gh-hook-secret-of-the-hooks-test';
 const GITLAB = 'gl-hook-token';
 const WHSEC = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
 const AZURE = 'azure-hook:Hook-Pa55word!';
@@ -40,7 +41,7 @@ beforeAll(async () => {
         server: { port: 0, host: '127.0.0.1' },
         ingest: { maxBodyBytes: LIMIT },
         sources: {
-          github: { secrets: ['an-old-secret', GITHUB] },
+          github: { secrets: ['an-old-secret-still-in-rotation', GITHUB] },
           gitlab: { tokens: [GITLAB] },
           jenkins: { secrets: [WHSEC] },
           azureDevops: { basic: [AZURE] },
@@ -108,7 +109,7 @@ const deliveries: [string, string, () => RawRequest, 'cicd' | 'changes'][] = [
     'gitlab',
     '/hooks/gitlab',
     () =>
-      gitlabRequest('Deployment Hook', gitlabFixture('deployment.blocked'), {
+      gitlabRequest('Deployment Hook', gitlabDocPayload('deployment'), {
         token: GITLAB,
         idempotencyKey: 'gl-1',
       } as never),
@@ -118,7 +119,7 @@ const deliveries: [string, string, () => RawRequest, 'cicd' | 'changes'][] = [
     'jenkins',
     '/hooks/jenkins',
     () =>
-      signedRequest(fixture('jenkins/deployment-requested.json'), {
+      signedRequest(fixture('jenkins/synthetic-deployment-requested.json'), {
         secret: WHSEC,
         id: 'jk-1',
         at: new Date(),
@@ -216,7 +217,7 @@ describe('POST /hooks/*', () => {
     const res = await post(
       '/hooks/github',
       githubRequest('push', githubFixture('push'), {
-        secret: 'an-old-secret',
+        secret: 'an-old-secret-still-in-rotation',
         deliveryId: 'rot-1',
       }),
     );
@@ -234,7 +235,7 @@ describe('POST /hooks/*', () => {
   });
 
   it('rejects a Standard-Webhooks delivery signed outside the 5-minute window', async () => {
-    const old = signedRequest(fixture('jenkins/deployment-requested.json'), {
+    const old = signedRequest(fixture('jenkins/synthetic-deployment-requested.json'), {
       secret: WHSEC,
       id: 'old-1',
       at: new Date(Date.now() - 10 * 60_000),
@@ -303,7 +304,7 @@ describe('POST /hooks/*', () => {
       '/hooks/azure-devops',
       checkRequest(
         {
-          ...fixture<Record<string, unknown>>('azure-devops/check-body.json'),
+          ...fixture<Record<string, unknown>>('azure-devops/synthetic-check-body.json'),
           AuthToken: AUTH_TOKEN,
         },
         {

@@ -44,13 +44,14 @@ async function startRig(kind: 'memory' | 'kafka'): Promise<Rig> {
     overrides: (raw) =>
       Object.assign(raw, {
         bus: kind,
+        security: { encryptionKey: Buffer.alloc(32, 1).toString('base64') },
         kafka: {
           brokers: kind === 'kafka' ? kafkaBrokers() : [],
           partitions: 3,
           groupPrefix: prefix,
           topics: Object.fromEntries(
             ['cicd', 'changes', 'servicenow', 'gateState', 'audit', 'dlq', 'deliveries']
-              .concat(['auditLedger', 'dlqReplayed'])
+              .concat(['auditLedger', 'auditCheckpoints', 'dlqReplayed'])
               .map((t) => [t, `${prefix}.${t}`]),
           ),
         },

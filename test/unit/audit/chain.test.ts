@@ -11,6 +11,9 @@ import {
 } from '../../../src/audit/chain.js';
 import type { AuditLine } from '../../../src/audit/entry.js';
 
+/** Any 32 bytes: these tests are about the chain, not the signature. */
+const KEY = Buffer.alloc(32, 7);
+
 const line = (key: string, n: number, extra: Partial<AuditLine> = {}): AuditLine => ({
   id: `${key}-${n}`,
   at: new Date(Date.UTC(2026, 10, 25, 9, 0, n)).toISOString(),
@@ -27,7 +30,7 @@ function ledger(keys: string[], perKey: number): LedgerRecord[] {
   const out: LedgerRecord[] = [];
   for (let n = 1; n <= perKey; n++) {
     for (const key of keys) {
-      const r = link(key, heads.get(key), line(key, n));
+      const r = link(key, heads.get(key), line(key, n), KEY);
       heads.set(key, { seq: r.seq, hash: r.hash });
       out.push(r);
     }

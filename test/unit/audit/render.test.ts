@@ -3,6 +3,8 @@ import { link } from '../../../src/audit/chain.js';
 import { lineage, selectKeys, toRow } from '../../../src/audit/lineage.js';
 import { renderCsv } from '../../../src/audit/render.js';
 
+const KEY = Buffer.alloc(32, 7);
+
 const entry = (key: string, n: number, extra: Record<string, unknown> = {}) => ({
   id: `${key}-${n}`,
   at: `2026-11-25T09:00:0${n}.000Z`,
@@ -17,18 +19,21 @@ describe('lineage selection and rendering', () => {
     'github/acme/pay/1',
     undefined,
     entry('github/acme/pay/1', 1, { correlationId: 'github/acme/pay/1' }),
+    KEY,
   );
   const created = link(
     'CHG0010001',
     undefined,
     entry('CHG0010001', 2, { correlationId: 'github/acme/pay/1' }),
+    KEY,
   );
   const released = link(
     'CHG0010001',
     created,
     entry('CHG0010001', 3, { detail: { callback: { status: 'done', httpStatus: 204 } } }),
+    KEY,
   );
-  const other = link('CHG0010002', undefined, entry('CHG0010002', 4));
+  const other = link('CHG0010002', undefined, entry('CHG0010002', 4), KEY);
   const records = [released, other, recv, created];
 
   it('follows a CR to the correlation ids its entries name, and orders by entry time', () => {

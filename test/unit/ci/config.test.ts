@@ -6,10 +6,21 @@ describe('CiSchema', () => {
     expect(CiSchema.parse(undefined)).toEqual({
       allowList: [],
       allowLoopback: false,
+      allowAddresses: [],
       timeoutMs: 10_000,
       gitlab: {},
       jenkins: {},
+      azureDevops: {},
     });
+  });
+
+  it('takes an Azure DevOps api-version override and refuses one that is not a version', () => {
+    expect(CiSchema.parse({ azureDevops: { apiVersion: '7.0' } }).azureDevops).toEqual({
+      apiVersion: '7.0',
+    });
+    expect(() => CiSchema.parse({ azureDevops: { apiVersion: 'latest' } })).toThrow(
+      /must look like 7.0 or 7.0-preview.1/,
+    );
   });
 
   it('lower-cases host keys and trims the GitHub apiUrl', () => {

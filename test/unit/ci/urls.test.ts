@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { feedUrl, withPreviewVersion } from '../../../src/ci/azure-devops.js';
+import {
+  apiVersionFor,
+  asPreview,
+  feedUrl,
+  jwtExpiry,
+  withApiVersion,
+} from '../../../src/ci/azure-devops.js';
 import { messageId } from '../../../src/ci/generic.js';
 import { joinUrl } from '../../../src/ci/http.js';
 import { capitaliseInputId, inputUrl, jenkinsRoot } from '../../../src/ci/jenkins.js';
@@ -36,19 +42,38 @@ describe('Azure DevOps URLs', () => {
   const events = 'https://dev.azure.com/acme/p1/_apis/distributedtask/hubs/checks/plans/pl1/events';
 
   it('adds the -preview flag the events API demands', () => {
-    expect(withPreviewVersion(`${events}?api-version=7.1`).searchParams.get('api-version')).toBe(
-      '7.1-preview.1',
+    expect(asPreview('7.1')).toBe('7.1-preview.1');
+    expect(asPreview('2.0-preview.1')).toBe('2.0-preview.1');
+  });
+
+  it('picks 7.1-preview.1 for Services and 6.0-preview.1 for a Server, unless configured', () => {
+    expect(apiVersionFor(events)).toBe('7.1-preview.1');
+    expect(apiVersionFor('https://acme.visualstudio.com/p1/_apis/x')).toBe('7.1-preview.1');
+    expect(apiVersionFor('https://tfs.acme.example/tfs/DefaultCollection/p1/_apis/x')).toBe(
+      '6.0-preview.1',
     );
-    expect(withPreviewVersion(events).searchParams.get('api-version')).toBe('7.1-preview.1');
-    expect(
-      withPreviewVersion(`${events}?api-version=2.0-preview.1`).searchParams.get('api-version'),
-    ).toBe('2.0-preview.1');
+    expect(apiVersionFor('https://tfs.acme.example/tfs/C/p1/_apis/x', '7.0')).toBe('7.0-preview.1');
+  });
+
+  it('replaces any api-version already on the URL', () => {
+    expect(withApiVersion(`${events}?api-version=7.1`, '6.0-preview.1')).toBe(
+      `${events}?api-version=6.0-preview.1`,
+    );
   });
 
   it('derives the timeline record feed URL from the events URL', () => {
-    expect(feedUrl(`${events}?api-version=7.1`, 'tl1', 'job1')).toBe(
-      'https://dev.azure.com/acme/p1/_apis/distributedtask/hubs/checks/plans/pl1/timelines/tl1/records/job1/feed?api-version=7.1-preview.1',
+    expect(feedUrl(events, 'tl1', 'job1')).toBe(
+      'https://dev.azure.com/acme/p1/_apis/distributedtask/hubs/checks/plans/pl1/timelines/tl1/records/job1/feed',
     );
+  });
+
+  it('reads the exp of a JWT-shaped job token, and nothing from anything else', () => {
+    const jwt = (payload: object) =>
+      `e30.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
+    expect(jwtExpiry(jwt({ exp: 1_800_000_000 }))).toBe(1_800_000_000_000);
+    expect(jwtExpiry(jwt({ exp: 'soon' }))).toBeUndefined();
+    expect(jwtExpiry('not-a-jwt')).toBeUndefined();
+    expect(jwtExpiry('a.!!!.c')).toBeUndefined();
   });
 });
 

@@ -27,7 +27,8 @@ describe('loadConfig', () => {
       env: {
         PORT: '9000',
         KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9093',
-        CHANGEGATE_GITHUB_SECRET: 's',
+        CHANGEGATE_GITHUB_SECRET: 'github-secret-of-the-load-test',
+        CHANGEGATE_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
         CHANGEGATE_GITLAB_TOKEN: 't1,t2',
         CHANGEGATE_JENKINS_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
         CHANGEGATE_AZURE_DEVOPS_BASIC: 'hook:pw',
@@ -36,7 +37,7 @@ describe('loadConfig', () => {
     expect(config.server.port).toBe(9000);
     expect(config.bus).toBe('kafka');
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093']);
-    expect(config.sources.github?.secrets).toEqual(['s']);
+    expect(config.sources.github?.secrets).toEqual(['github-secret-of-the-load-test']);
     expect(config.sources.gitlab?.tokens).toEqual(['t1', 't2']);
     expect(config.sources.jenkins?.secrets).toHaveLength(1);
     expect(config.sources.azureDevops?.basic).toEqual(['hook:pw']);
@@ -66,9 +67,12 @@ sources:
   github:
     secrets: ["\${GH_SECRET}", "old-\${GH_SECRET}"]
 `);
-    const config = loadConfig({ path, env: { GH_SECRET: 'a: b # not yaml' } });
+    const config = loadConfig({ path, env: { GH_SECRET: 'a: b # not yaml, and long enough' } });
     expect(config.server.port).toBe(7070);
-    expect(config.sources.github?.secrets).toEqual(['a: b # not yaml', 'old-a: b # not yaml']);
+    expect(config.sources.github?.secrets).toEqual([
+      'a: b # not yaml, and long enough',
+      'old-a: b # not yaml, and long enough',
+    ]);
   });
 
   it('names a missing environment variable with the key that needs it', () => {
@@ -88,7 +92,7 @@ ingest: { lingerMs: -1 }
 `);
     const issues = errorOf(() => loadConfig({ path, env: {} })).issues.join('\n');
     expect(issues).toMatch(/^server\.port: /m);
-    expect(issues).toMatch(/^sources\.jenkins\.secrets\.0: must be whsec_<base64>/m);
+    expect(issues).toMatch(/^sources\.jenkins\.secrets\.0: must be canonical base64/m);
     expect(issues).toMatch(/^ingest\.lingerMs: /m);
   });
 

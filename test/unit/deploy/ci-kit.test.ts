@@ -195,7 +195,7 @@ describe('Azure DevOps check definition', () => {
       run: { id: '2719', name: '20261125.4' },
       callback: {
         kind: 'azure-devops',
-        url: 'https://dev.azure.com/fabrikam/7c1a3f0e-2b4d-4e6f-8a9b-0c1d2e3f4a5b/_apis/distributedtask/hubs/build/plans/4a0b2d6e-8c1f-4e3a-9b5d-7f6e0c2a1b38/events?api-version=7.1',
+        url: 'https://dev.azure.com/fabrikam/7c1a3f0e-2b4d-4e6f-8a9b-0c1d2e3f4a5b/_apis/distributedtask/hubs/build/plans/4a0b2d6e-8c1f-4e3a-9b5d-7f6e0c2a1b38/events',
       },
     });
     expect(event.data).not.toHaveProperty('changeNumber');

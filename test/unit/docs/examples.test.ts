@@ -64,7 +64,7 @@ function examples(): Example[] {
   return out;
 }
 
-const GITHUB = 'gh-secret';
+const GITHUB = 'gh-secret-of-the-examples-test';
 const GITLAB = 'gl-token';
 
 /** A delivery of `example` signed the way its sender signs. */

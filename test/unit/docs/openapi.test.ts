@@ -14,7 +14,8 @@ import { RECEIVERS } from '../../../src/receivers/registry.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
 import { checkRequest, serviceHookRequest } from '../../fixtures/azure-devops-request.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
-import { gitlabFixture, gitlabRequest } from '../../fixtures/gitlab-request.js';
+import { gitlabDocPayload } from '../../fixtures/gitlab-docs.js';
+import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { fixture, signedRequest } from '../../fixtures/standard-webhook-request.js';
 
 // ajv 8 (JSON Schema 2020-12) arrives with ajv-formats, a dependency of @asyncapi/parser; the
@@ -30,7 +31,7 @@ const addFormats = requireFromFormats('ajv-formats') as (ajv: unknown) => void;
 type Json = Record<string, unknown>;
 const doc = openApiDocument() as Json & { paths: Record<string, Record<string, Json>> };
 
-const GITHUB = 'gh-hook-secret';
+const GITHUB = 'gh-hook-secret-of-the-openapi-test';
 const GITLAB = 'gl-hook-token';
 const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const AZURE = 'changegate:Hook-Pa55word!';
@@ -186,7 +187,7 @@ describe('OpenAPI document', () => {
   it('takes the changegate and ServiceNow bodies from the receivers’ zod schemas', () => {
     const schemas = (doc.components as Json).schemas as Record<string, Json>;
     const validate = ajv.compile(deref(schemas.ChangegateWebhook) as Json);
-    expect(validate(fixture('jenkins/deployment-requested.json'))).toBe(true);
+    expect(validate(fixture('jenkins/synthetic-deployment-requested.json'))).toBe(true);
     expect(validate({ type: 'deployment.requested', timestamp: 'yesterday', data: {} })).toBe(
       false,
     );
@@ -198,7 +199,7 @@ describe('OpenAPI document', () => {
 
 describe('every answer the receiver gives is described by the OpenAPI document', () => {
   it('202, 200 duplicate and 200 pong on a Standard-Webhooks route', async () => {
-    const body = fixture('jenkins/deployment-requested.json');
+    const body = fixture('jenkins/synthetic-deployment-requested.json');
     const now = new Date();
     const first = await send('/hooks/jenkins', signedRequest(body, { at: now, id: 'msg-a' }));
     expect(first.status).toBe(202);
@@ -283,14 +284,14 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     await conforms('/hooks/github', github);
     const gitlab = await send(
       '/hooks/gitlab',
-      gitlabRequest('Deployment Hook', gitlabFixture('deployment.blocked'), { token: GITLAB }),
+      gitlabRequest('Deployment Hook', gitlabDocPayload('deployment'), { token: GITLAB }),
     );
     expect(gitlab.status).toBe(202);
     await conforms('/hooks/gitlab', gitlab);
     const auth = { authorization: `Basic ${Buffer.from(AZURE).toString('base64')}` };
     const check = await send(
       '/hooks/azure-devops',
-      checkRequest(fixture('azure-devops/check-body.json'), auth),
+      checkRequest(fixture('azure-devops/synthetic-check-body.json'), auth),
     );
     expect(check.status).toBe(202);
     expect(await conforms('/hooks/azure-devops', check)).toHaveProperty('correlationId');

@@ -7,10 +7,12 @@ import { ingest } from '../../../src/ingest/ingest.js';
 import { RECEIVERS } from '../../../src/receivers/registry.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
 
+const SECRET = 'github-secret-of-the-ingest-test';
+
 const config = loadConfig({
   env: {},
   overrides: (raw) =>
-    Object.assign(raw, { bus: 'memory', sources: { github: { secrets: ['s'] } } }),
+    Object.assign(raw, { bus: 'memory', sources: { github: { secrets: [SECRET] } } }),
 });
 
 async function publishedFor(body: string, deliveryId: string): Promise<BusRecord[]> {
@@ -23,7 +25,7 @@ async function publishedFor(body: string, deliveryId: string): Promise<BusRecord
   });
   await ingest(
     RECEIVERS.github!.receiver,
-    githubRequest('workflow_run', null, { secret: 's', body, deliveryId }),
+    githubRequest('workflow_run', null, { secret: SECRET, body, deliveryId }),
     {
       config,
       deliveries,

@@ -3,6 +3,9 @@ import { loadConfig } from '../../../src/config/load.js';
 import { ServiceNowSchema } from '../../../src/config/servicenow.js';
 import { flattenRecord, flattenRecords } from '../../../src/servicenow/flatten.js';
 
+/** Kafka starts need a sealing key. */
+const KEY = Buffer.alloc(32, 1).toString('base64');
+
 describe('servicenow record flattening', () => {
   it('flattens {value, display_value} fields to their values', () => {
     expect(
@@ -40,7 +43,7 @@ describe('servicenow record flattening', () => {
 
 describe('servicenow configuration', () => {
   it('validates existing configs that say nothing about ServiceNow', () => {
-    const config = loadConfig({ env: { KAFKA_BROKERS: 'k:9092' } });
+    const config = loadConfig({ env: { KAFKA_BROKERS: 'k:9092', CHANGEGATE_ENCRYPTION_KEY: KEY } });
     expect(config.servicenow).toEqual({ default: 'main', connections: {} });
   });
 
@@ -48,6 +51,7 @@ describe('servicenow configuration', () => {
     const config = loadConfig({
       env: {
         KAFKA_BROKERS: 'k:9092',
+        CHANGEGATE_ENCRYPTION_KEY: KEY,
         CHANGEGATE_SERVICENOW_URL: 'https://acme.service-now.com/',
         CHANGEGATE_SERVICENOW_CLIENT_ID: 'id',
         CHANGEGATE_SERVICENOW_CLIENT_SECRET: 'secret',
@@ -69,6 +73,7 @@ describe('servicenow configuration', () => {
     const config = loadConfig({
       env: {
         KAFKA_BROKERS: 'k:9092',
+        CHANGEGATE_ENCRYPTION_KEY: KEY,
         CHANGEGATE_SERVICENOW_URL: 'https://acme.service-now.com',
         CHANGEGATE_SERVICENOW_USER: 'svc',
         CHANGEGATE_SERVICENOW_PASSWORD: 'pw',
@@ -84,7 +89,11 @@ describe('servicenow configuration', () => {
   it('names the bad key when the URL is set without credentials', () => {
     expect(() =>
       loadConfig({
-        env: { KAFKA_BROKERS: 'k:9092', CHANGEGATE_SERVICENOW_URL: 'https://acme.service-now.com' },
+        env: {
+          KAFKA_BROKERS: 'k:9092',
+          CHANGEGATE_ENCRYPTION_KEY: KEY,
+          CHANGEGATE_SERVICENOW_URL: 'https://acme.service-now.com',
+        },
       }),
     ).toThrow(/servicenow\.connections\.main\.auth/);
   });

@@ -156,7 +156,12 @@ describe('status page routes', () => {
 });
 
 describe('statusPageMode', () => {
-  const config = (raw: object) => ConfigSchema.parse({ kafka: { brokers: ['k:9092'] }, ...raw });
+  const config = (raw: object) =>
+    ConfigSchema.parse({
+      kafka: { brokers: ['k:9092'] },
+      security: { encryptionKey: Buffer.alloc(32, 1).toString('base64') },
+      ...raw,
+    });
 
   it('is off without a token outside the embedded mode, open in it, token-bound with one', () => {
     expect(statusPageMode(config({}))).toBe('off');

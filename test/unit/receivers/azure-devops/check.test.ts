@@ -30,11 +30,11 @@ async function deliver(raw: RawRequest) {
 }
 
 const EVENTS_URL =
-  'https://dev.azure.com/fabrikam/7c1a3f0e-2b4d-4e6f-8a9b-0c1d2e3f4a5b/_apis/distributedtask/hubs/checks/plans/4a0b2d6e-8c1f-4e3a-9b5d-7f6e0c2a1b38/events?api-version=7.1';
+  'https://dev.azure.com/fabrikam/7c1a3f0e-2b4d-4e6f-8a9b-0c1d2e3f4a5b/_apis/distributedtask/hubs/checks/plans/4a0b2d6e-8c1f-4e3a-9b5d-7f6e0c2a1b38/events';
 
 describe('azure-devops Invoke REST API check', () => {
   it('becomes deployment.requested with a sealed callback to the plan events endpoint', async () => {
-    const n = await deliver(checkRequest(fixture('azure-devops/check-body.json')));
+    const n = await deliver(checkRequest(fixture('azure-devops/synthetic-check-body.json')));
     const event = onlyEvent(n);
     const k = 'azure-devops/Payments/payments-api/2719-production';
     expect(event.type).toBe('dev.changegate.deployment.requested');
@@ -64,6 +64,8 @@ describe('azure-devops Invoke REST API check', () => {
           timelineId: CHECK_HEADERS.TimelineId,
           hubName: 'checks',
           projectId: CHECK_HEADERS.ProjectId,
+          // The fixture's token is a JWT without exp: 48 h from the check call.
+          tokenExpiresAt: new Date(ctx.now.getTime() + 48 * 3600_000).toISOString(),
         },
       },
     });
@@ -76,7 +78,7 @@ describe('azure-devops Invoke REST API check', () => {
 
   it('never lets the AuthToken into the event, even from the InvokeRESTAPI@0 default body', async () => {
     const body = {
-      ...fixture<Record<string, string>>('azure-devops/check-body-invokerestapi-v0.json'),
+      ...fixture<Record<string, string>>('azure-devops/synthetic-check-body-invokerestapi-v0.json'),
       AuthToken: AUTH_TOKEN,
       environment: 'staging',
       nested: { token: `Bearer ${AUTH_TOKEN}`, authtoken: AUTH_TOKEN },
@@ -86,8 +88,58 @@ describe('azure-devops Invoke REST API check', () => {
     expect(serialized).not.toContain(AUTH_TOKEN);
     expect(serialized).not.toMatch(/"authtoken"/i);
     expect(event.data).toMatchObject({
-      raw: { payload: { JobId: CHECK_HEADERS.JobId, nested: { token: '[redacted]' } } },
+      raw: { payload: { JobId: CHECK_HEADERS.JobId, nested: { token: 'Bearer [redacted]' } } },
     });
+  });
+
+  it('never lets the AuthToken reach the event or the CR description, from any field or form', async () => {
+    const basic = Buffer.from(`:${AUTH_TOKEN}`).toString('base64');
+    const body = {
+      environment: 'production',
+      description: `Deploy payments. Debug: token=${AUTH_TOKEN} (remove me)`,
+      commitMessage: `Fix login\n\nChange: CHG0012345\nAuthorization: Basic ${basic}`,
+      runName: encodeURIComponent(AUTH_TOKEN),
+      labels: [`t:${AUTH_TOKEN}`, 'pci'],
+      [AUTH_TOKEN]: 'a key made of the token',
+      deep: [{ note: Buffer.from(AUTH_TOKEN).toString('base64') }],
+    };
+    const event = onlyEvent(await deliver(checkRequest(body)));
+    const serialized = JSON.stringify(event);
+    for (const form of [
+      AUTH_TOKEN,
+      basic,
+      encodeURIComponent(AUTH_TOKEN),
+      Buffer.from(AUTH_TOKEN).toString('base64'),
+    ]) {
+      expect(serialized).not.toContain(form);
+    }
+    // The fields are kept, with the token cut out: the CR description is built from these.
+    expect(event.data).toMatchObject({
+      description: 'Deploy payments. Debug: token=[redacted] (remove me)',
+      commit: { message: 'Fix login\n\nChange: CHG0012345\nAuthorization: Basic [redacted]' },
+      changeNumber: 'CHG0012345',
+      labels: ['t:[redacted]', 'pci'],
+    });
+    // The token is still there for the callback, sealed.
+    const sealed = (event.data as { callback: { sealed: string } }).callback.sealed;
+    expect(await ctx.sealer.open(sealed)).toEqual({ authToken: AUTH_TOKEN });
+  });
+
+  it('states when the job token expires: its JWT exp, never later than 48 h', async () => {
+    const jwt = (exp: number) =>
+      `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.c2ln`;
+    const soon = Math.floor(ctx.now.getTime() / 1000) + 3600;
+    const late = Math.floor(ctx.now.getTime() / 1000) + 30 * 24 * 3600;
+    const params = async (token: string) =>
+      (
+        onlyEvent(
+          await deliver(checkRequest({ environment: 'prod' }, { headers: { AuthToken: token } })),
+        ).data as { callback: { params: Record<string, string> } }
+      ).callback.params;
+    expect((await params(jwt(soon))).tokenExpiresAt).toBe(new Date(soon * 1000).toISOString());
+    expect((await params(jwt(late))).tokenExpiresAt).toBe(
+      new Date(ctx.now.getTime() + 48 * 3600_000).toISOString(),
+    );
   });
 
   it('falls back to the ProjectId header, the BuildId header and the stage name', async () => {
@@ -156,20 +208,20 @@ describe('azure-devops Invoke REST API check', () => {
   it('joins PlanUrl with or without its trailing slash, and with a collection path', () => {
     const ids = ['p', 'checks', 'plan'] as const;
     const expected =
-      'https://dev.azure.com/fabrikam/p/_apis/distributedtask/hubs/checks/plans/plan/events?api-version=7.1';
+      'https://dev.azure.com/fabrikam/p/_apis/distributedtask/hubs/checks/plans/plan/events';
     expect(planEventsUrl('https://dev.azure.com/fabrikam/', ...ids)).toBe(expected);
     expect(planEventsUrl('https://dev.azure.com/fabrikam', ...ids)).toBe(expected);
     expect(planEventsUrl('https://tfs.acme.example/tfs/DefaultCollection/', ...ids)).toBe(
-      'https://tfs.acme.example/tfs/DefaultCollection/p/_apis/distributedtask/hubs/checks/plans/plan/events?api-version=7.1',
+      'https://tfs.acme.example/tfs/DefaultCollection/p/_apis/distributedtask/hubs/checks/plans/plan/events',
     );
     expect(planEventsUrl('https://dev.azure.com/fabrikam/', '../x', 'a/b', 'c?d')).toBe(
-      'https://dev.azure.com/fabrikam/..%2Fx/_apis/distributedtask/hubs/a%2Fb/plans/c%3Fd/events?api-version=7.1',
+      'https://dev.azure.com/fabrikam/..%2Fx/_apis/distributedtask/hubs/a%2Fb/plans/c%3Fd/events',
     );
   });
 
   it('normalize of any mutated check body yields valid events or a PayloadError', async () => {
     await fc.assert(
-      fc.asyncProperty(mutatedDocument(fixture('azure-devops/check-body.json')), (doc) =>
+      fc.asyncProperty(mutatedDocument(fixture('azure-devops/synthetic-check-body.json')), (doc) =>
         onlyKnownErrors(() =>
           azureDevopsReceiver.normalize(
             verifiedRequest(checkRequest(JSON.stringify(doc ?? null)), 'check:a:b'),

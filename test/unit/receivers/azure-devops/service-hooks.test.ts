@@ -22,25 +22,43 @@ async function deliver(body: unknown) {
   return onlyEvent(await azureDevopsReceiver.normalize(verifiedRequest(raw, deliveryId), ctx));
 }
 
+/** Unedited docs samples (PROVENANCE.md) and the synthetic failure payloads. */
 const FIXTURES = [
   'azure-devops/build-complete.json',
-  'azure-devops/build-complete-legacy.json',
   'azure-devops/deployment-completed.json',
   'azure-devops/run-state-changed.json',
   'azure-devops/stage-state-changed.json',
-  'azure-devops/git-push.json',
+  'azure-devops/approval-pending.json',
+  'azure-devops/synthetic-build-complete-failed.json',
+  'azure-devops/synthetic-stage-state-changed-failed.json',
 ];
+const DOCS_PROJECT_ID = 'be9b3917-87e6-42a4-a549-2bc06a7a878f';
 
 describe('azure-devops service hooks', () => {
-  it('maps a failed build.complete to pipeline.failed', async () => {
+  it('reads the outcome and commit of the docs build.complete sample', async () => {
     const event = await deliver(fixture('azure-devops/build-complete.json'));
+    expect(event.type).toBe('dev.changegate.pipeline.succeeded');
+    expect(event.partitionkey).toBe(`azure-devops/${DOCS_PROJECT_ID}/2`);
+    expect(event.data).toMatchObject({
+      // No project name in this payload: the project id from resourceContainers.
+      project: DOCS_PROJECT_ID,
+      event: 'build.complete',
+      deliveryId: '4a5d99d6-1c75-4e53-91b9-ee80057d4ce3',
+      pipeline: 'ConsumerAddressModule',
+      run: { id: '2', name: 'ConsumerAddressModule_20150407.1' },
+      commit: { ref: 'refs/heads/master', sha: '600c52d2d5b655caa111abfd863e5a9bd304bb0e' },
+      actor: 'Normal Paulk',
+    });
+  });
+
+  it('maps a failed build.complete to pipeline.failed (synthetic: no failed sample is published)', async () => {
+    const event = await deliver(fixture('azure-devops/synthetic-build-complete-failed.json'));
     expect(event.type).toBe('dev.changegate.pipeline.failed');
     expect(event.partitionkey).toBe('azure-devops/Payments/2718');
     expect(event.data).toMatchObject({
       provider: 'azure-devops',
       project: 'Payments',
       event: 'build.complete',
-      deliveryId: '9b2d7e4a-5c1f-4a8e-b3d6-0f9e8c7b6a51',
       pipeline: 'payments-ci',
       status: 'failed',
       run: {
@@ -58,67 +76,51 @@ describe('azure-devops service hooks', () => {
     ['partiallySucceeded', 'dev.changegate.pipeline.succeeded', 'succeeded'],
     ['canceled', 'dev.changegate.pipeline.failed', 'canceled'],
   ])('maps build result %s to %s (%s)', async (result, type, status) => {
-    const body = setAt(fixture('azure-devops/build-complete.json'), ['resource', 'result'], result);
+    const body = setAt(
+      fixture('azure-devops/synthetic-build-complete-failed.json'),
+      ['resource', 'result'],
+      result,
+    );
     const event = await deliver(body);
     expect(event.type).toBe(type);
     expect(event.data).toMatchObject({ status });
   });
 
-  it('reads the outcome and commit of the legacy build.complete sample', async () => {
-    const event = await deliver(fixture('azure-devops/build-complete-legacy.json'));
-    expect(event.type).toBe('dev.changegate.pipeline.succeeded');
-    expect(event.data).toMatchObject({
-      // No project name in this payload: the project id from resourceContainers.
-      project: 'be9b3917-87e6-42a4-a549-2bc06a7a878f',
-      commit: { ref: 'refs/heads/master', sha: '600c52d2d5b655caa111abfd863e5a9bd304bb0e' },
-      actor: 'Normal Paulk',
-    });
-  });
-
-  it('maps ms.vss-release.deployment-completed-event to deployment.succeeded', async () => {
+  it('maps the docs ms.vss-release.deployment-completed-event to deployment.succeeded', async () => {
     const event = await deliver(fixture('azure-devops/deployment-completed.json'));
     expect(event.type).toBe('dev.changegate.deployment.succeeded');
     expect(event.data).toMatchObject({
-      project: 'Payments',
-      environment: 'Production',
-      deploymentId: '27-Production',
-      correlationId: 'azure-devops/Payments/27-Production',
-      run: { id: '27', name: 'Release-27' },
+      project: 'Fabrikam',
+      environment: 'Dev',
+      deploymentId: '1-Dev',
+      correlationId: 'azure-devops/Fabrikam/1-Dev',
+      run: { id: '1', name: 'Release-1' },
     });
   });
 
-  it.each(['rejected', 'canceled', 'failed'])(
-    'maps a %s release deployment to deployment.failed',
-    async (status) => {
-      const body = setAt(
-        fixture('azure-devops/deployment-completed.json'),
-        ['resource', 'environment', 'status'],
-        status,
-      );
-      expect((await deliver(body)).type).toBe('dev.changegate.deployment.failed');
-    },
-  );
-
-  it('maps a completed run-state-changed to pipeline.succeeded', async () => {
+  it('maps the docs run-state-changed sample to pipeline.succeeded', async () => {
     const event = await deliver(fixture('azure-devops/run-state-changed.json'));
     expect(event.type).toBe('dev.changegate.pipeline.succeeded');
-    expect(event.partitionkey).toBe(`azure-devops/${PROJECT_ID}/2719`);
-    expect(event.data).toMatchObject({ pipeline: 'payments-deploy', run: { id: '2719' } });
+    expect(event.partitionkey).toBe(`azure-devops/${DOCS_PROJECT_ID}/11`);
+    expect(event.data).toMatchObject({
+      pipeline: 'TEST-CI',
+      run: {
+        id: '11',
+        url: 'https://codedev.ms/org/863d0a5b-3c91-4bf3-8ad7-7f33736b7f4c/_build/results?buildId=11',
+      },
+    });
   });
 
-  it('maps an in-progress run to webhook.received', async () => {
-    const body = setAt(
-      fixture('azure-devops/run-state-changed.json'),
-      ['resource', 'run', 'state'],
-      'inProgress',
-    );
-    const event = await deliver(body);
-    expect(event.type).toBe('dev.changegate.webhook.received');
-    expect(event.data).toMatchObject({ action: 'run:inProgress' });
-  });
-
-  it('maps a failed stage to pipeline.failed on the run key', async () => {
+  it('maps the docs stage-state-changed sample to pipeline.succeeded on the run key', async () => {
     const event = await deliver(fixture('azure-devops/stage-state-changed.json'));
+    expect(event.type).toBe('dev.changegate.pipeline.succeeded');
+    expect(event.partitionkey).toBe(`azure-devops/${DOCS_PROJECT_ID}/2`);
+    // displayName is null in the sample: the stage name stands in.
+    expect(event.data).toMatchObject({ pipeline: 'TEST-CI/__default', failures: [] });
+  });
+
+  it('maps a failed stage to pipeline.failed on the run key (synthetic)', async () => {
+    const event = await deliver(fixture('azure-devops/synthetic-stage-state-changed-failed.json'));
     expect(event.type).toBe('dev.changegate.pipeline.failed');
     expect(event.partitionkey).toBe(`azure-devops/${PROJECT_ID}/2719`);
     expect(event.data).toMatchObject({
@@ -127,30 +129,62 @@ describe('azure-devops service hooks', () => {
     });
   });
 
-  it('maps a running stage to webhook.received', async () => {
-    const body = setAt(
-      fixture('azure-devops/stage-state-changed.json'),
-      ['resource', 'stage', 'state'],
-      'running',
-    );
+  // The docs publish only succeeded samples: the other outcomes are small synthetic envelopes.
+  const synthetic = (eventType: string, resource: unknown) => ({
+    id: `synthetic-${eventType}`,
+    eventType,
+    resource,
+    resourceContainers: { project: { id: DOCS_PROJECT_ID } },
+  });
+
+  it.each(['rejected', 'canceled', 'failed'])(
+    'maps a %s release deployment to deployment.failed',
+    async (status) => {
+      const body = synthetic('ms.vss-release.deployment-completed-event', {
+        environment: { name: 'Dev', status, release: { id: 1, name: 'Release-1' } },
+        project: { name: 'Fabrikam' },
+      });
+      expect((await deliver(body)).type).toBe('dev.changegate.deployment.failed');
+    },
+  );
+
+  it('maps an in-progress run to webhook.received', async () => {
+    const body = synthetic('ms.vss-pipelines.run-state-changed-event', {
+      run: { id: 11, name: '11', state: 'inProgress' },
+    });
     expect(await deliver(body)).toMatchObject({
       type: 'dev.changegate.webhook.received',
-      data: { action: 'stage:Deploy_Production:running' },
+      data: { action: 'run:inProgress' },
     });
   });
 
-  it('publishes any other event type as webhook.received', async () => {
-    const event = await deliver(fixture('azure-devops/git-push.json'));
+  it('maps a running stage to webhook.received', async () => {
+    const body = synthetic('ms.vss-pipelines.stage-state-changed-event', {
+      stage: { name: '__default', state: 'running' },
+      run: { id: 2, name: '2', state: 'inProgress' },
+    });
+    expect(await deliver(body)).toMatchObject({
+      type: 'dev.changegate.webhook.received',
+      data: { action: 'stage:__default:running' },
+    });
+  });
+
+  it('publishes an event type it does not map (the docs approval-pending sample) as webhook.received', async () => {
+    const event = await deliver(fixture('azure-devops/approval-pending.json'));
     expect(event.type).toBe('dev.changegate.webhook.received');
     expect(event.data).toMatchObject({
-      project: PROJECT_ID,
-      action: 'git.push',
-      event: 'git.push',
+      project: DOCS_PROJECT_ID,
+      action: 'ms.vss-pipelinechecks-events.approval-pending',
+      event: 'ms.vss-pipelinechecks-events.approval-pending',
     });
   });
 
   it('refuses a build.complete without a build id', async () => {
-    const body = setAt(fixture('azure-devops/build-complete.json'), ['resource', 'id'], undefined);
+    const body = setAt(
+      fixture('azure-devops/synthetic-build-complete-failed.json'),
+      ['resource', 'id'],
+      undefined,
+    );
     await expect(deliver(body)).rejects.toMatchObject({ reason: 'missing_field:id' });
   });
 

