@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ import { freePort, runCli, waitReady, type CliProcess } from '../../support/proc
  */
 
 const GATES = 30;
+const ENCRYPTION_KEY = randomBytes(32).toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -62,6 +64,8 @@ function rawConfig(prefix: string, channels: 'slack+webhook' | 'webhook') {
   const reasons = ['gate-waiting', 'gate-rejected'];
   return {
     bus: 'kafka',
+    // One key for every replica (required with Kafka); a fresh one per test run.
+    security: { encryptionKey: ENCRYPTION_KEY },
     log: { level: process.env.LOG_LEVEL ?? 'silent' },
     kafka: {
       brokers: kafkaBrokers(),
