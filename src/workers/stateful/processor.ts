@@ -118,8 +118,9 @@ export interface StatefulProcessorOptions<S extends z.ZodType, E> {
   baseDelayMs?: number;
   maxDelayMs?: number;
   /**
-   * A timer already due when its task is restored waits this long, so an input record still
-   * queued behind it (the decision that cancels a reminder) is handled first. Default 5 s.
+   * A timer already due when it is armed (its task restored after a long stop, or set in the
+   * past by a record replayed from history) waits this long, so an input record still queued
+   * behind it (the decision that cancels a reminder) is handled first. Default 5 s.
    */
   overdueGraceMs?: number;
   clock?: () => number;
@@ -231,8 +232,14 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       task.timerAttempts.delete(slot);
     }
     for (const [timer, due] of Object.entries(after)) {
-      if (before[timer] !== due) arm(task, key, timer, due, due - clock());
+      if (before[timer] !== due) armDue(task, key, timer, due);
     }
+  }
+
+  /** Arm at `due`, or after the overdue grace when `due` has passed. */
+  function armDue(task: LiveTask<T>, key: string, timer: string, due: number) {
+    const wait = due - clock();
+    arm(task, key, timer, due, wait > 0 ? wait : overdueGraceMs);
   }
 
   function arm(task: LiveTask<T>, key: string, timer: string, due: number, delayMs: number) {
@@ -403,10 +410,7 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       if (!activated.activated) continue;
       keys += task.store.size;
       for (const [key, entry] of task.store) {
-        for (const [timer, due] of Object.entries(entry.timers)) {
-          const wait = due - clock();
-          arm(task, key, timer, due, wait > 0 ? wait : overdueGraceMs);
-        }
+        for (const [timer, due] of Object.entries(entry.timers)) armDue(task, key, timer, due);
       }
     }
     if (unreadable > 0) {

@@ -214,6 +214,33 @@ describe.each(adapters)(
     );
 
     it.skipIf(skip)(
+      'gives a timer set in the past the overdue grace, so a record right behind can cancel it',
+      async () => {
+        const t = names();
+        const fired: string[] = [];
+        const a = await start(t, 'a', {
+          overdueGraceMs: 1500,
+          handle: async (_key, state, event) => ({
+            state: { count: (state?.count ?? 0) + 1, by: 'a', fired: false },
+            // A record replayed from history sets a reminder that was due long ago.
+            timers: { ping: event === 'set' ? Date.now() - 60_000 : null },
+          }),
+          onTimer: async (key, state) => {
+            fired.push(key);
+            return { state: { ...state, fired: true } };
+          },
+        });
+        await a.bus.publish([rec(t.input, 'old', 'set')]);
+        await waitFor(() => counts(a.p).get('old') === 1, 'the timer set');
+        await sleep(300);
+        await a.bus.publish([rec(t.input, 'old', 'cancel')]);
+        await waitFor(() => counts(a.p).get('old') === 2, 'the timer cancelled');
+        await sleep(2000);
+        expect(fired).toEqual([]);
+      },
+    );
+
+    it.skipIf(skip)(
       'skips an unreadable state record and dead-letters an unreadable input record',
       async () => {
         const t = names();
