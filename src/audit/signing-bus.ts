@@ -23,6 +23,8 @@ export function withAuditSigning(bus: Bus, auditTopic: string, key: AuditKey): B
       ),
     subscribe: (options) => bus.subscribe(options),
     readToEnd: (topic, onRecord) => bus.readToEnd(topic, onRecord),
+    readPartitionsToEnd: (topic, partitions, onRecord) =>
+      bus.readPartitionsToEnd(topic, partitions, onRecord),
     isReady: () => bus.isReady(),
     close: () => bus.close(),
   };

@@ -17,6 +17,7 @@ export type {
   ConsumedRecord,
   SubscribeOptions,
   Subscription,
+  TopicPartition,
   TopicSpec,
 } from './port.js';
 export { createKafkaBus, KafkaBus, type KafkaBusOptions } from './kafka.js';

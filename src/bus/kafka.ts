@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
+  AssignerProtocol,
   Kafka,
   logLevel,
+  PartitionAssigners,
   Partitioners,
   type Admin,
+  type PartitionAssigner,
   type Consumer,
   type IHeaders,
   type KafkaMessage,
@@ -20,6 +23,7 @@ import type {
   ConsumedRecord,
   SubscribeOptions,
   Subscription,
+  TopicPartition,
   TopicSpec,
 } from './port.js';
 
@@ -112,7 +116,12 @@ function groupByTopic(records: BusRecord[]): TopicMessages[] {
   for (const r of records) {
     let entry = byTopic.get(r.topic);
     if (!entry) byTopic.set(r.topic, (entry = { topic: r.topic, messages: [] }));
-    entry.messages.push({ key: r.key, value: r.value, headers: r.headers });
+    entry.messages.push({
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      ...(r.toPartition === undefined ? {} : { partition: r.toPartition }),
+    });
   }
   return [...byTopic.values()];
 }
@@ -321,12 +330,28 @@ export class KafkaBus implements Bus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closing) throw new Error('[changegate/bus/kafka] bus is closed');
-    const consumer = this.newConsumer(options.groupId);
+    const { onAssigned, onRevoked } = options;
+    const ownership =
+      onAssigned || onRevoked
+        ? new PartitionOwnership(options.topics, { onAssigned, onRevoked }, this.log)
+        : null;
+    const consumer = this.newConsumer(
+      options.groupId,
+      ownership ? [announceJoins(() => ownership.revokeAll())] : undefined,
+    );
     let stopping = false;
     this.consumers.add(consumer);
     const joined = new Promise<void>((resolve) =>
-      consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        if (ownership && !stopping) ownership.assign(e.payload.memberAssignment);
+        resolve();
+      }),
     );
+    if (ownership) {
+      // A stopped or crashed consumer owns nothing; a restart joins again (and is assigned).
+      consumer.on(consumer.events.STOP, () => ownership.revokeAll());
+      consumer.on(consumer.events.CRASH, () => ownership.revokeAll());
+    }
     try {
       await consumer.connect();
       await consumer.subscribe({
@@ -340,15 +365,19 @@ export class KafkaBus implements Bus {
         // records are ever committed.
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const record = toConsumed(topic, partition, message);
+          const owner = ownership?.claim(topic, partition);
+          if (owner) await owner.ready(heartbeat, this.heartbeatIntervalMs);
+          const owned = () => !owner || owner.current();
           for (let attempt = 1; ; attempt++) {
             try {
-              await options.handler(record);
+              if (!owned()) throw new Error(`${topic}/${partition} is no longer this member's`);
+              await (owner ? owner.track(options.handler(record)) : options.handler(record));
               return;
             } catch (err) {
               // Retry in place rather than throwing to kafkajs: it keeps the partition in order
               // and avoids kafkajs' crash-and-restart cycle; a throw here (on close or when the
               // group rebalances) leaves the offset unresolved, so the record is redelivered.
-              if (stopping || this.closing) throw err;
+              if (stopping || this.closing || !owned()) throw err;
               this.log?.warn(
                 {
                   err,
@@ -361,7 +390,7 @@ export class KafkaBus implements Bus {
                 'bus handler failed; redelivering',
               );
               await sleep(Math.min(100 * 2 ** (attempt - 1), MAX_REDELIVERY_BACKOFF_MS));
-              if (stopping || this.closing) throw err;
+              if (stopping || this.closing || !owned()) throw err;
               await heartbeat();
             }
           }
@@ -377,15 +406,26 @@ export class KafkaBus implements Bus {
     return {
       close: () => {
         stopping = true;
-        closed ??= consumer.disconnect().finally(() => this.consumers.delete(consumer));
+        closed ??= (async () => {
+          if (ownership) {
+            // Give the partitions up before leaving the group, so a member that takes them
+            // over after our LeaveGroup finds our onRevoked done: fetch nothing more, let the
+            // handlers in flight settle, revoke.
+            consumer.pause(options.topics.map((topic) => ({ topic })));
+            ownership.revokeAll();
+            await ownership.settled();
+          }
+          await consumer.disconnect();
+        })().finally(() => this.consumers.delete(consumer));
         return closed;
       },
     };
   }
 
-  private newConsumer(groupId: string): Consumer {
+  private newConsumer(groupId: string, partitionAssigners?: PartitionAssigner[]): Consumer {
     return this.kafka.consumer({
       groupId,
+      ...(partitionAssigners ? { partitionAssigners } : {}),
       sessionTimeout: this.sessionTimeoutMs,
       rebalanceTimeout: this.sessionTimeoutMs,
       heartbeatInterval: this.heartbeatIntervalMs,
@@ -397,36 +437,63 @@ export class KafkaBus implements Bus {
   }
 
   async readToEnd(topic: string, onRecord: (record: ConsumedRecord) => void): Promise<void> {
+    await this.readPartitions(topic, null, onRecord);
+  }
+
+  async readPartitionsToEnd(
+    topic: string,
+    partitions: readonly number[],
+    onRecord: (record: ConsumedRecord) => void,
+  ): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.readPartitions(topic, new Set(partitions), onRecord);
+  }
+
+  /** Read `only` (or every) partition of `topic` up to its end as of the call. */
+  private async readPartitions(
+    topic: string,
+    only: ReadonlySet<number> | null,
+    onRecord: (record: ConsumedRecord) => void,
+  ): Promise<void> {
     const admin = await this.getAdmin();
     if (!(await admin.listTopics()).includes(topic)) return;
     const ends = new Map<number, bigint>();
     // Right after a topic is created or a broker restarts, leadership may still be moving.
     for (const p of await retryRetriable(() => admin.fetchTopicOffsets(topic))) {
+      if (only && !only.has(p.partition)) continue;
       if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
     }
     if (ends.size === 0) return;
-    // kafkajs cannot assign partitions by hand, so a throwaway group reads and is deleted after.
+    // kafkajs cannot assign partitions by hand: a throwaway group whose assigner hands its only
+    // member exactly these partitions reads them (one fetch covers them all, so in parallel),
+    // and is deleted after.
     const groupId = `changegate-read-${randomUUID()}`;
-    const consumer = this.newConsumer(groupId);
+    const consumer = this.newConsumer(groupId, [fixedAssignment(topic, [...ends.keys()])]);
     this.consumers.add(consumer);
     const remaining = new Set(ends.keys());
     try {
       await new Promise<void>((resolve, reject) => {
         consumer.on(consumer.events.CRASH, (e) => reject(coerceError(e.payload.error)));
+        const reached = (partition: number, offset: bigint) => {
+          if (offset < ends.get(partition)! - 1n) return;
+          remaining.delete(partition);
+          if (remaining.size === 0) resolve();
+        };
         consumer
           .connect()
           .then(() => consumer.subscribe({ topics: [topic], fromBeginning: true }))
           .then(() =>
             consumer.run({
               autoCommit: false,
-              eachMessage: async ({ partition, message }) => {
-                const end = ends.get(partition);
-                if (end === undefined || BigInt(message.offset) >= end) return;
-                onRecord(toConsumed(topic, partition, message));
-                if (BigInt(message.offset) >= end - 1n) {
-                  remaining.delete(partition);
-                  if (remaining.size === 0) resolve();
+              eachBatch: async ({ batch }) => {
+                const end = ends.get(batch.partition);
+                if (end === undefined || !remaining.has(batch.partition)) return;
+                for (const message of batch.messages) {
+                  if (BigInt(message.offset) >= end) break;
+                  onRecord(toConsumed(topic, batch.partition, message));
                 }
+                // The batch's last offset survives compaction and covers a compacted tail.
+                reached(batch.partition, BigInt(batch.lastOffset()));
               },
             }),
           )
@@ -484,4 +551,172 @@ async function retryRetriable<T>(fn: () => Promise<T>, attempts = 12): Promise<T
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
+}
+
+/**
+ * Which partitions one subscription owns, and when it got and gave them up.
+ *
+ * kafkajs 2.2.4 has no revocation callback, so it is derived. kafkajs uses the eager protocol:
+ * a member that rejoins gives up everything it had, and the coordinator hands the partitions to
+ * anyone only once every member has sent its JoinGroup. So the moment a member gives its
+ * partitions up is the moment it prepares its JoinGroup — which is when kafkajs calls the
+ * assigner's `protocol()` (consumerGroup.js `[PRIVATE.JOIN]`), on every path: the REBALANCING
+ * path, the UNKNOWN_MEMBER_ID path (which emits no event at all), a restart after a crash. The
+ * REBALANCING event would miss the second, and GROUP_JOIN comes after SyncGroup — too late, a
+ * new owner may already be working. By then the handlers have settled: fetcher.js awaits
+ * `workerQueue.push` (every batch settled) and fetchManager.js stops every fetcher before the
+ * runner rejoins (runner.js `scheduleFetchManager`). GROUP_JOIN then carries the new
+ * `memberAssignment` (emitted after SyncGroup, before the next fetch) and is the assignment.
+ * STOP and CRASH revoke too; `close()` revokes before LeaveGroup, after pausing and letting the
+ * handlers in flight settle. An `eachBatch` ownership check alone could not see a revocation
+ * while the member is idle (no records), when timers still run.
+ */
+class PartitionOwnership {
+  private owned = new Map<string, OwnedPartition>();
+  /** The last revocation's onRevoked: assignments wait for it. */
+  private revoking: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly topics: string[],
+    private readonly callbacks: Pick<SubscribeOptions, 'onAssigned' | 'onRevoked'>,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  assign(assignment: Record<string, number[]>): void {
+    const partitions: TopicPartition[] = [];
+    for (const topic of this.topics) {
+      for (const partition of assignment[topic] ?? []) {
+        if (!this.owned.has(`${topic}\0${partition}`)) partitions.push({ topic, partition });
+      }
+    }
+    if (partitions.length === 0) return;
+    const entries = partitions.map((tp) => new OwnedPartition(this.owned, tp));
+    const gone = () => entries.every((e) => !e.current());
+    const ready = this.revoking.then(() => this.callAssigned(partitions, gone));
+    for (const e of entries) {
+      e.readyPromise = ready;
+      this.owned.set(e.key, e);
+    }
+  }
+
+  private async callAssigned(partitions: TopicPartition[], gone: () => boolean): Promise<void> {
+    const { onAssigned } = this.callbacks;
+    if (!onAssigned) return;
+    for (let attempt = 1; !gone(); attempt++) {
+      try {
+        await onAssigned(partitions);
+        return;
+      } catch (err) {
+        this.log?.warn({ err, partitions, attempt }, 'onAssigned failed; retrying');
+        await sleep(Math.min(100 * 2 ** (attempt - 1), MAX_REDELIVERY_BACKOFF_MS));
+      }
+    }
+  }
+
+  /** Synchronous: from its return on, no record of these partitions starts a handler here. */
+  revokeAll(): void {
+    const entries = [...this.owned.values()];
+    this.owned.clear();
+    if (entries.length === 0) return;
+    const partitions = entries.map((e) => e.partition);
+    const inflight = Promise.all(entries.map((e) => e.idle()));
+    const { onRevoked } = this.callbacks;
+    this.revoking = this.revoking
+      .then(() => inflight)
+      .then(() => onRevoked?.(partitions))
+      .catch((err: unknown) => this.log?.error({ err, partitions }, 'onRevoked failed'));
+  }
+
+  /** The entry of a partition this member owns, or undefined. */
+  claim(topic: string, partition: number): OwnedPartition | undefined {
+    return this.owned.get(`${topic}\0${partition}`);
+  }
+
+  /** Resolves once the last revocation's onRevoked settled. */
+  settled(): Promise<void> {
+    return this.revoking;
+  }
+}
+
+class OwnedPartition {
+  readonly key: string;
+  readyPromise: Promise<void> = Promise.resolve();
+  private inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly registry: Map<string, OwnedPartition>,
+    readonly partition: TopicPartition,
+  ) {
+    this.key = `${partition.topic}\0${partition.partition}`;
+  }
+
+  current(): boolean {
+    return this.registry.get(this.key) === this;
+  }
+
+  /** Wait for onAssigned, heartbeating so a long restore does not cost the membership. */
+  async ready(heartbeat: () => Promise<void>, intervalMs: number): Promise<void> {
+    let done = false;
+    const ready = this.readyPromise.then(() => {
+      done = true;
+    });
+    while (!done) {
+      await Promise.race([ready, sleep(intervalMs)]);
+      if (!done) await heartbeat();
+    }
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    this.inflight.add(work);
+    const forget = () => this.inflight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  idle(): Promise<void> {
+    return Promise.allSettled([...this.inflight]).then(() => undefined);
+  }
+}
+
+/** The default RoundRobin assigner (same protocol name and metadata), telling us of each join. */
+function announceJoins(onJoinPrepare: () => void): PartitionAssigner {
+  return (config) => {
+    const inner = PartitionAssigners.roundRobin(config);
+    return {
+      name: inner.name,
+      version: inner.version,
+      assign: (group) => inner.assign(group),
+      protocol: (subscription) => {
+        onJoinPrepare();
+        return inner.protocol(subscription);
+      },
+    };
+  };
+}
+
+/** An assigner giving the first member exactly `partitions` of `topic` (a private read group). */
+function fixedAssignment(topic: string, partitions: number[]): PartitionAssigner {
+  const name = 'ChangegateFixedAssigner';
+  return () => ({
+    name,
+    version: 0,
+    async assign({ members }) {
+      return members.map((m, i) => ({
+        memberId: m.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: i === 0 ? { [topic]: partitions } : {},
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol: ({ topics }) => ({
+      name,
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version: 0,
+        topics,
+        userData: Buffer.alloc(0),
+      }),
+    }),
+  });
 }

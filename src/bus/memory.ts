@@ -5,6 +5,7 @@ import type {
   ConsumedRecord,
   SubscribeOptions,
   Subscription,
+  TopicPartition,
   TopicSpec,
 } from './port.js';
 
@@ -33,12 +34,17 @@ interface Worker {
   member: Member;
   revoked: boolean;
   wake: () => void;
+  /** Ends once the worker is revoked and its record in flight settled. */
+  loop: Promise<void>;
+  /** `loop`, then the member's `onRevoked` for this partition: the next owner waits for it. */
   done: Promise<void>;
 }
 
 interface Member {
   topics: string[];
   handler: SubscribeOptions['handler'];
+  onAssigned: SubscribeOptions['onAssigned'];
+  onRevoked: SubscribeOptions['onRevoked'];
   fromBeginning: boolean;
 }
 
@@ -50,6 +56,10 @@ interface Group {
 }
 
 const slot = (topic: string, partition: number) => `${topic}\0${partition}`;
+const unslot = (key: string): TopicPartition => {
+  const [topic, p] = key.split('\0') as [string, string];
+  return { topic, partition: Number(p) };
+};
 const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
 
 /** FNV-1a over the UTF-8 key: stable across runs, so a key always maps to one partition. */
@@ -111,7 +121,12 @@ export class MemoryBus implements Bus {
     const timestamp = Date.now();
     for (const r of records) {
       const log = this.topic(r.topic);
-      const partition = this.partitionFor(r.topic, r.key, log.length);
+      const partition = r.toPartition ?? this.partitionFor(r.topic, r.key, log.length);
+      if (!Number.isInteger(partition) || partition < 0 || partition >= log.length) {
+        throw new RangeError(
+          `[changegate/bus/memory] ${r.topic} has ${log.length} partitions, not ${partition}`,
+        );
+      }
       const plog = log[partition]!;
       plog.push({
         topic: r.topic,
@@ -153,6 +168,8 @@ export class MemoryBus implements Bus {
     const member: Member = {
       topics: [...options.topics],
       handler: options.handler,
+      onAssigned: options.onAssigned,
+      onRevoked: options.onRevoked,
       fromBeginning: options.fromBeginning ?? false,
     };
     group.members.push(member);
@@ -176,7 +193,10 @@ export class MemoryBus implements Bus {
   /**
    * Spread every partition of the group's topics over the members subscribed to that topic
    * (in join order). A partition that changes owner is handed over only after the old owner's
-   * record in flight finished, so a partition never has two records in progress.
+   * record in flight finished and its `onRevoked` settled, and the new owner handles nothing of
+   * it before its `onAssigned` resolved — the ordering the Kafka adapter gives. Partitions that
+   * keep their owner see no callback (Kafka's eager protocol revokes and reassigns them; a
+   * callback user must not depend on either).
    */
   private rebalance(group: Group): void {
     const wanted = new Map<string, Member>();
@@ -186,21 +206,68 @@ export class MemoryBus implements Bus {
       const log = this.topic(topic);
       for (let p = 0; p < log.length; p++) wanted.set(slot(topic, p), members[p % members.length]!);
     }
+    const revoking = new Map<Member, { keys: string[]; workers: Worker[] }>();
     for (const [key, worker] of group.workers) {
-      if (wanted.get(key) !== worker.member) {
+      if (!worker.revoked && wanted.get(key) !== worker.member) {
         worker.revoked = true;
         worker.wake();
+        const entry = revoking.get(worker.member) ?? { keys: [], workers: [] };
+        revoking.set(worker.member, entry);
+        entry.keys.push(key);
+        entry.workers.push(worker);
       }
     }
+    for (const [member, { keys, workers }] of revoking) {
+      const revoked = Promise.all(workers.map((w) => w.loop)).then(() =>
+        member.onRevoked?.(keys.map(unslot)).catch(() => undefined),
+      );
+      for (const w of workers) w.done = revoked.then(() => undefined);
+    }
+    const assigning = new Map<Member, { key: string; previous: Promise<void> }[]>();
     for (const [key, member] of wanted) {
       const current = group.workers.get(key);
       if (current && !current.revoked && current.member === member) continue;
-      const [topic, p] = key.split('\0') as [string, string];
-      const previous = current?.done ?? Promise.resolve();
-      group.workers.set(key, this.startWorker(group, member, topic, Number(p), previous));
+      const list = assigning.get(member) ?? [];
+      assigning.set(member, list);
+      list.push({ key, previous: current?.done ?? Promise.resolve() });
+    }
+    for (const [member, list] of assigning) {
+      const workers: Worker[] = [];
+      const assigned = Promise.all(list.map((a) => a.previous)).then(() =>
+        this.assign(
+          member,
+          list.map((a) => unslot(a.key)),
+          () => workers.every((w) => w.revoked),
+        ),
+      );
+      for (const { key } of list) {
+        const { topic, partition } = unslot(key);
+        const worker = this.startWorker(group, member, topic, partition, assigned);
+        workers.push(worker);
+        group.workers.set(key, worker);
+      }
     }
     for (const [key, worker] of group.workers) {
       if (worker.revoked && !wanted.has(key)) group.workers.delete(key);
+    }
+  }
+
+  /** `onAssigned`, retried with backoff until it resolves or the partitions are gone again. */
+  private async assign(
+    member: Member,
+    partitions: TopicPartition[],
+    gone: () => boolean,
+  ): Promise<void> {
+    if (!member.onAssigned) return;
+    for (let attempt = 1; !gone() && !this.closed; attempt++) {
+      try {
+        await member.onAssigned(partitions);
+        return;
+      } catch {
+        await new Promise((r) =>
+          setTimeout(r, Math.min(this.backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS)),
+        );
+      }
     }
   }
 
@@ -209,18 +276,26 @@ export class MemoryBus implements Bus {
     member: Member,
     topic: string,
     partition: number,
-    previous: Promise<void>,
+    assigned: Promise<void>,
   ): Worker {
+    const key = slot(topic, partition);
+    if (!group.committed.has(key)) {
+      // Like auto.offset.reset: only a group with no committed offset looks at fromBeginning,
+      // and "latest" is the end when the member joined, not when its onAssigned resolved.
+      group.committed.set(key, member.fromBeginning ? 0 : this.topic(topic)[partition]!.length);
+    }
     let wakeUp: (() => void) | null = null;
     const worker: Worker = {
       member,
       revoked: false,
       wake: () => wakeUp?.(),
+      loop: Promise.resolve(),
       done: Promise.resolve(),
     };
-    worker.done = previous.then(() =>
+    worker.loop = assigned.then(() =>
       this.runWorker(group, worker, topic, partition, (w) => (wakeUp = w)),
     );
+    worker.done = worker.loop;
     return worker;
   }
 
@@ -233,10 +308,6 @@ export class MemoryBus implements Bus {
   ): Promise<void> {
     const key = slot(topic, partition);
     const plog = this.topic(topic)[partition]!;
-    if (!group.committed.has(key)) {
-      // Like auto.offset.reset: only a group with no committed offset looks at fromBeginning.
-      group.committed.set(key, worker.member.fromBeginning ? 0 : plog.length);
-    }
     let delivered = 0;
     let attempt = 0;
     while (!worker.revoked && !this.closed) {
@@ -288,10 +359,25 @@ export class MemoryBus implements Bus {
   async readToEnd(topic: string, onRecord: (record: ConsumedRecord) => void): Promise<void> {
     const log = this.topics.get(topic);
     if (!log) return;
-    const ends = log.map((plog) => plog.length);
+    await this.readPartitionsToEnd(
+      topic,
+      log.map((_, p) => p),
+      onRecord,
+    );
+  }
+
+  async readPartitionsToEnd(
+    topic: string,
+    partitions: readonly number[],
+    onRecord: (record: ConsumedRecord) => void,
+  ): Promise<void> {
+    const log = this.topics.get(topic);
+    if (!log) return;
+    const wanted = partitions.filter((p) => p >= 0 && p < log.length);
+    const ends = wanted.map((p) => log[p]!.length);
     let n = 0;
-    for (let p = 0; p < log.length; p++) {
-      for (let o = 0; o < ends[p]!; o++) {
+    for (const [i, p] of wanted.entries()) {
+      for (let o = 0; o < ends[i]!; o++) {
         const r = log[p]![o]!;
         onRecord({ ...r, headers: { ...r.headers } });
         if (++n % 1024 === 0) await yieldToLoop();
@@ -305,15 +391,15 @@ export class MemoryBus implements Bus {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
     const all: Promise<void>[] = [];
     for (const group of this.groups.values()) {
-      for (const worker of group.workers.values()) {
-        worker.revoked = true;
-        worker.wake();
-        all.push(worker.done);
-      }
+      const workers = [...group.workers.values()];
+      group.members = [];
+      // Revokes every partition, so members hear `onRevoked` as they would from Kafka.
+      this.rebalance(group);
+      all.push(...workers.map((w) => w.done));
     }
+    this.closed = true;
     await Promise.all(all);
   }
 }

@@ -111,7 +111,8 @@ export async function runWorker(
   });
 }
 
-async function deadLetter(
+/** Publish a record to the DLQ with the error, the attempts spent and where it came from. */
+export async function deadLetter(
   bus: Bus,
   topic: string,
   worker: string,

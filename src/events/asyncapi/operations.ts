@@ -38,7 +38,7 @@ export function operations(byTopic: Partial<Record<Topic, string[]>>, withLedger
     consumeCicdEvents: op(
       'receive',
       'cicd',
-      'The change, incident, cmdb, evidence and notify workers consume CI/CD events.',
+      'The change, incident, cmdb and evidence workers consume CI/CD events.',
     ),
     publishChangeActions: op(
       'send',

@@ -1,6 +1,5 @@
 import { fromRecord } from '../../bus/cloudevents.js';
 import type { ConsumedRecord } from '../../bus/port.js';
-import { coerceError } from '../../errors.js';
 import { DeploymentDataSchema } from '../../events/cicd.js';
 import type { CloudEvent } from '../../events/envelope.js';
 import {
@@ -8,51 +7,83 @@ import {
   GateDecidedDataSchema,
   GateRegisteredDataSchema,
 } from '../../events/gate.js';
-import type { Logger } from '../../log.js';
 import type { TableApi } from '../../servicenow/index.js';
+import type { Outcome, TaskContext } from '../stateful/index.js';
 import type { NotificationVars } from './message.js';
-import type { Notifier } from './notifier.js';
-import type { Reminders } from './reminders.js';
+import type { Deliveries, Notifier } from './notifier.js';
+import { reminderVars, waitingGate } from './reminders.js';
+import {
+  emptyNotice,
+  gateOfTimer,
+  markSent,
+  reminderTimer,
+  withGate,
+  withoutGate,
+  type NoticeState,
+} from './state.js';
 
 /**
- * What the notify worker does with each record it reads: which events lead to which
- * notification, and what it remembers meanwhile (run URLs) to make messages useful.
+ * What the notify worker does with each record and timer of a key: which events lead to which
+ * notification, and what it remembers meanwhile. Each returns the key's next state for the
+ * state kit; "sent" is saved through the kit right after each channel accepted a message.
  *
  * @module
  */
 
-const RUN_URL_CACHE = 10_000;
-
 export interface NotifyHandlersOptions {
   notifier: Notifier;
-  reminders: Reminders;
+  /** `notify.waitingAfterMinutes`. */
+  waitingAfterMinutes: number;
   /** The Table API of the configured ServiceNow connection. */
   table: () => TableApi;
   /** The CR's link in ServiceNow. */
   changeUrl: (sysId: string) => string;
-  log: Logger;
-  /** True once the worker is closing: dead-letter retries stop. */
-  closed: () => boolean;
+  clock: () => number;
 }
 
+type Ctx = TaskContext<NoticeState>;
+
 export interface NotifyHandlers {
-  /** An event of the changes or CI/CD topic. */
-  onEvent(event: CloudEvent): Promise<void>;
-  /** A record of the DLQ topic; never throws (a dead letter is not dead-lettered again). */
-  onDeadLetter(record: ConsumedRecord): Promise<void>;
+  /** An event of the changes topic, keyed by CR number. */
+  onEvent(
+    key: string,
+    state: NoticeState | undefined,
+    event: CloudEvent,
+    ctx: Ctx,
+  ): Promise<Outcome<NoticeState>>;
+  /** A kit timer of a CR: a gate's "still waiting" reminder fell due. */
+  onTimer(key: string, state: NoticeState, timer: string, ctx: Ctx): Promise<Outcome<NoticeState>>;
+  /** A record of the DLQ topic: the change worker could not create a change. */
+  onDeadLetter(
+    key: string,
+    state: NoticeState | undefined,
+    record: ConsumedRecord,
+    ctx: Ctx,
+  ): Promise<Outcome<NoticeState>>;
+}
+
+/**
+ * The key's state as notifications go out: `markSent` saves it through the kit (fenced), and
+ * `current()` is what the handler returns when it is done.
+ */
+function deliveriesOf(state: NoticeState | undefined, ctx: Ctx) {
+  let current = state ?? emptyNotice();
+  const deliveries: Deliveries = {
+    wasSent: (reason, channel) => current.sent.includes(`${reason}|${channel}`),
+    async markSent(reason, channel) {
+      const next = markSent(current, reason, channel);
+      await ctx.save(next);
+      current = next;
+    },
+    publish: (records) => ctx.publish(records),
+    owned: () => ctx.owned(),
+  };
+  return { deliveries, current: () => current };
 }
 
 /** The handlers of one worker. */
 export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHandlers {
-  const { notifier, reminders, table, changeUrl, log, closed } = options;
-  const runUrls = new Map<string, string>();
-
-  const rememberRun = (correlationId: string, url: string | undefined) => {
-    if (!url) return;
-    runUrls.delete(correlationId);
-    runUrls.set(correlationId, url);
-    if (runUrls.size > RUN_URL_CACHE) runUrls.delete(runUrls.keys().next().value!);
-  };
+  const { notifier, waitingAfterMinutes, table, changeUrl, clock } = options;
 
   async function sysIdOf(number: string): Promise<string | undefined> {
     const [cr] = await table().query('change_request', {
@@ -63,18 +94,24 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
     return cr?.sys_id;
   }
 
-  async function onEvent(event: CloudEvent) {
+  async function onEvent(
+    _key: string,
+    state: NoticeState | undefined,
+    event: CloudEvent,
+    ctx: Ctx,
+  ): Promise<Outcome<NoticeState>> {
     const type = event.type;
-    if (type.startsWith('dev.changegate.deployment.')) {
-      const d = DeploymentDataSchema.safeParse(event.data);
-      if (d.success) rememberRun(d.data.correlationId, d.data.run?.url);
-      return;
-    }
+    const { deliveries, current } = deliveriesOf(state, ctx);
     if (type === 'dev.changegate.gate.registered') {
       const g = GateRegisteredDataSchema.parse(event.data);
-      rememberRun(g.correlationId, g.runUrl);
-      await reminders.register(g);
-      return;
+      if (current().gates[g.gateId]) return {};
+      const gate = waitingGate(g, waitingAfterMinutes);
+      const remind =
+        notifier.listens('gate-waiting') && !notifier.allSent('gate-waiting', deliveries);
+      return {
+        state: withGate(current(), gate),
+        ...(remind ? { timers: { [reminderTimer(g.gateId)]: gate.fireAt } } : {}),
+      };
     }
     if (
       type === 'dev.changegate.gate.released' ||
@@ -82,30 +119,36 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
       type === 'dev.changegate.gate.expired'
     ) {
       const d = GateDecidedDataSchema.parse(event.data);
-      const known = reminders.timer(d.gateId);
-      await reminders.cancel(d.gateId);
-      if (d.outcome === 'released') return;
-      const sysId = known?.sysId ?? (await sysIdOf(d.changeNumber));
+      const known = current().gates[d.gateId];
+      const forget = (): Outcome<NoticeState> =>
+        known
+          ? { state: withoutGate(current(), d.gateId), timers: { [reminderTimer(d.gateId)]: null } }
+          : {};
+      if (d.outcome === 'released') return forget();
+      const reason = d.outcome === 'rejected' ? 'gate-rejected' : 'gate-expired';
+      if (!notifier.listens(reason) || notifier.allSent(reason, deliveries)) return forget();
+      const sysId = known?.sysId ?? d.changeSysId ?? (await sysIdOf(d.changeNumber));
       await notifier.notify(
-        d.outcome === 'rejected' ? 'gate-rejected' : 'gate-expired',
+        reason,
         d.changeNumber,
         {
           number: d.changeNumber,
           ...(sysId ? { link: changeUrl(sysId) } : {}),
-          runUrl: known?.runUrl ?? runUrls.get(d.correlationId),
+          runUrl: known?.runUrl,
           project: known?.project ?? projectOf(d.correlationId),
           environment: known?.environment,
           reason: d.reason,
           waitedMs: d.waitedMs,
           correlationId: d.correlationId,
         },
+        deliveries,
       );
-      return;
+      return forget();
     }
     if (type === 'dev.changegate.change.created') {
       const d = ChangeActionDataSchema.parse(event.data);
-      if (!notifier.listens('emergency-approval')) return;
-      if (d.action !== 'created' || notifier.allSent('emergency-approval', d.changeNumber)) return;
+      if (!notifier.listens('emergency-approval')) return {};
+      if (d.action !== 'created' || notifier.allSent('emergency-approval', deliveries)) return {};
       // The event does not say which type of CR was created: read it once.
       const cr = await table().get('change_request', d.changeSysId, {
         fields: ['sys_id', 'number', 'type', 'approval', 'state', 'short_description'],
@@ -115,21 +158,52 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
         cr.approval !== 'rejected' &&
         cr.state !== '3' &&
         cr.state !== '4';
-      if (cr.type !== 'emergency' || !awaiting) return;
-      await notifier.notify('emergency-approval', d.changeNumber, {
-        number: d.changeNumber,
-        link: changeUrl(d.changeSysId),
-        runUrl: runUrls.get(d.correlationId),
-        project: projectOf(d.correlationId),
-        shortDescription: cr.short_description,
-        correlationId: d.correlationId,
-      });
+      if (cr.type !== 'emergency' || !awaiting) return {};
+      await notifier.notify(
+        'emergency-approval',
+        d.changeNumber,
+        {
+          number: d.changeNumber,
+          link: changeUrl(d.changeSysId),
+          runUrl: d.runUrl,
+          project: projectOf(d.correlationId),
+          shortDescription: cr.short_description,
+          correlationId: d.correlationId,
+        },
+        deliveries,
+      );
+      return {};
     }
+    return {};
+  }
+
+  async function onTimer(
+    _key: string,
+    state: NoticeState,
+    timer: string,
+    ctx: Ctx,
+  ): Promise<Outcome<NoticeState>> {
+    const gateId = gateOfTimer(timer);
+    const gate = gateId === undefined ? undefined : state.gates[gateId];
+    if (!gate || gate.remindedAt) return {};
+    const { deliveries, current } = deliveriesOf(state, ctx);
+    await notifier.notify(
+      'gate-waiting',
+      gate.number,
+      reminderVars(gate, changeUrl, clock()),
+      deliveries,
+    );
+    return { state: withGate(current(), { ...gate, remindedAt: new Date(clock()).toISOString() }) };
   }
 
   /** Dead-lettered by the change worker: the deployment has no CR and waits in vain. */
-  async function onDeadLetter(record: ConsumedRecord) {
-    if (record.headers['changegate-worker'] !== 'change') return;
+  async function onDeadLetter(
+    _key: string,
+    state: NoticeState | undefined,
+    record: ConsumedRecord,
+    ctx: Ctx,
+  ): Promise<Outcome<NoticeState>> {
+    if (record.headers['changegate-worker'] !== 'change') return {};
     let event: CloudEvent | undefined;
     try {
       event = fromRecord(record);
@@ -149,25 +223,12 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
           }
         : {}),
     };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await notifier.notify('change-failed', correlationId, vars);
-        return;
-      } catch (err) {
-        // Never dead-letter a dead letter: after the attempts, the audit trail has the failure.
-        if (attempt >= 3 || closed()) {
-          log.error(
-            { err: coerceError(err).message, correlationId },
-            'change-failed notification lost',
-          );
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 1000 * attempt));
-      }
-    }
+    const { deliveries } = deliveriesOf(state, ctx);
+    await notifier.notify('change-failed', correlationId, vars, deliveries);
+    return {};
   }
 
-  return { onEvent, onDeadLetter };
+  return { onEvent, onTimer, onDeadLetter };
 }
 
 /** `<provider>/<project…>/<deployment>` → the project part, for messages. */

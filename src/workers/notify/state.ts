@@ -1,89 +1,62 @@
-import type { Bus, BusRecord } from '../../bus/port.js';
+import { z } from 'zod';
 
 /**
- * What the notify worker must remember across restarts, in one compacted topic (the last record
- * per key is the state; a tombstone forgets):
- * - `sent|<reason>|<subject>|<channel>`: a notification that reached a channel, so a
- *   redelivered event, a second gate on the same CR or a restart never posts it again;
- * - `timer|<gateId>`: a gate waiting for its decision, so the "still waiting" reminder fires
- *   after a restart too, and the decision's message can still name project and environment;
- *   forgotten when the decision arrives.
- *
- * Read once at start, written as things happen; run one replica (timers are per process).
+ * What the notify worker remembers, per key of what it reads (the CR number on the changes
+ * topic, the record key on the DLQ), as state-kit entries (src/workers/stateful): kept in a
+ * compacted changelog co-partitioned with the input, restored by the replica that owns the
+ * partition, parsed back with these schemas.
+ * - `sent`: `<reason>|<channel>` pairs that reached a channel, so a redelivered event, a second
+ *   gate on the same CR, a restart or a rebalance never posts them again;
+ * - `gates`: gates waiting for their decision, so the "still waiting" reminder (a kit timer,
+ *   `waiting|<gateId>`) has its details and the decision's message can name project,
+ *   environment and run; forgotten when the decision arrives.
  *
  * @module
  */
 
-export interface WaitingTimer {
-  gateId: string;
-  number: string;
-  sysId: string;
-  project: string;
-  environment: string;
-  correlationId: string;
-  runUrl?: string | undefined;
-  registeredAt: string;
+export const WaitingTimerSchema = z.object({
+  gateId: z.string().min(1),
+  number: z.string().min(1),
+  sysId: z.string().min(1),
+  project: z.string(),
+  environment: z.string(),
+  correlationId: z.string(),
+  runUrl: z.string().optional(),
+  registeredAt: z.string(),
   /** ms since epoch. */
-  fireAt: number;
+  fireAt: z.number(),
   /** Set once the reminder went out; the entry stays until the decision, for its details. */
-  remindedAt?: string | undefined;
+  remindedAt: z.string().optional(),
+});
+export type WaitingTimer = z.infer<typeof WaitingTimerSchema>;
+
+export const NoticeStateSchema = z.object({
+  sent: z.array(z.string()).default([]),
+  gates: z.record(z.string(), WaitingTimerSchema).default({}),
+});
+export type NoticeState = z.infer<typeof NoticeStateSchema>;
+
+export const emptyNotice = (): NoticeState => ({ sent: [], gates: {} });
+
+export const sentKey = (reason: string, channel: string) => `${reason}|${channel}`;
+
+const REMINDER = 'waiting|';
+/** The kit timer of a gate's "still waiting" reminder. */
+export const reminderTimer = (gateId: string) => `${REMINDER}${gateId}`;
+/** The gate a timer reminds about, or undefined for another timer. */
+export const gateOfTimer = (timer: string) =>
+  timer.startsWith(REMINDER) ? timer.slice(REMINDER.length) : undefined;
+
+export function markSent(state: NoticeState, reason: string, channel: string): NoticeState {
+  const key = sentKey(reason, channel);
+  return state.sent.includes(key) ? state : { ...state, sent: [...state.sent, key] };
 }
 
-export interface NotifyState {
-  wasSent(key: string): boolean;
-  markSent(key: string): Promise<void>;
-  timers(): WaitingTimer[];
-  timer(gateId: string): WaitingTimer | undefined;
-  putTimer(timer: WaitingTimer): Promise<void>;
-  dropTimer(gateId: string): Promise<void>;
+export function withGate(state: NoticeState, gate: WaitingTimer): NoticeState {
+  return { ...state, gates: { ...state.gates, [gate.gateId]: gate } };
 }
 
-export const sentKey = (reason: string, subject: string, channel: string) =>
-  `sent|${reason}|${subject}|${channel}`;
-
-/** Create the topic if needed and load it. */
-export async function loadNotifyState(
-  bus: Bus,
-  topic: string,
-  partitions: number,
-  clock: () => number = Date.now,
-): Promise<NotifyState> {
-  await bus.ensureTopics([{ topic, partitions, cleanup: 'compact' }]);
-  const sent = new Set<string>();
-  const timers = new Map<string, WaitingTimer>();
-  await bus.readToEnd(topic, (record) => {
-    const key = record.key ?? '';
-    if (key.startsWith('sent|')) {
-      if (record.value === null) sent.delete(key);
-      else sent.add(key);
-    } else if (key.startsWith('timer|')) {
-      const gateId = key.slice('timer|'.length);
-      if (record.value === null) timers.delete(gateId);
-      else timers.set(gateId, JSON.parse(record.value.toString('utf8')) as WaitingTimer);
-    }
-  });
-  const write = (key: string, value: unknown): BusRecord => ({
-    topic,
-    key,
-    value: value === null ? null : Buffer.from(JSON.stringify(value)),
-    headers: { 'content-type': 'application/json' },
-  });
-  return {
-    wasSent: (key) => sent.has(key),
-    async markSent(key) {
-      await bus.publish([write(key, { at: new Date(clock()).toISOString() })]);
-      sent.add(key);
-    },
-    timers: () => [...timers.values()],
-    timer: (gateId) => timers.get(gateId),
-    async putTimer(timer) {
-      await bus.publish([write(`timer|${timer.gateId}`, timer)]);
-      timers.set(timer.gateId, timer);
-    },
-    async dropTimer(gateId) {
-      if (!timers.has(gateId)) return;
-      await bus.publish([write(`timer|${gateId}`, null)]);
-      timers.delete(gateId);
-    },
-  };
+export function withoutGate(state: NoticeState, gateId: string): NoticeState {
+  const { [gateId]: _dropped, ...gates } = state.gates;
+  return { ...state, gates };
 }
