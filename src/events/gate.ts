@@ -36,6 +36,22 @@ export const GateRegisteredDataSchema = z.object({
 });
 export type GateRegisteredData = z.infer<typeof GateRegisteredDataSchema>;
 
+/**
+ * Who approved the CR, from its `sysapproval_approver` records (state approved), read once when
+ * the gate decides to release. Names come from the approver's `sys_user` record.
+ */
+export const ApproverSchema = z.object({
+  /** sys_user sys_id (`sysapproval_approver.approver`). */
+  sysId: z.string().min(1),
+  /** sys_user `user_name`. */
+  userName: z.string().optional(),
+  name: z.string().optional(),
+  email: z.string().optional(),
+  /** The approval record's `sys_updated_on` (ServiceNow time, UTC). */
+  approvedAt: z.string().optional(),
+});
+export type Approver = z.infer<typeof ApproverSchema>;
+
 export const GateDecidedDataSchema = z.object({
   gateId: z.string().min(1),
   changeNumber: z.string().min(1),
@@ -48,6 +64,8 @@ export const GateDecidedDataSchema = z.object({
   waitedMs: z.number().nonnegative(),
   /** From the ServiceNow update that made the decision possible to the CI callback's answer. */
   latencyMs: z.number().nonnegative().optional(),
+  /** On a release: who approved the CR (empty when it needed no approver, e.g. standard). */
+  approvedBy: z.array(ApproverSchema).optional(),
   callback: z.object({
     status: z.enum(['done', 'already-decided', 'skipped', 'failed']),
     httpStatus: z.number().int().optional(),

@@ -1,5 +1,5 @@
 import type { GatePolicy } from '../config/changes.js';
-import type { ChangeSnapshot, GateRegisteredData } from '../events/gate.js';
+import type { Approver, ChangeSnapshot, GateRegisteredData } from '../events/gate.js';
 import { STATE, evaluate } from './rules.js';
 
 export type Outcome = 'released' | 'rejected' | 'expired';
@@ -23,6 +23,8 @@ export interface CrState {
   gates: Record<string, GateEntry>;
   advanceRequested?: boolean;
   leftImplementReported?: boolean;
+  /** Who approved the CR, read once by the worker when a gate releases; cleared when the approval changes. */
+  approvedBy?: Approver[];
   touchedAt: number;
 }
 
@@ -129,6 +131,8 @@ export function step(
         });
       }
       if (input.change.state !== STATE.scheduled) state.advanceRequested = false;
+      if (input.change.approval !== undefined && input.change.approval !== 'approved')
+        delete state.approvedBy;
       break;
     }
     case 'callback-done': {

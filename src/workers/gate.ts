@@ -144,6 +144,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
               arm(number, clock() + RETRY_LATER_MS);
             }
           } else if (effect.kind === 'callback') {
+            if (effect.outcome === 'released') await readApprovers(number);
             const answer = await callBack(state, effect.gateId, effect.decision, effect.reason);
             if (answer) queue.push(answer);
             else arm(number, clock() + RETRY_LATER_MS);
@@ -151,6 +152,26 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
         }
       }
     });
+
+  /**
+   * Who approved the CR, read once when one of its gates releases (kept in the state, so the
+   * release event, the audit entry and later gates of the same approval reuse it). A failed read
+   * releases without the names and says so in the log: the approval itself is what gates.
+   */
+  const readApprovers = async (number: string) => {
+    const current = states.get(number);
+    const sysId = current?.change?.sysId;
+    if (!current || !sysId || current.approvedBy !== undefined) return;
+    try {
+      const approvedBy = await servicenow.getApprovers(sysId);
+      states.set(number, { ...states.get(number)!, approvedBy });
+    } catch (err) {
+      log.warn(
+        { number, err: coerceError(err).message },
+        'could not read the approvers (sysapproval_approver); releasing without them',
+      );
+    }
+  };
 
   /** Call the CI system; undefined when it stayed unreachable (kept deciding, retried later). */
   const callBack = async (
@@ -217,6 +238,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       ...(entry.triggeredAt !== undefined
         ? { latencyMs: Math.max(0, now - entry.triggeredAt) }
         : {}),
+      ...(effect.outcome === 'released' && state.approvedBy
+        ? { approvedBy: state.approvedBy }
+        : {}),
       callback: {
         status: effect.callback,
         ...(effect.httpStatus !== undefined ? { httpStatus: effect.httpStatus } : {}),
@@ -246,7 +270,12 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
         action: `gate.${effect.outcome}`,
         reason: effect.reason,
         correlationId: entry.gate.correlationId,
-        detail: { gateId: effect.gateId, callback: data.callback, waitedMs: data.waitedMs },
+        detail: {
+          gateId: effect.gateId,
+          callback: data.callback,
+          waitedMs: data.waitedMs,
+          ...(data.approvedBy ? { approvedBy: data.approvedBy } : {}),
+        },
       }),
     ];
   };
@@ -365,6 +394,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     const deciding = Object.entries(state.gates).filter(([, g]) => g.status === 'deciding');
     await apply(state.number, [{ kind: 'tick' }]);
     for (const [gateId, g] of deciding) {
+      if (g.outcome === 'released') await readApprovers(state.number);
       const answer = await callBack(
         state,
         gateId,
