@@ -244,13 +244,13 @@ describe('ServiceNow sandbox over HTTP', () => {
 
     it('paginates with X-Total-Count and a Link header', async () => {
       for (let i = 0; i < 5; i++) {
-        await api('/api/now/table/u_page_test', {
+        await api('/api/now/table/sys_user_group', {
           method: 'POST',
-          body: JSON.stringify({ name: `row-${i}` }),
+          body: JSON.stringify({ name: `page-row-${i}` }),
         });
       }
       const res = await api(
-        '/api/now/table/u_page_test?sysparm_limit=2&sysparm_offset=2&sysparm_query=ORDERBYname',
+        '/api/now/table/sys_user_group?sysparm_limit=2&sysparm_offset=2&sysparm_query=nameSTARTSWITHpage-row-^ORDERBYname',
       );
       expect(res.headers.get('x-total-count')).toBe('5');
       const link = res.headers.get('link') ?? '';
@@ -262,8 +262,8 @@ describe('ServiceNow sandbox over HTTP', () => {
       );
       expect(rels).toEqual({ first: '0', prev: '0', next: '4', last: '4' });
       expect((await json<Result<Rec[]>>(res)).result.map((r) => r.name)).toEqual([
-        'row-2',
-        'row-3',
+        'page-row-2',
+        'page-row-3',
       ]);
     });
 
@@ -316,7 +316,7 @@ describe('ServiceNow sandbox over HTTP', () => {
       const chg = (
         await json<Result<Record<string, Field> & { __meta: { ignoredFields: string[] } }>>(created)
       ).result;
-      expect(chg.state).toEqual({ value: '-5', display_value: 'New' });
+      expect(chg.state).toEqual({ value: -5, display_value: 'New' });
       expect(chg.type).toEqual({ value: 'normal', display_value: 'Normal' });
       expect(chg.__meta.ignoredFields).toEqual(['no_such_field']);
       const id = chg.sys_id!.value;
@@ -326,25 +326,54 @@ describe('ServiceNow sandbox over HTTP', () => {
           method: 'PATCH',
           body: JSON.stringify(body),
         });
-      expect((await patch({ state: '-4' })).status).toBe(200);
-      const authorize = (await json<Result<Record<string, Field>>>(await patch({ state: '-3' })))
+      const assessed = (await json<Result<Record<string, Field>>>(await patch({ state: '-4' })))
         .result;
-      expect(authorize.approval!.value).toBe('requested');
-
-      const next = await json<Result<{ available_states: string[] }>>(
-        await api(`/api/sn_chg_rest/change/${id}/nextstates`),
+      expect(assessed.approval!.value).toBe('requested');
+      // Assess -> Authorize is the approval engine's move, not the client's.
+      expect((await patch({ state: '-3' })).status).toBe(403);
+      const next = await json<
+        Result<{
+          available_states: string[];
+          state_transitions: { to_state: string; transition_available: boolean }[][];
+        }>
+      >(await api(`/api/sn_chg_rest/change/${id}/nextstates`));
+      expect(next.result.available_states).toEqual(['-4', '-5', '4']);
+      expect(next.result.state_transitions.flat()).toContainEqual(
+        expect.objectContaining({ to_state: '-3', transition_available: false }),
       );
-      expect(next.result.available_states).toEqual(['-3', '-5', '4']);
 
-      const approved = await api(`/api/sn_chg_rest/change/${id}/approvals`, {
+      // The technical approver decides through the approvals API; the integration user cannot.
+      const notMine = await api(`/api/sn_chg_rest/change/${id}/approvals`, {
         method: 'PATCH',
         body: JSON.stringify({ state: 'approved' }),
       });
+      expect(notMine.status).toBe(400);
+      const asApprover = (user: string) => (body: object) =>
+        fetch(`${sn.url}/api/sn_chg_rest/change/${id}/approvals`, {
+          method: 'PATCH',
+          headers: {
+            ...JSON_HEADERS,
+            authorization: `Basic ${Buffer.from(`${user}:changegate`).toString('base64')}`,
+          },
+          body: JSON.stringify(body),
+        });
+      const technical = await asApprover('tech.approver')({ state: 'approved' });
+      expect(technical.status).toBe(200);
+      expect((await json<Result<Record<string, Field>>>(technical)).result.state).toEqual({
+        value: -3,
+        display_value: 'Authorize',
+      });
+      const approved = await asApprover('cab.approver')({ state: 'approved' });
       expect(approved.status).toBe(200);
       expect((await json<Result<Record<string, Field>>>(approved)).result.state).toEqual({
-        value: '-2',
+        value: -2,
         display_value: 'Scheduled',
       });
+      const records = sn.admin.approvals(chg.number!.value);
+      expect(records.map((a) => [a.approval_source, a.state])).toEqual([
+        ['technical', 'approved'],
+        ['cab', 'approved'],
+      ]);
 
       expect((await patch({ state: '-1' })).status).toBe(200);
       expect((await patch({ state: '0' })).status).toBe(200);
@@ -398,7 +427,12 @@ describe('ServiceNow sandbox over HTTP', () => {
       expect(noReason.status).toBe(400);
       const rejected = sn.admin.reject(chg.number!.value, 'Outside the window');
       expect(rejected).toMatchObject({ state: '-5', approval: 'rejected' });
-      const journal = sn.admin.records('sys_journal_field').filter((j) => j.element_id === id);
+      // The reason is the approval record's comment, written by the approver it names.
+      const [approval] = sn.admin.approvals(chg.number!.value);
+      expect(approval).toMatchObject({ state: 'rejected', sys_updated_by: 'cab.approver' });
+      const journal = sn.admin
+        .records('sys_journal_field')
+        .filter((j) => j.element_id === approval!.sys_id);
       expect(journal.map((j) => j.value)).toContain('Outside the window');
     });
 
@@ -413,9 +447,14 @@ describe('ServiceNow sandbox over HTTP', () => {
       });
       expect(res.status).toBe(200);
       const chg = (await json<Result<Record<string, Field>>>(res)).result;
-      expect(chg.state!.value).toBe('-2');
+      expect(chg.state!.value).toBe(-2);
       expect(chg.approval!.value).toBe('approved');
       expect(chg.short_description!.value).toBe('Deploy application release');
+      // A template applies its own fields only: correlation_id is ignored, as documented.
+      expect(chg.correlation_id!.value).toBe('');
+      expect(
+        (chg as unknown as { __meta: { ignoredFields: string[] } }).__meta.ignoredFields,
+      ).toContain('correlation_id');
       expect(
         (
           await api('/api/sn_chg_rest/change/standard/0123456789abcdef0123456789abcdef', {
@@ -592,7 +631,10 @@ describe('ServiceNow sandbox over HTTP', () => {
       await sn.admin.outbound.idle();
       listener.received.length = 0;
       sn.admin.faults.inject({ kind: 'drop-outbound', count: 1 });
-      await api('/api/now/table/incident', { method: 'POST', body: '{}' });
+      await api('/api/now/table/incident', {
+        method: 'POST',
+        body: JSON.stringify({ correlation_id: 'changegate/incident/drop' }),
+      });
       await sn.admin.outbound.idle();
       expect(listener.received).toHaveLength(0);
       expect(sn.admin.outbound.sent().at(-1)).toMatchObject({

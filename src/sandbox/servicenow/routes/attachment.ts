@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import type { SandboxContext } from '../context.js';
-import { applyQuery, parseEncodedQuery, QuerySyntaxError } from '../query.js';
+import { applyQuery, QuerySyntaxError } from '../query.js';
+import { tableQuery } from './table.js';
 import { denyUnlessAllowed, fail, notFound, type Ctx, type SandboxEnv } from './http.js';
 
 /** Build the Attachment API router (mount at `/api/now/attachment`). */
@@ -32,12 +33,14 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
         'table_name, table_sys_id and file_name are required',
       );
     }
-    if (!ctx.store.get(table, tableSysId)) {
+    // Attachment API (c_AttachmentAPI.md, POST /now/attachment/file): 404 when the record to
+    // attach to does not exist. The error wording is not in the docs: ours.
+    if (!ctx.store.dictionary.has(table) || !ctx.store.getInFamily(table, tableSysId)) {
       return fail(
         c,
-        400,
-        'Invalid table_sys_id',
-        `Record ${tableSysId} not found in table ${table}`,
+        404,
+        'Record not found',
+        `No record ${tableSysId} in table ${table} to attach ${fileName} to`,
       );
     }
     if (bytes.byteLength > ctx.attachmentMaxBytes) {
@@ -68,7 +71,10 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
     const sysId = result.record.sys_id ?? '';
     ctx.attachments.set(sysId, bytes);
     const download = `${ctx.baseUrl}/api/now/attachment/${sysId}/file`;
-    c.header('Location', download);
+    // The Location a real instance answers is the versioned file URL: pysnc's own test
+    // (ServiceNow/PySNC test/test_snc_attachment.py) asserts it equals
+    // `<instance>/api/now/v1/attachment/<sys_id>/file`.
+    c.header('Location', `${ctx.baseUrl}/api/now/v1/attachment/${sysId}/file`);
     return c.json({ result: { ...result.record, download_link: download } }, 201);
   };
 
@@ -117,12 +123,12 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
   app.get('/', (c) => {
     let query;
     try {
-      query = parseEncodedQuery(c.req.query('sysparm_query'));
+      query = tableQuery(ctx, 'sys_attachment', c.req.query('sysparm_query'));
     } catch (err) {
       if (err instanceof QuerySyntaxError) return fail(c, 400, 'Invalid query', err.message);
       throw err;
     }
-    const hits = applyQuery(query, ctx.store.list('sys_attachment'));
+    const hits = query ? applyQuery(query, ctx.store.list('sys_attachment')) : [];
     const limit = Math.max(1, Number(c.req.query('sysparm_limit') ?? 1000) || 1000);
     const offset = Math.max(0, Number(c.req.query('sysparm_offset') ?? 0) || 0);
     c.header('X-Total-Count', String(hits.length));
