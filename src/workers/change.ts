@@ -236,6 +236,19 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         );
         return;
       }
+      // The install kit's business rule only reports CRs that carry a correlation_id: a CR
+      // raised by hand has none, and its approval would never reach the gate. Binding it to
+      // this deployment makes it reported (and marks it as taken).
+      if (!cr.correlation_id && cr.sys_id) {
+        cr = {
+          ...cr,
+          ...(await client.table.patch(TABLE, cr.sys_id, {
+            correlation_id: correlationId,
+            correlation_display: 'changegate',
+          })),
+        };
+        detail = `${detail}; bound to ${correlationId}`;
+      }
     } else if (kind === 'link') {
       const reason = `policy ${policy.name} only links a CR the pipeline names, and none was named`;
       if (d.callback)

@@ -81,15 +81,17 @@ describe('which change request a deployment gets', () => {
     const template = stack.servicenow.admin
       .records('std_change_record_producer')
       .find((t) => t.name === TEMPLATE.name);
-    expect(cr?.std_change_producer_version).toBe(template?.sys_id);
+    // The CR points at the template's current version (std_change_producer_version), not the template.
+    expect(cr?.std_change_producer_version).toBe(template?.current_version);
+    expect(template?.current_version).toMatch(/^[0-9a-f]{32}$/);
     expect(decisions(stack, path)).toHaveLength(1);
   });
 
   it('links the CR the pipeline names instead of creating one', async () => {
     const client = stack.workers.servicenow.clientFor();
     const planned = await client.change.createNormal({ short_description: 'Q4 payments release' });
+    // Request approval (New → Assess); the approvers move it on, not the client.
     await client.table.patch('change_request', planned.sys_id!, { state: '-4' });
-    await client.table.patch('change_request', planned.sys_id!, { state: '-3' });
     const before = stack.servicenow.admin.records('change_request').length;
 
     const path = await request('linked-1', 'acme/payments', 'link-1', {
