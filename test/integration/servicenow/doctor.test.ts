@@ -34,6 +34,24 @@ describe('changegate doctor for ServiceNow', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
     sandbox = await startSandbox({
+      // System tables every real instance has and the base sandbox dictionary leaves out:
+      // business rules (sys_script) and the dictionary itself (sys_dictionary).
+      dictionary: {
+        sys_script: {
+          source: 'base system table Business Rule [sys_script]; columns as the form shows them',
+          columns: {
+            name: 'string',
+            collection: 'table_name',
+            when: 'string',
+            active: { type: 'boolean', default: 'true' },
+            condition: 'string',
+          },
+        },
+        sys_dictionary: {
+          source: 'base system table Dictionary Entry [sys_dictionary]',
+          columns: { name: 'table_name', element: 'string', internal_type: 'string' },
+        },
+      },
       users: [
         { ...USER, roles: ['itil', 'change_manager'] },
         { username: 'viewer', password: 'pw', roles: [] },
