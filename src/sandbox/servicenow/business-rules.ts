@@ -42,7 +42,7 @@ export const DEFAULT_EXTRA_FIELDS: Readonly<Record<string, readonly string[]>> =
 
 /** The fields whose change fires the rule (README step 4, Condition column). */
 export const TRIGGER_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  change_request: ['state', 'approval', 'start_date', 'end_date'],
+  change_request: ['state', 'approval', 'start_date', 'end_date', 'correlation_id'],
   incident: ['state', 'priority'],
 };
 
