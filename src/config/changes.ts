@@ -29,9 +29,26 @@ export const ChangePolicySchema = z.object({
       flag: z.boolean().default(true),
     })
     .prefault({}),
-  /** A CR number named by the pipeline is linked instead of creating one; `byTitle` finds one by exact short_description. */
+  /**
+   * Linking a CR the pipeline names (`byNumber`, off by default: anyone who can write a commit
+   * message could otherwise name any approved CR) or finds by exact short_description
+   * (`byTitle`). A linked CR must belong to this project × environment: bound to this
+   * deployment by correlation_id, or unbound and matching `cmdbCi`, `assignmentGroup` or every
+   * field of `fields`. A CR bound to another deployment is refused unless `allowReuse` (and
+   * only one of the same project).
+   */
   link: z
-    .object({ byNumber: z.boolean().default(true), byTitle: z.string().optional() })
+    .object({
+      byNumber: z.boolean().default(false),
+      byTitle: z.string().optional(),
+      /** sys_id of the CI a CR raised by hand must name (`cmdb_ci`). */
+      cmdbCi: z.string().min(1).optional(),
+      /** sys_id of the assignment group a CR raised by hand must have. */
+      assignmentGroup: z.string().min(1).optional(),
+      /** Other change_request fields a CR raised by hand must hold (templated). */
+      fields: z.record(z.string(), z.string()).default({}),
+      allowReuse: z.boolean().default(false),
+    })
     .prefault({}),
   /** release: one CR for every environment of one commit of a project. */
   reuse: z.enum(['none', 'release']).default('none'),

@@ -19,6 +19,7 @@ import {
 } from '../servicenow/index.js';
 import type { GateCallbacks } from './ports.js';
 import type { HandlerContext, WorkerDefinition } from './runtime.js';
+import { linkVerdict } from './change-link.js';
 import { snapshotFromRecord } from './servicenow-gate-port.js';
 
 export interface ChangeWorkerOptions {
@@ -29,6 +30,8 @@ export interface ChangeWorkerOptions {
   clock?: () => number;
   onChangeCreated?: (ms: number) => void;
   onChangeClosed?: (closeCode: string) => void;
+  /** A named or matched CR was refused (`bound-elsewhere`, `not-bound`). */
+  onLinkRefused?: (reason: string) => void;
 }
 
 const TABLE = 'change_request';
@@ -236,10 +239,37 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         );
         return;
       }
+      const verdict = linkVerdict(policy, d, cr, correlationId);
+      if (!verdict.ok) {
+        // Never a silent new CR: the pipeline is told why, the refusal is audited and counted.
+        ctx.log.warn({ correlationId, number: cr.number, reason: verdict.reason }, verdict.detail);
+        options.onLinkRefused?.(verdict.reason);
+        if (d.callback) {
+          await callbacks.decide(d.callback, {
+            outcome: 'reject',
+            comment: `changegate: refused ${named.how}: ${verdict.detail}`,
+            ...(cr.number ? { changeNumber: cr.number } : {}),
+          });
+        }
+        await publish(
+          [],
+          [
+            {
+              ...audit,
+              action: 'link-refused',
+              reason: verdict.detail,
+              detail: { change: cr.number, refusal: verdict.reason, how: named.how },
+            },
+          ],
+          event.id,
+        );
+        return;
+      }
+      detail = `${detail}; ${verdict.why}`;
       // The install kit's business rule only reports CRs that carry a correlation_id: a CR
       // raised by hand has none, and its approval would never reach the gate. Binding it to
-      // this deployment makes it reported (and marks it as taken).
-      if (!cr.correlation_id && cr.sys_id) {
+      // this deployment makes it reported, and marks it as taken for any other deployment.
+      if (verdict.bind && cr.sys_id) {
         cr = {
           ...cr,
           ...(await client.table.patch(TABLE, cr.sys_id, {
@@ -323,9 +353,10 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     if (!policy || policy.mode === 'none') return undefined;
     const client = servicenow.clientFor(policy.connection);
     const named = await findNamed(client, policy, d);
-    const cr = named
-      ? named.cr
-      : await client.table.findByCorrelationId(TABLE, crCorrelation(policy, d));
+    const correlationId = crCorrelation(policy, d);
+    const cr = named ? named.cr : await client.table.findByCorrelationId(TABLE, correlationId);
+    // A named CR this deployment may not use (refused at its request) is never touched.
+    if (named && cr && !linkVerdict(policy, d, cr, correlationId).ok) return undefined;
     return cr?.sys_id && cr.number ? { cr, client, policy } : undefined;
   }
 
