@@ -128,6 +128,29 @@ export const BlackoutSchema = z.object({
 });
 export type Blackout = z.infer<typeof BlackoutSchema>;
 
+/**
+ * Separation of duties: the person who approved the CR must not be one who pushed the change
+ * through (trigger actor, commit author or committer, PR author) nor changegate's own ServiceNow
+ * user. CI identities are matched to the approver's sys_user by e-mail, by user name, or through
+ * `identities` (CI login or e-mail → ServiceNow user_name). On by default where the environment is
+ * production-like.
+ */
+export const SeparationOfDutiesSchema = z
+  .object({
+    /** Unset: on for environments matching `productionLike`, off elsewhere. */
+    enabled: z.boolean().optional(),
+    productionLike: z.array(z.string().min(1)).default(['prod*']),
+    /** reject: fail the deployment · hold: keep the gate waiting for another approval. */
+    onViolation: z.enum(['reject', 'hold']).default('reject'),
+    /** ServiceNow user_names of changegate's integration user(s): never a valid approver. */
+    integrationUsers: z.array(z.string().min(1)).default([]),
+    /** CI identity (login or e-mail) → ServiceNow user_name, where they differ. */
+    identities: z.record(z.string(), z.string().min(1)).default({}),
+    matchBy: z.array(z.enum(['email', 'userName'])).default(['email', 'userName']),
+  })
+  .prefault({});
+export type SeparationOfDuties = z.infer<typeof SeparationOfDutiesSchema>;
+
 export const GatePolicySchema = z.object({
   /** States the CR must be in (strings as ServiceNow stores them; -1 Implement). */
   requiredStates: z.array(z.string()).default(['-1']),
@@ -145,6 +168,7 @@ export const GatePolicySchema = z.object({
     .positive()
     .default(24 * 60),
   onTimeout: z.enum(['reject', 'leave']).default('reject'),
+  separationOfDuties: SeparationOfDutiesSchema,
 });
 export type GatePolicy = z.infer<typeof GatePolicySchema>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PersonSchema } from './cicd.js';
 import { CallbackSchema, ProviderSchema } from './common.js';
 
 /** What the gate worker knows of a CR: the fields its rules read, as ServiceNow stores them. */
@@ -33,6 +34,15 @@ export const GateRegisteredDataSchema = z.object({
   registeredAt: z.iso.datetime({ offset: true }),
   /** The CR as read once at registration: it may already be approved. */
   change: ChangeSnapshotSchema.optional(),
+  /** Who pushed this deployment through, for separation of duties against the approver. */
+  people: z
+    .object({
+      actor: PersonSchema.optional(),
+      commitAuthor: PersonSchema.optional(),
+      committer: PersonSchema.optional(),
+      pullRequestAuthor: PersonSchema.optional(),
+    })
+    .optional(),
 });
 export type GateRegisteredData = z.infer<typeof GateRegisteredDataSchema>;
 

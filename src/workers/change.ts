@@ -328,6 +328,12 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
           policy: policy.gate,
           registeredAt: new Date(clock()).toISOString(),
           change: snapshotFromRecord(cr),
+          people: {
+            ...(d.actor ? { actor: { login: d.actor } } : {}),
+            ...(d.commit.author ? { commitAuthor: d.commit.author } : {}),
+            ...(d.commit.committer ? { committer: d.commit.committer } : {}),
+            ...(d.pullRequestAuthor ? { pullRequestAuthor: d.pullRequestAuthor } : {}),
+          },
         },
       });
     }

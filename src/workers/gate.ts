@@ -130,6 +130,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
         }
         for (const effect of later) {
           if (effect.kind === 'timer') arm(number, effect.at);
+          else if (effect.kind === 'read-approvers') queue.push(await readApprovers(effect.sysId));
           else if (effect.kind === 'advance') {
             try {
               await servicenow.moveToImplement(effect.sysId);
@@ -144,7 +145,6 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
               arm(number, clock() + RETRY_LATER_MS);
             }
           } else if (effect.kind === 'callback') {
-            if (effect.outcome === 'released') await readApprovers(number);
             const answer = await callBack(state, effect.gateId, effect.decision, effect.reason);
             if (answer) queue.push(answer);
             else arm(number, clock() + RETRY_LATER_MS);
@@ -154,22 +154,17 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     });
 
   /**
-   * Who approved the CR, read once when one of its gates releases (kept in the state, so the
-   * release event, the audit entry and later gates of the same approval reuse it). A failed read
-   * releases without the names and says so in the log: the approval itself is what gates.
+   * Who approved the CR, read once before its first release (the `read-approvers` effect); the
+   * answer goes back to the machine, which checks separation of duties and keeps the names for
+   * the release event, the audit entry and later gates of the same approval.
    */
-  const readApprovers = async (number: string) => {
-    const current = states.get(number);
-    const sysId = current?.change?.sysId;
-    if (!current || !sysId || current.approvedBy !== undefined) return;
+  const readApprovers = async (sysId: string): Promise<Input> => {
     try {
-      const approvedBy = await servicenow.getApprovers(sysId);
-      states.set(number, { ...states.get(number)!, approvedBy });
+      return { kind: 'approvers', approvedBy: await servicenow.getApprovers(sysId) };
     } catch (err) {
-      log.warn(
-        { number, err: coerceError(err).message },
-        'could not read the approvers (sysapproval_approver); releasing without them',
-      );
+      const error = coerceError(err).message;
+      log.warn({ sysId, err: error }, 'could not read the approvers (sysapproval_approver)');
+      return { kind: 'approvers', error };
     }
   };
 
@@ -387,14 +382,14 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
   const resumed = [...states.values()].filter((s) => openGates(s).length > 0);
   // A move to Implement asked for just before a crash may never have reached ServiceNow: forget
   // the request so the first evaluation after restart asks again (the move is idempotent).
-  for (const state of resumed) states.set(state.number, { ...state, advanceRequested: false });
+  for (const state of resumed)
+    states.set(state.number, { ...state, advanceRequested: false, approversRequested: false });
   // Resume many CRs at once: their state writes then share produce requests instead of each
   // waiting for its own acknowledgement (100 000 open gates would otherwise take minutes).
   const resume = async (state: CrState) => {
     const deciding = Object.entries(state.gates).filter(([, g]) => g.status === 'deciding');
     await apply(state.number, [{ kind: 'tick' }]);
     for (const [gateId, g] of deciding) {
-      if (g.outcome === 'released') await readApprovers(state.number);
       const answer = await callBack(
         state,
         gateId,
