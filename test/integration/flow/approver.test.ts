@@ -5,7 +5,24 @@ import { auditTrail, deploymentData, sendChangegate, theChange } from './flow-su
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({
+    config: {
+      changes: {
+        policies: [
+          { name: 'ledger', match: { project: 'acme/ledger' }, mode: 'normal', gate: 'sod' },
+          { name: 'production', match: { environment: 'prod*' }, mode: 'normal' },
+          { name: 'uncontrolled', match: {}, mode: 'none' },
+        ],
+      },
+      gates: {
+        policies: {
+          default: {},
+          // The CI login jdoe is the ServiceNow user cab.approver.
+          sod: { separationOfDuties: { identities: { jdoe: 'cab.approver' } } },
+        },
+      },
+    },
+  });
 });
 afterAll(async () => stack?.close());
 
@@ -64,5 +81,32 @@ describe('who approved a released deployment', () => {
           decodeURIComponent(r.query).includes(cr.sys_id!),
       );
     expect(reads).toHaveLength(1);
+  });
+
+  it('rejects the deployment when its trigger actor approved the CR, says why and audits it', async () => {
+    const url = stack.ci.generic.pending('sod-1');
+    await sendChangegate(
+      stack,
+      'generic/approver',
+      'requested',
+      deploymentData('acme/ledger', 'sod-1', { callback: { kind: 'generic', url }, actor: 'jdoe' }),
+    );
+    const cr = await theChange(
+      stack,
+      'generic/approver/acme/ledger/sod-1',
+      (r) => r.approval === 'requested',
+    );
+    stack.servicenow.admin.approve(cr.number!);
+    await eventually(() => stack.ci.generic.state('sod-1') === 'rejected');
+    const reason =
+      "separation of duties: cab.approver approved, and is the deployment's trigger actor (jdoe is mapped to cab.approver)";
+    const call = stack.ci
+      .received()
+      .find((c) => c.path.startsWith(new URL(url).pathname) && c.effect === 'rejected');
+    expect(JSON.stringify(call?.body)).toContain(reason);
+    const audit = await eventually(async () =>
+      (await auditTrail(stack)).find((a) => a.action === 'gate.rejected' && a.key === cr.number),
+    );
+    expect(audit.reason).toBe(reason);
   });
 });
