@@ -627,6 +627,40 @@ describe('ServiceNow sandbox over HTTP', () => {
       expect(record.body).toBe(msg.body.toString('utf8'));
     });
 
+    it('fires like the install kit: only with a correlation_id, only on its trigger fields, null for empty', async () => {
+      await sn.admin.outbound.idle();
+      listener.received.length = 0;
+      const untracked = (
+        await json<Result<Rec>>(
+          await api('/api/now/table/change_request', { method: 'POST', body: '{}' }),
+        )
+      ).result;
+      const tracked = (
+        await json<Result<Rec>>(
+          await api('/api/now/table/change_request', {
+            method: 'POST',
+            body: JSON.stringify({ correlation_id: 'gh/app/rule' }),
+          }),
+        )
+      ).result;
+      const patch = (id: string, body: object) =>
+        api(`/api/now/table/change_request/${id}`, { method: 'PATCH', body: JSON.stringify(body) });
+      await patch(untracked.sys_id!, { state: '-4' });
+      await patch(tracked.sys_id!, { short_description: 'not a trigger field' });
+      await patch(tracked.sys_id!, { start_date: '2026-11-25 09:00:00' });
+      await sn.admin.outbound.idle();
+      const bodies = listener.received.map(
+        (m) => JSON.parse(m.body.toString('utf8')) as { data: Record<string, unknown> },
+      );
+      // The insert and the start_date change of the tracked change, nothing else.
+      expect(bodies.map((b) => [b.data.sys_id, b.data.start_date])).toEqual([
+        [tracked.sys_id, null],
+        [tracked.sys_id, '2026-11-25 09:00:00'],
+      ]);
+      expect(bodies[0]!.data).toMatchObject({ end_date: null, cmdb_ci: null, type: 'normal' });
+      expect(bodies[0]!.data).not.toHaveProperty('short_description');
+    });
+
     it('drops an outbound message under a drop-outbound fault and records it', async () => {
       await sn.admin.outbound.idle();
       listener.received.length = 0;
