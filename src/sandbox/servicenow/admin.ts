@@ -6,6 +6,7 @@
  */
 import { decideAs, findChange, userNameOf } from './actions.js';
 import { APPROVER_USERS, pendingApprovals } from './approvals.js';
+import { BASE_RELATION_TYPES } from './ire-rules.js';
 import type { SandboxContext } from './context.js';
 import type { WriteResult } from './store.js';
 import type {
@@ -110,6 +111,15 @@ export function seed(
         default_change_model: String(type === 'normal'),
         record_preset: `type=${type}^EQ`,
       },
+      'system',
+    );
+  }
+  // Base relation types (cmdb_rel_type), seeded or not: identifyreconcile accepts no others.
+  for (const name of BASE_RELATION_TYPES) {
+    const [parent_descriptor = '', child_descriptor = ''] = name.split('::');
+    s.insert(
+      'cmdb_rel_type',
+      { name, sys_name: name, parent_descriptor, child_descriptor },
       'system',
     );
   }

@@ -539,7 +539,16 @@ describe('ServiceNow sandbox over HTTP', () => {
           method: 'POST',
           body: JSON.stringify({
             items: [
-              { className: 'cmdb_ci_appl', values: { name: 'svc-a', version } },
+              // The engine's own example of a dependent CI (IdentificationEngineScopedAPI.md).
+              {
+                className: 'cmdb_ci_appl',
+                values: {
+                  name: 'svc-a',
+                  version,
+                  running_process_command: '/usr/bin/node',
+                  running_process_key_parameters: 'server.js --port 3452',
+                },
+              },
               { className: 'cmdb_ci_linux_server', values: { name: 'host-9' } },
             ],
             relations: [{ parent: 0, child: 1, type: 'Runs on::Runs' }],
@@ -565,15 +574,76 @@ describe('ServiceNow sandbox over HTTP', () => {
       expect(type?.name).toBe('Runs on::Runs');
     });
 
-    it('reports an item without identification attributes as an error with HTTP 200', async () => {
-      const res = await api('/api/now/identifyreconcile', {
-        method: 'POST',
-        body: JSON.stringify({ items: [{ className: 'cmdb_ci_appl', values: { version: '1' } }] }),
-      });
+    const reconcile = async (
+      body: object,
+      path = '/api/now/identifyreconcile',
+    ): Promise<{ items: ItemOut[]; relations: ItemOut[] }> => {
+      const res = await api(path, { method: 'POST', body: JSON.stringify(body) });
       expect(res.status).toBe(200);
-      const item = (await json<Result<{ items: { errors: { error: string }[] }[] }>>(res)).result
-        .items[0]!;
-      expect(item.errors[0]!.error).toBe('MISSING_MATCHING_ATTRIBUTES');
+      return (await json<Result<{ items: ItemOut[]; relations: ItemOut[] }>>(res)).result;
+    };
+    type ItemOut = Rec & { errors?: { error: string; message: string }[] };
+
+    it('refuses an application without the Runs on host it depends on (MISSING_DEPENDENCY)', async () => {
+      // What the CMDB worker's defaults send: an app identified by name and version only.
+      const { items } = await reconcile({
+        items: [{ className: 'cmdb_ci_appl', values: { name: 'svc-b', version: '1' } }],
+      });
+      expect(items[0]).toMatchObject({ sysId: 'Unknown', errorCount: 1 });
+      expect(items[0]!.errors![0]!.error).toBe('MISSING_DEPENDENCY');
+      expect(sn.admin.records('cmdb_ci_appl').some((a) => a.name === 'svc-b')).toBe(false);
+    });
+
+    it('refuses an application on a host but without identifier attributes', async () => {
+      const { items } = await reconcile({
+        items: [
+          { className: 'cmdb_ci_appl', values: { name: 'svc-c' } },
+          { className: 'cmdb_ci_linux_server', values: { name: 'host-10' } },
+        ],
+        relations: [{ parent: 0, child: 1, type: 'Runs on::Runs' }],
+      });
+      expect(items[0]!.errors![0]!.error).toBe('MISSING_MATCHING_ATTRIBUTES');
+      expect(items[1]).toMatchObject({ operation: 'INSERT', errorCount: 0 });
+    });
+
+    it('refuses classes and relation types the instance does not have', async () => {
+      const { items } = await reconcile({
+        items: [
+          { className: 'cmdb_ci_os_image', values: { name: 'img' } },
+          { className: 'cmdb_ci_docker_image', values: { name: 'img', image_id: 'sha256:1' } },
+          { className: 'cmdb_ci_service', values: { name: 'Online Banking' } },
+        ],
+        relations: [{ parent: 2, child: 1, type: 'Deploys::Deployed by' }],
+      });
+      expect(items.map((i) => i.errors?.[0]?.error)).toEqual([
+        'INVALID_INPUT_DATA',
+        'INVALID_INPUT_DATA',
+        'INVALID_INPUT_DATA',
+      ]);
+      expect(items[0]!.errors![0]!.message).toContain('cmdb_ci_os_image');
+      expect(items[1]!.errors![0]!.message).toContain('Deploys::Deployed by');
+    });
+
+    it('identifies a docker image and a service by their base rules', async () => {
+      const { items, relations } = await reconcile({
+        items: [
+          { className: 'cmdb_ci_docker_image', values: { name: 'api', image_id: 'sha256:2' } },
+          { className: 'cmdb_ci_service', values: { name: 'Online Banking' } },
+        ],
+        relations: [{ parent: 1, child: 0, type: 'Depends on::Used by' }],
+      });
+      expect(items.map((i) => i.operation)).toEqual(['INSERT', 'NO_CHANGE']);
+      expect(relations[0]).toMatchObject({ operation: 'INSERT', errorCount: 0 });
+    });
+
+    it('reports without committing on /query', async () => {
+      const before = sn.admin.records('cmdb_ci_linux_server').length;
+      const { items } = await reconcile(
+        { items: [{ className: 'cmdb_ci_linux_server', values: { name: 'dry-run-host' } }] },
+        '/api/now/identifyreconcile/query',
+      );
+      expect(items[0]).toMatchObject({ operation: 'INSERT', sysId: 'Unknown' });
+      expect(sn.admin.records('cmdb_ci_linux_server')).toHaveLength(before);
     });
   });
 
