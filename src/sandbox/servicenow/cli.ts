@@ -121,11 +121,20 @@ export function registerSandboxCommands(program: Command): void {
 
   sandbox
     .command('approve <change>')
-    .description('Approve the pending approval of a change (number or sys_id)')
+    .description(
+      'Approve a change (number or sys_id) as its approvers: each pending sysapproval_approver record by its own approver',
+    )
     .option('--url <url>', 'sandbox URL', DEFAULT_URL)
     .option('--comment <text>', 'approver comment')
-    .action((change: string, o: { url: string; comment?: string }) =>
-      callAdmin(o.url, `/changes/${encodeURIComponent(change)}/approve`, { comment: o.comment }),
+    .option('--as <user>', "approve only this approver's record (default: every pending approver)")
+    .option('--stage-only', 'approve the current stage only (technical, or CAB), not the next')
+    .action(
+      (change: string, o: { url: string; comment?: string; as?: string; stageOnly?: boolean }) =>
+        callAdmin(o.url, `/changes/${encodeURIComponent(change)}/approve`, {
+          comment: o.comment,
+          approver: o.as,
+          ...(o.stageOnly ? { stages: 'current' } : {}),
+        }),
     );
 
   sandbox
@@ -133,8 +142,12 @@ export function registerSandboxCommands(program: Command): void {
     .description('Reject the pending approval of a change; it goes back to New')
     .option('--url <url>', 'sandbox URL', DEFAULT_URL)
     .option('--comment <text>', 'rejection reason')
-    .action((change: string, o: { url: string; comment?: string }) =>
-      callAdmin(o.url, `/changes/${encodeURIComponent(change)}/reject`, { comment: o.comment }),
+    .option('--as <user>', 'reject as this approver (default: the first pending one)')
+    .action((change: string, o: { url: string; comment?: string; as?: string }) =>
+      callAdmin(o.url, `/changes/${encodeURIComponent(change)}/reject`, {
+        comment: o.comment,
+        approver: o.as,
+      }),
     );
 
   sandbox

@@ -436,6 +436,42 @@ describe('ServiceNow sandbox over HTTP', () => {
       expect(journal.map((j) => j.value)).toContain('Outside the window');
     });
 
+    it('admin approves as the named approvers, one stage or all', async () => {
+      const chg = (
+        await json<Result<Record<string, Field>>>(
+          await api('/api/sn_chg_rest/change/normal', { method: 'POST', body: '{}' }),
+        )
+      ).result;
+      const number = String(chg.number!.value);
+      expect(() => sn.admin.approve(number)).toThrow(/no pending approval/);
+      sn.admin.setState(number, '-4');
+      expect(() => sn.admin.setField(number, 'approval', 'approved')).toThrow(
+        /approval engine sets it/,
+      );
+      expect(() => sn.admin.approve(number, 'ok', { approver: 'cab.approver' })).toThrow(
+        /no pending approval for cab.approver/,
+      );
+      expect(sn.admin.approve(number, 'tech ok', { stages: 'current' })).toMatchObject({
+        state: '-3',
+        approval: 'requested',
+      });
+      const res = await fetch(`${sn.url}/sandbox/admin/changes/${number}/approve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ approver: 'cab.approver', comment: 'CAB ok' }),
+      });
+      expect((await json<Result<Rec>>(res)).result).toMatchObject({
+        state: '-2',
+        approval: 'approved',
+      });
+      expect(
+        sn.admin.approvals(number).map((a) => [a.approval_source, a.state, a.sys_updated_by]),
+      ).toEqual([
+        ['technical', 'approved', 'tech.approver'],
+        ['cab', 'approved', 'cab.approver'],
+      ]);
+    });
+
     it('creates a standard change from a template pre-approved in Scheduled', async () => {
       const templates = await json<Result<Record<string, Field>[]>>(
         await api('/api/sn_chg_rest/change/standard/template'),
