@@ -171,6 +171,20 @@ def test_dot_walked_fields(client, tag):
     assert gr.get_element("short_description") is None
 
 
+# --- journal entries ------------------------------------------------------------------------
+
+
+def test_journal_entries_read_back_empty_and_are_filtered_without_an_acl(client, tag):
+    gr = _new(client, "incident", short_description=tag, work_notes=f"{tag} note")
+    assert gr.get_value("work_notes") == ""
+    # Without an ACL granting sys_journal_field, its rows are filtered out, not refused.
+    journal = client.GlideRecord("sys_journal_field")
+    journal.add_query("element_id", gr.sys_id)
+    journal.query()
+    assert journal.get_row_count() == 0
+    assert not journal.next()
+
+
 # --- attachments ------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ import { OutboundDispatcher, type RuleConfig } from './business-rules.js';
 import { afterResponse, type SandboxContext } from './context.js';
 import { Dictionary, type DictionaryExtension } from './dictionary.js';
 import { Faults } from './faults.js';
+import { DEFAULT_READ_ACLS } from './routes/http.js';
 import { adminRoutes } from './routes/admin.js';
 import { attachmentRoutes } from './routes/attachment.js';
 import { changeRoutes } from './routes/change.js';
@@ -69,6 +70,12 @@ export interface ServiceNowSandboxOptions {
   invalidQueryReturnsNoRows?: boolean;
   /** Approvers per stage (user_names); default tech.approver (technical), cab.approver (CAB). */
   approvers?: ApproverConfig;
+  /**
+   * Row-level read ACLs: a table's rows are visible only to these roles; anyone else gets them
+   * filtered out (200, fewer rows; 404 by sys_id), not refused. Default
+   * `{ sys_journal_field: ['admin'] }`; pass the install kit's ACL role to model it installed.
+   */
+  readAcls?: Record<string, string[]>;
   /** Serve HTTPS with this PEM key and certificate (ServiceNow's own clients refuse http://). */
   tls?: { key: string; cert: string };
 }
@@ -123,6 +130,7 @@ export async function startServiceNowSandbox(
     attachmentMaxBytes: opts.attachmentMaxBytes ?? 10 * 1024 * 1024,
     identificationRules: opts.identificationRules ?? {},
     invalidQueryReturnsNoRows: opts.invalidQueryReturnsNoRows ?? false,
+    readAcls: { ...DEFAULT_READ_ACLS, ...(opts.readAcls ?? {}) },
     requestLog: [],
     baseUrl: '',
     deferred: new AsyncLocalStorage(),

@@ -274,12 +274,36 @@ describe('ServiceNow sandbox over HTTP', () => {
       });
       const chg = (await json<Result<Rec>>(res)).result;
       expect(chg.work_notes).toBe('');
-      const notes = await api(
-        `/api/now/table/sys_journal_field?sysparm_query=element_id=${chg.sys_id}^element=work_notes`,
-      );
-      expect((await json<Result<Rec[]>>(notes)).result.map((n) => n.value)).toEqual([
-        'pipeline https://ci/1',
-      ]);
+      const query = `/api/now/table/sys_journal_field?sysparm_query=element_id=${chg.sys_id}^element=work_notes`;
+      // Without an ACL granting sys_journal_field, the rows are filtered out, not refused.
+      const hidden = await api(query);
+      expect(hidden.status).toBe(200);
+      expect((await json<Result<Rec[]>>(hidden)).result).toEqual([]);
+      const [entry] = sn.admin
+        .records('sys_journal_field')
+        .filter((j) => j.element_id === chg.sys_id);
+      expect(entry).toMatchObject({ element: 'work_notes', value: 'pipeline https://ci/1' });
+      expect((await api(`/api/now/table/sys_journal_field/${entry!.sys_id}`)).status).toBe(404);
+    });
+
+    it('shows journal entries to the roles a read ACL grants', async () => {
+      const granted = await startServiceNowSandbox({ readAcls: { sys_journal_field: ['itil'] } });
+      try {
+        const auth = { ...JSON_HEADERS };
+        const created = await fetch(`${granted.url}/api/now/table/incident`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ work_notes: 'seen' }),
+        });
+        const inc = (await json<Result<Rec>>(created)).result;
+        const notes = await fetch(
+          `${granted.url}/api/now/table/sys_journal_field?sysparm_query=element_id=${inc.sys_id}`,
+          { headers: auth },
+        );
+        expect((await json<Result<Rec[]>>(notes)).result.map((n) => n.value)).toEqual(['seen']);
+      } finally {
+        await granted.close();
+      }
     });
 
     it('returns reference fields as link/value unless links are excluded', async () => {
