@@ -496,7 +496,7 @@ describe('ServiceNow sandbox over HTTP', () => {
       ]);
     });
 
-    it('creates a standard change from a template pre-approved in Scheduled', async () => {
+    it('creates a standard change from a template, pre-approved, in New', async () => {
       const templates = await json<Result<Record<string, Field>[]>>(
         await api('/api/sn_chg_rest/change/standard/template'),
       );
@@ -507,7 +507,7 @@ describe('ServiceNow sandbox over HTTP', () => {
       });
       expect(res.status).toBe(200);
       const chg = (await json<Result<Record<string, Field>>>(res)).result;
-      expect(chg.state!.value).toBe(-2);
+      expect(chg.state!.value).toBe(-5);
       expect(chg.approval!.value).toBe('approved');
       expect(chg.short_description!.value).toBe('Deploy application release');
       // A template applies its own fields only: correlation_id is ignored, as documented.
