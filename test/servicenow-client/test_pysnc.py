@@ -140,6 +140,32 @@ def test_deletes_a_record(client, tag):
     assert not client.GlideRecord("sys_user_group").get(sys_id)
 
 
+def test_updates_and_deletes_many_through_the_batch_api(client, tag, requests_log):
+    for i in range(4):
+        _new(client, "sys_user_group", name=f"{tag}-{i}", description="before")
+    gr = client.GlideRecord("sys_user_group")
+    gr.add_query("name", "STARTSWITH", tag)
+    gr.query()
+    for record in gr:
+        record.description = "after"
+    before = len(requests_log())
+    assert gr.update_multiple()
+    assert any(r["path"] == "/api/now/v1/batch" for r in requests_log()[before:])
+
+    check = client.GlideRecord("sys_user_group")
+    check.add_query("name", "STARTSWITH", tag)
+    check.query()
+    assert sorted(r.get_value("description") for r in check) == ["after"] * 4
+
+    doomed = client.GlideRecord("sys_user_group")
+    doomed.add_query("name", "STARTSWITH", tag)
+    assert doomed.delete_multiple()
+    gone = client.GlideRecord("sys_user_group")
+    gone.add_query("name", "STARTSWITH", tag)
+    gone.query()
+    assert gone.get_row_count() == 0
+
+
 # --- display values ---------------------------------------------------------------------------
 
 

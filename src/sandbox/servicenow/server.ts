@@ -25,6 +25,7 @@ import { Faults } from './faults.js';
 import { DEFAULT_READ_ACLS } from './routes/http.js';
 import { adminRoutes } from './routes/admin.js';
 import { attachmentRoutes } from './routes/attachment.js';
+import { batchRoutes } from './routes/batch.js';
 import { changeRoutes } from './routes/change.js';
 import { fail, type SandboxEnv } from './routes/http.js';
 import { identifyRoutes } from './routes/identify.js';
@@ -239,6 +240,10 @@ export async function startServiceNowSandbox(
   for (const prefix of ['/api/now/attachment', '/api/now/v1/attachment'])
     app.route(prefix, attachmentRoutes(ctx));
   app.route('/api/now/identifyreconcile', identifyRoutes(ctx));
+  app.route(
+    '/api/now/v1/batch',
+    batchRoutes((request, env) => app.fetch(request, env)),
+  );
 
   app.notFound((c) => fail(c, 400, 'Requested URI does not represent any resource', null));
   app.onError((err, c) => fail(c, 500, 'Internal Server Error', err.message));

@@ -592,6 +592,43 @@ describe('ServiceNow sandbox over HTTP', () => {
     });
   });
 
+  describe('Batch API', () => {
+    it('runs each item as its own request with the batch credentials, bodies base64', async () => {
+      const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64');
+      const res = await api('/api/now/v1/batch', {
+        method: 'POST',
+        body: JSON.stringify({
+          batch_request_id: 7,
+          rest_requests: [
+            {
+              id: 'a',
+              method: 'POST',
+              url: '/api/now/table/sys_user_group',
+              headers: [{ name: 'Content-Type', value: 'application/json' }],
+              body: b64({ name: 'batched-group' }),
+            },
+            { id: 'b', method: 'GET', url: '/api/now/table/u_nope', headers: [] },
+          ],
+        }),
+      });
+      const out = await json<{
+        batch_request_id: string;
+        serviced_requests: { id: string; status_code: number; body: string }[];
+        unserviced_requests: string[];
+      }>(res);
+      expect(out.batch_request_id).toBe('7');
+      expect(out.serviced_requests.map((r) => [r.id, r.status_code])).toEqual([
+        ['a', 201],
+        ['b', 400],
+      ]);
+      const created = JSON.parse(
+        Buffer.from(out.serviced_requests[0]!.body, 'base64').toString('utf8'),
+      ) as Result<Rec>;
+      expect(created.result.name).toBe('batched-group');
+      expect(created.result.sys_created_by).toBe('changegate.integration');
+    });
+  });
+
   describe('identifyreconcile', () => {
     it('inserts, then updates, then reports no change, and relates items by index', async () => {
       const send = async (version: string): Promise<{ items: Rec[]; relations: Rec[] }> => {
