@@ -845,6 +845,45 @@ describe('ServiceNow sandbox over HTTP', () => {
     });
   });
 
+  describe('a standard change made findable', () => {
+    it('takes correlation_id from a Table API PATCH; the rule fires on the next state change', async () => {
+      await sn.admin.outbound.idle();
+      listener.received.length = 0;
+      const [template] = sn.admin.records('std_change_record_producer');
+      const created = await api(`/api/sn_chg_rest/change/standard/${template!.sys_id}`, {
+        method: 'POST',
+        body: JSON.stringify({ correlation_id: 'gh/app/std-2' }),
+      });
+      const id = String((await json<Result<Record<string, Field>>>(created)).result.sys_id!.value);
+      const find = async () =>
+        (
+          await json<Result<Rec[]>>(
+            await api('/api/now/table/change_request?sysparm_query=correlation_id=gh/app/std-2'),
+          )
+        ).result;
+      expect(await find()).toEqual([]);
+      await api(`/api/now/table/change_request/${id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ correlation_id: 'gh/app/std-2' }),
+      });
+      expect((await find()).map((r) => r.sys_id)).toEqual([id]);
+      await sn.admin.outbound.idle();
+      // correlation_id is not one of the rule's trigger fields: nothing is sent yet.
+      expect(listener.received).toHaveLength(0);
+      await api(`/api/now/table/change_request/${id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ state: '-2' }),
+      });
+      await sn.admin.outbound.idle();
+      const bodies = listener.received.map(
+        (m) => JSON.parse(m.body.toString('utf8')) as { data: Record<string, unknown> },
+      );
+      expect(bodies.map((b) => [b.data.correlation_id, b.data.state, b.data.approval])).toEqual([
+        ['gh/app/std-2', '-2', 'approved'],
+      ]);
+    });
+  });
+
   describe('fault injection', () => {
     it('answers 429 with Retry-After and X-RateLimit headers', async () => {
       sn.admin.faults.inject({
