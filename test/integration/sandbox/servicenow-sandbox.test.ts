@@ -361,9 +361,14 @@ describe('ServiceNow sandbox over HTTP', () => {
           state_transitions: { to_state: string; transition_available: boolean }[][];
         }>
       >(await api(`/api/sn_chg_rest/change/${id}/nextstates`));
-      expect(next.result.available_states).toEqual(['-4', '-5', '4']);
+      expect(next.result.available_states).toEqual(['-5', '4', '-4']);
       expect(next.result.state_transitions.flat()).toContainEqual(
-        expect.objectContaining({ to_state: '-3', transition_available: false }),
+        expect.objectContaining({
+          to_state: '-3',
+          display_value: 'Assess to Authorize',
+          transition_available: false,
+          automatic_transition: true,
+        }),
       );
 
       // The technical approver decides through the approvals API; the integration user cannot.
