@@ -6,6 +6,7 @@
  */
 import { decideAs, findChange, userNameOf } from './actions.js';
 import { APPROVER_USERS, pendingApprovals } from './approvals.js';
+import { BASE_RELATION_TYPES } from './ire-rules.js';
 import type { SandboxContext } from './context.js';
 import type { WriteResult } from './store.js';
 import type {
@@ -110,6 +111,15 @@ export function seed(
         default_change_model: String(type === 'normal'),
         record_preset: `type=${type}^EQ`,
       },
+      'system',
+    );
+  }
+  // Base relation types (cmdb_rel_type), seeded or not: identifyreconcile accepts no others.
+  for (const name of BASE_RELATION_TYPES) {
+    const [parent_descriptor = '', child_descriptor = ''] = name.split('::');
+    s.insert(
+      'cmdb_rel_type',
+      { name, sys_name: name, parent_descriptor, child_descriptor },
       'system',
     );
   }
@@ -229,9 +239,21 @@ export function createAdmin(ctx: SandboxContext, reseed: () => void): SandboxAdm
     cancel: (ref) => update('change_request', change(ref), { state: '4' }),
     setField: (ref, field, value) => {
       const asChange = findChange(ctx, ref);
-      if (asChange) return update('change_request', asChange, { [field]: value });
-      const incident = ctx.store.findByNumber('incident', ref) ?? ctx.store.get('incident', ref);
-      if (incident) return update('incident', incident, { [field]: value });
+      const incident = asChange
+        ? undefined
+        : (ctx.store.findByNumber('incident', ref) ?? ctx.store.get('incident', ref));
+      const table = asChange ? 'change_request' : 'incident';
+      const record = asChange ?? incident;
+      if (record) {
+        const result = ctx.store.update(table, record.sys_id ?? '', { [field]: value }, ADMIN_USER);
+        if (result?.ok && result.ignored.length > 0) {
+          // A client's write of it would be dropped too; say so instead of pretending.
+          throw new Error(
+            `${PREFIX} ${table}.${field} is not writable (${field === 'approval' ? 'the approval engine sets it: use approve/reject' : 'no such column, or read-only'})`,
+          );
+        }
+        return unwrap(result, record.number ?? ref);
+      }
       throw new Error(`${PREFIX} no change_request or incident ${ref}`);
     },
     faults: ctx.faults,

@@ -9,7 +9,11 @@
  *   technical approvals are approved (automatic, by the approval engine); Authorize (CAB
  *   approval) -> Scheduled only once approved (automatic); a rejection sends it back to New.
  * - emergency: New -> Authorize (emergency CAB approval) -> Scheduled (automatic).
- * - standard: pre-approved (standard change template), starts in Scheduled.
+ * - standard: pre-approved by its template (approval `approved`), created in New and moved to
+ *   Scheduled by the client (change-management-api.md: the standard change created from template
+ *   1c87925347c12200e0ef563dbb9a7177 answers `state -5 New` in the PATCH
+ *   …/change/standard/{sys_id} example; "Change model states: New, Scheduled, Implement, Review,
+ *   and Closed").
  * Cancel is allowed from any open state except Review. A client writing `state` can only make
  * the manual moves; `system` writes (the approval engine) may make the automatic ones.
  *
@@ -116,12 +120,7 @@ function label(state: string): string {
 
 /** Defaults a new change gets before the client's fields are applied. */
 export function newChangeDefaults(type: ChangeType): Fields {
-  const pre = type === 'standard';
-  return {
-    type,
-    state: pre ? SCHEDULED : NEW,
-    approval: pre ? 'approved' : 'not requested',
-  };
+  return { type, state: NEW, approval: type === 'standard' ? 'approved' : 'not requested' };
 }
 
 /**

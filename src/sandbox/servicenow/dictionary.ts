@@ -57,7 +57,7 @@ const JOURNAL_INPUT = new Set(['journal_input']);
 
 function column(name: string, spec: ColumnInput): Column {
   if (typeof spec === 'string') {
-    return { name, type: spec, default: '', ...(spec === 'reference' ? {} : {}) };
+    return { name, type: spec, default: '' };
   }
   return {
     name,

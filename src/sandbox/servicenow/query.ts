@@ -135,9 +135,12 @@ const plainValue: ValueOf<Readonly<Record<string, string>>> = (record, field) =>
   record[field] ?? '';
 
 /**
- * Drop every condition and ORDERBY on a field the table does not have: ServiceNow ignores such
- * terms unless `glide.invalid_query.returns_no_rows` is true (it is false by default; Table API
- * docs, sysparm_query). `invalid` lists the dropped field names.
+ * Drop every condition and ORDERBY on a field the table does not have. ServiceNowDocs
+ * rest-apis/change-management-api.md (sysparm_query): "If part of the query is invalid, such as
+ * by specifying an invalid field name, the instance ignores the invalid part … Set
+ * [glide.invalid_query.returns_no_rows] to true to return no rows on an invalid query", a
+ * property that "controls the behavior of all queries across the instance". `invalid` lists the
+ * dropped field names.
  */
 export function pruneQuery(
   query: EncodedQuery,

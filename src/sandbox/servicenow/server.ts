@@ -22,8 +22,10 @@ import { OutboundDispatcher, type RuleConfig } from './business-rules.js';
 import { afterResponse, type SandboxContext } from './context.js';
 import { Dictionary, type DictionaryExtension } from './dictionary.js';
 import { Faults } from './faults.js';
+import { DEFAULT_READ_ACLS } from './routes/http.js';
 import { adminRoutes } from './routes/admin.js';
 import { attachmentRoutes } from './routes/attachment.js';
+import { batchRoutes } from './routes/batch.js';
 import { changeRoutes } from './routes/change.js';
 import { fail, type SandboxEnv } from './routes/http.js';
 import { identifyRoutes } from './routes/identify.js';
@@ -69,6 +71,12 @@ export interface ServiceNowSandboxOptions {
   invalidQueryReturnsNoRows?: boolean;
   /** Approvers per stage (user_names); default tech.approver (technical), cab.approver (CAB). */
   approvers?: ApproverConfig;
+  /**
+   * Row-level read ACLs: a table's rows are visible only to these roles; anyone else gets them
+   * filtered out (200, fewer rows; 404 by sys_id), not refused. Default
+   * `{ sys_journal_field: ['admin'] }`; pass the install kit's ACL role to model it installed.
+   */
+  readAcls?: Record<string, string[]>;
   /** Serve HTTPS with this PEM key and certificate (ServiceNow's own clients refuse http://). */
   tls?: { key: string; cert: string };
 }
@@ -123,6 +131,7 @@ export async function startServiceNowSandbox(
     attachmentMaxBytes: opts.attachmentMaxBytes ?? 10 * 1024 * 1024,
     identificationRules: opts.identificationRules ?? {},
     invalidQueryReturnsNoRows: opts.invalidQueryReturnsNoRows ?? false,
+    readAcls: { ...DEFAULT_READ_ACLS, ...(opts.readAcls ?? {}) },
     requestLog: [],
     baseUrl: '',
     deferred: new AsyncLocalStorage(),
@@ -231,6 +240,10 @@ export async function startServiceNowSandbox(
   for (const prefix of ['/api/now/attachment', '/api/now/v1/attachment'])
     app.route(prefix, attachmentRoutes(ctx));
   app.route('/api/now/identifyreconcile', identifyRoutes(ctx));
+  app.route(
+    '/api/now/v1/batch',
+    batchRoutes((request, env) => app.fetch(request, env)),
+  );
 
   app.notFound((c) => fail(c, 400, 'Requested URI does not represent any resource', null));
   app.onError((err, c) => fail(c, 500, 'Internal Server Error', err.message));

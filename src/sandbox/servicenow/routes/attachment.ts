@@ -11,6 +11,26 @@ import { applyQuery, QuerySyntaxError } from '../query.js';
 import { tableQuery } from './table.js';
 import { denyUnlessAllowed, fail, notFound, type Ctx, type SandboxEnv } from './http.js';
 
+const ATTACHMENT_KEYS = [
+  'average_image_color',
+  'compressed',
+  'content_type',
+  'file_name',
+  'image_height',
+  'image_width',
+  'size_bytes',
+  'size_compressed',
+  'sys_created_by',
+  'sys_created_on',
+  'sys_id',
+  'sys_mod_count',
+  'sys_tags',
+  'sys_updated_by',
+  'sys_updated_on',
+  'table_name',
+  'table_sys_id',
+] as const;
+
 /** Build the Attachment API router (mount at `/api/now/attachment`). */
 export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
   const app = new Hono<SandboxEnv>();
@@ -33,8 +53,9 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
         'table_name, table_sys_id and file_name are required',
       );
     }
-    // Attachment API (c_AttachmentAPI.md, POST /now/attachment/file): 404 when the record to
-    // attach to does not exist. The error wording is not in the docs: ours.
+    // c_AttachmentAPI.md, POST /now/attachment/file: 404 "the record specified by the
+    // table_name and table_sys_id parameters does not exist or is not accessible". The error
+    // wording is not in the docs: ours.
     if (!ctx.store.dictionary.has(table) || !ctx.store.getInFamily(table, tableSysId)) {
       return fail(
         c,
@@ -70,12 +91,11 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
     if (!result.ok) return fail(c, 400, 'Failed to create the attachment', result.detail);
     const sysId = result.record.sys_id ?? '';
     ctx.attachments.set(sysId, bytes);
-    const download = `${ctx.baseUrl}/api/now/attachment/${sysId}/file`;
     // The Location a real instance answers is the versioned file URL: pysnc's own test
     // (ServiceNow/PySNC test/test_snc_attachment.py) asserts it equals
     // `<instance>/api/now/v1/attachment/<sys_id>/file`.
     c.header('Location', `${ctx.baseUrl}/api/now/v1/attachment/${sysId}/file`);
-    return c.json({ result: { ...result.record, download_link: download } }, 201);
+    return c.json({ result: withLink(result.record) }, 201);
   };
 
   app.post('/file', async (c) => {
@@ -115,10 +135,20 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
     );
   });
 
-  const withLink = (record: Record<string, string>): Record<string, string> => ({
-    ...record,
-    download_link: `${ctx.baseUrl}/api/now/attachment/${record.sys_id ?? ''}/file`,
-  });
+  // The metadata the Attachment API answers (c_AttachmentAPI.md, POST /now/attachment/file
+  // "Response body parameters"): these keys, creator and updater by full name, the download link.
+  const withLink = (record: Record<string, string>): Record<string, string> => {
+    const nameOf = (userName: string): string =>
+      ctx.store.get('sys_user', ctx.store.userId(userName))?.name ?? userName;
+    const out: Record<string, string> = {};
+    for (const key of ATTACHMENT_KEYS) out[key] = record[key] ?? '';
+    return {
+      ...out,
+      created_by_name: nameOf(record.sys_created_by ?? ''),
+      updated_by_name: nameOf(record.sys_updated_by ?? ''),
+      download_link: `${ctx.baseUrl}/api/now/attachment/${record.sys_id ?? ''}/file`,
+    };
+  };
 
   app.get('/', (c) => {
     let query;

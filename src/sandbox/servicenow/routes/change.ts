@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { decideAs } from '../actions.js';
 import {
@@ -72,11 +73,19 @@ function templateFields(template: SnRecord): SnRecord {
   return fields;
 }
 
+/** A stable stand-in for an sttrm_state_transition / sttrm_condition sys_id. */
+function transitionId(...parts: string[]): string {
+  return createHash('md5').update(parts.join(':')).digest('hex');
+}
+
 /**
- * `GET /change/{sys_id}/nextstates`: the current state, the states a client may move to now,
- * and the conditional (approval-driven) transitions with `transition_available: false` while
- * their condition is unmet. The shape follows the sandbox's reading of the API reference; the
- * condition objects' exact fields are not confirmed from a ServiceNow example.
+ * `GET /change/{sys_id}/nextstates`, shaped like the API reference's example
+ * (change-management-api.md, GET /sn_chg_rest/change/{sys_id}/nextstates): `available_states`
+ * = the states a transition is available to, then the current one; `state_transitions` = one
+ * array per to-state, one object per transition (`display_value` "Assess to Authorize",
+ * `conditions[{passed, condition{name, description, sys_id}}]`); `state_label` for the
+ * available states. The approval-driven move is `automatic_transition: true` and unavailable
+ * until its stage is approved (then the engine makes it at once, so it is never shown passed).
  */
 function nextStates(record: SnRecord): Record<string, unknown> {
   const type = changeTypeOf(record.type);
@@ -84,33 +93,33 @@ function nextStates(record: SnRecord): Record<string, unknown> {
   const manual = allowedNextStates(type, current);
   const automatic = AUTOMATIC[type][current];
   const stage = approvalStage(type, current);
-  const transition = (to: string, available: boolean, conditions: unknown[]) => ({
-    automatic_transition: !manual.includes(to),
-    conditions,
-    display_value: STATE_LABELS[to] ?? to,
+  const label = (s: string): string => STATE_LABELS[s] ?? s;
+  const transition = (to: string, auto: boolean, conditions: unknown[]) => ({
+    sys_id: transitionId(type, current, to, String(auto)),
+    display_value: `${label(current)} to ${label(to)}`,
     from_state: current,
-    sys_id: '',
     to_state: to,
-    transition_available: available,
+    transition_available: !auto,
+    automatic_transition: auto,
+    conditions,
   });
-  const transitions = manual.map((to) => [transition(to, true, [])]);
+  const transitions = manual.map((to) => [transition(to, false, [])]);
   if (automatic && stage) {
+    const name = `${stage === 'cab' ? 'CAB' : 'Technical'} approvals approved`;
     transitions.push([
-      transition(automatic, false, [
+      transition(automatic, true, [
         {
-          condition: { name: `${stage === 'cab' ? 'CAB' : 'Technical'} approval approved` },
           passed: false,
+          condition: { name, description: null, sys_id: transitionId('condition', name) },
         },
       ]),
     ]);
   }
-  const available = [current, ...manual];
+  const available = [...manual, current];
   return {
     available_states: available,
     state_transitions: transitions,
-    state_label: Object.fromEntries(
-      [...available, ...(automatic ? [automatic] : [])].map((s) => [s, STATE_LABELS[s] ?? s]),
-    ),
+    state_label: Object.fromEntries(available.map((s) => [s, label(s)])),
   };
 }
 

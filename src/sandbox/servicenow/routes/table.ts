@@ -17,6 +17,7 @@ import { knownField, renderTable, valueAt, type DisplayMode } from '../render.js
 import type { SnRecord } from '../types.js';
 import {
   badJson,
+  canReadRows,
   denyUnlessAllowed,
   fail,
   jsonObject,
@@ -26,9 +27,12 @@ import {
 } from './http.js';
 
 // A table's rows include those of every table extending it (cmdb_ci sees cmdb_ci_appl rows,
-// task sees change_request rows), rendered with the queried table's columns.
-function rowsOf(ctx: SandboxContext, table: string): SnRecord[] {
-  return ctx.store.listFamily(table);
+// task sees change_request rows), rendered with the queried table's columns; rows a read ACL
+// hides from the caller are filtered out, not refused.
+function rowsOf(ctx: SandboxContext, c: Ctx, table: string): SnRecord[] {
+  return ctx.store
+    .listFamily(table)
+    .filter((r) => canReadRows(c, ctx.readAcls, r.sys_class_name || table));
 }
 
 /** `Invalid table <name>`, HTTP 400: what the Table API answers for a table that does not exist. */
@@ -124,7 +128,7 @@ export function tableRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
       throw err;
     }
     const hits = query
-      ? applyQuery(query, rowsOf(ctx, table), (r, f) => valueAt(ctx, table, r, f))
+      ? applyQuery(query, rowsOf(ctx, c, table), (r, f) => valueAt(ctx, table, r, f))
       : [];
     const limit = Math.max(1, Number(c.req.query('sysparm_limit') ?? 10000) || 10000);
     const offset = Math.max(0, Number(c.req.query('sysparm_offset') ?? 0) || 0);
@@ -142,7 +146,7 @@ export function tableRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
     if (!ctx.store.dictionary.has(table)) return invalidTable(c, table);
     const denied = denyUnlessAllowed(c, table, 'read');
     if (denied) return denied;
-    const record = rowsOf(ctx, table).find((r) => r.sys_id === c.req.param('sys_id'));
+    const record = rowsOf(ctx, c, table).find((r) => r.sys_id === c.req.param('sys_id'));
     if (!record) return notFound(c);
     return c.json({ result: renderTable(ctx, table, record, renderOpts(c)) });
   });

@@ -21,11 +21,12 @@ function apply(current: Fields, patch: Fields): Fields {
 }
 
 describe('change state model', () => {
-  it('creates standard changes pre-approved in Scheduled and others New, not requested', () => {
+  it('creates every change in New: standard ones pre-approved, others not requested', () => {
     expect(newChangeDefaults('standard')).toMatchObject({
-      state: STATE.SCHEDULED,
+      state: STATE.NEW,
       approval: 'approved',
     });
+    expect(allowedNextStates('standard', STATE.NEW)).toEqual([STATE.SCHEDULED, STATE.CANCELED]);
     expect(newChangeDefaults('normal')).toMatchObject({
       state: STATE.NEW,
       approval: 'not requested',
