@@ -34,6 +34,8 @@ describe('changegate doctor for ServiceNow', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
     sandbox = await startSandbox({
+      // The install kit's journal read ACL (step 5c): without it the journal answers no rows.
+      readAcls: { sys_journal_field: ['itil'] },
       // System tables every real instance has and the base sandbox dictionary leaves out:
       // business rules (sys_script) and the dictionary itself (sys_dictionary).
       dictionary: {
