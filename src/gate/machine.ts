@@ -205,6 +205,17 @@ export function step(
         state.advanceRequested = true;
         effects.push({ kind: 'advance', sysId: state.change.sysId, number: state.number });
       }
+      // Approved but not releasable yet (moving to Implement, window, blackout): read who
+      // approved now, at the approval, so the release does not wait on it.
+      if (
+        state.change?.approval === 'approved' &&
+        state.approvedBy === undefined &&
+        !state.approversRequested &&
+        !state.approversError
+      ) {
+        state.approversRequested = true;
+        effects.push({ kind: 'read-approvers', sysId: state.change.sysId, number: state.number });
+      }
       continue;
     }
     let outcome: Outcome = verdict.verdict === 'release' ? 'released' : 'rejected';

@@ -133,7 +133,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
           else if (effect.kind === 'read-approvers') queue.push(await readApprovers(effect.sysId));
           else if (effect.kind === 'advance') {
             try {
-              await servicenow.moveToImplement(effect.sysId);
+              await servicenow.moveToImplement(effect.sysId, states.get(number)?.change?.state);
               log.info({ number }, 'moved CR to Implement');
             } catch (err) {
               log.warn(

@@ -8,7 +8,8 @@ import type { Approver, ChangeSnapshot } from '../events/gate.js';
  */
 export interface GateServiceNow {
   getChange(number: string): Promise<ChangeSnapshot | undefined>;
-  moveToImplement(sysId: string): Promise<void>;
+  /** `state`: the CR's state as the gate knows it (saves a read). */
+  moveToImplement(sysId: string, state?: string): Promise<void>;
   addWorkNote(sysId: string, text: string): Promise<void>;
   /** The approvers of the CR's approved `sysapproval_approver` records (empty when none). */
   getApprovers(sysId: string): Promise<Approver[]>;

@@ -33,9 +33,9 @@ export function gateServiceNowPort(
       });
       return record ? snapshotFromRecord(record) : undefined;
     },
-    async moveToImplement(sysId) {
+    async moveToImplement(sysId, state) {
       const sn = client();
-      const cr = await sn.table.get('change_request', sysId);
+      const cr = state ? { sys_id: sysId, state } : await sn.table.get('change_request', sysId);
       const walked = await sn.lifecycle.walkTo(cr, CHANGE_STATE.implement);
       if (walked.outcome === 'blocked' || walked.outcome === 'ended')
         throw new Error(`${cr.number ?? sysId} not moved to Implement: ${walked.detail}`);

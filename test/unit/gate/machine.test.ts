@@ -87,7 +87,12 @@ function drive(previous: CrState | undefined, input: Input, c: StepContext) {
     if (reads.length === 0) break;
     ({ state, effects } = step(state, { kind: 'approvers', approvedBy: APPROVERS }, c));
   }
-  return { state, effects: out };
+  // The answer's step re-arms the same timers; arming one twice is a no-op in the worker.
+  const armed = new Set<number>();
+  return {
+    state,
+    effects: out.filter((e) => e.kind !== 'timer' || (!armed.has(e.at) && !!armed.add(e.at))),
+  };
 }
 
 /** Feed inputs in order (each at its own time) and collect every effect. */
