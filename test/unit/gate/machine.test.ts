@@ -450,6 +450,22 @@ describe('who approved, and separation of duties', () => {
     expect(answered.state.approvedBy).toEqual([ABEL]);
   });
 
+  it('reads who approved at the approval, while the gate still waits for its window', () => {
+    const early = approved({ startDate: '2026-11-25 10:30:00' });
+    const first = step(undefined, registered(gate('g1', { change: early })), sodCtx());
+    expect(first.effects.filter((e) => e.kind === 'read-approvers')).toHaveLength(1);
+    expect(callbacks(first.effects)).toEqual([]);
+    const answered = step(first.state, { kind: 'approvers', approvedBy: [ABEL] }, sodCtx());
+    // Known now: the release at the window start needs no second read.
+    const opened = step(
+      answered.state,
+      { kind: 'tick' },
+      sodCtx(Date.parse('2026-11-25T10:30:00Z')),
+    );
+    expect(opened.effects.filter((e) => e.kind === 'read-approvers')).toEqual([]);
+    expect(callbacks(opened.effects).map((e) => e.outcome)).toEqual(['released']);
+  });
+
   it('rejects when the approver is the commit author (matched by e-mail, any case)', () => {
     APPROVERS = [ABEL];
     const { state, effects } = run([
