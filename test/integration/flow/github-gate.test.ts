@@ -42,7 +42,8 @@ describe('GitHub deployment protection rule, in one process', () => {
         .records('change_request')
         .find(
           (r) =>
-            r.correlation_id === 'github/acme/payments/run-1001-production' && r.state === '-3',
+            r.correlation_id === 'github/acme/payments/run-1001-production' &&
+            r.approval === 'requested',
         ),
     ); // Authorize: approval requested
     expect(stack.ci.received().filter((c) => c.effect === 'released')).toHaveLength(0);
