@@ -27,6 +27,22 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers: [registry],
     }),
+    spooled: new Counter({
+      name: 'changegate_spool_deliveries_total',
+      help: 'Deliveries through the spool: spooled (answered 202 from disk), forwarded (then on Kafka), skipped (already on Kafka)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    spoolBytes: new Gauge({
+      name: 'changegate_spool_bytes',
+      help: 'Bytes of spool segments on disk',
+      registers: [registry],
+    }),
+    spoolWaiting: new Gauge({
+      name: 'changegate_spool_waiting_deliveries',
+      help: 'Deliveries in the spool not yet on Kafka',
+      registers: [registry],
+    }),
     dedupeEntries: new Gauge({
       name: 'changegate_dedupe_entries',
       help: 'Delivery ids held in the dedupe window',

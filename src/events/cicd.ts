@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CallbackSchema, CicdOriginSchema } from './common.js';
+import { CallbackSchema, CicdOriginSchema, PROVIDERS } from './common.js';
 
 /** The origin fields every CI/CD event carries, as a normalizer writes them. */
 export type CicdOrigin = z.input<typeof CicdOriginSchema>;
@@ -80,6 +80,10 @@ export type TestReportedData = z.infer<typeof TestReportedDataSchema>;
 
 /** A verified delivery that no normalizer maps: published anyway, so subscribers lose nothing. */
 export const WebhookReceivedDataSchema = CicdOriginSchema.extend({
+  /** Every receiver, ServiceNow's business rules included: none may refuse a verified delivery. */
+  provider: z.enum([...PROVIDERS, 'servicenow']),
   action: z.string().optional(),
+  /** Set when the delivery was verified but could not be normalized: why (e.g. `invalid_json: …`). */
+  reason: z.string().optional(),
 });
 export type WebhookReceivedData = z.infer<typeof WebhookReceivedDataSchema>;
