@@ -287,6 +287,69 @@ describe('POST /hooks/*', () => {
     },
   );
 
+  it.each<[string, string, () => RawRequest]>([
+    [
+      'gitlab',
+      '/hooks/gitlab',
+      () =>
+        gitlabRequest('Deployment Hook', null, {
+          token: GITLAB,
+          body: '{"object_kind":"deployment"}',
+          idempotencyKey: 'unread-gitlab',
+        }),
+    ],
+    [
+      'jenkins',
+      '/hooks/jenkins',
+      () =>
+        signedRequest(
+          { type: 'deployment.requested', data: {} },
+          { secret: WHSEC, id: 'unread-jenkins', at: new Date() },
+        ),
+    ],
+    [
+      'servicenow',
+      '/hooks/servicenow',
+      () =>
+        signedRequest(
+          { type: 'change.updated', data: {} },
+          { secret: WHSEC, id: 'unread-servicenow', at: new Date() },
+        ),
+    ],
+    [
+      'generic',
+      '/hooks/generic/argo',
+      () =>
+        signedRequest('not json at all', { secret: WHSEC, id: 'unread-generic', at: new Date() }),
+    ],
+    [
+      'azure-devops',
+      '/hooks/azure-devops',
+      () =>
+        serviceHookRequest(
+          { id: 'unread-azure', eventType: 'build.complete', resource: 42 },
+          { authorization: basic('azure-hook', 'Hook-Pa55word!') },
+        ),
+    ],
+  ])(
+    'accepts a verified %s delivery it cannot normalize (202, webhook.received with the reason)',
+    async (provider, path, make) => {
+      const res = await post(path, make());
+      expect(res.status).toBe(202);
+      const { ids } = (await res.json()) as { ids: string[] };
+      await settle();
+      const [event] = eventsWithId(cicd, ids[0]!);
+      expect(event?.headers.ce_type).toBe('dev.changegate.webhook.received');
+      const data = fromRecord(event!).data as { provider: string; reason?: string };
+      expect(data.provider).toBe(provider);
+      expect(data.reason).toMatch(
+        /^(missing_field|invalid_field|invalid_json|schema_mismatch|unknown)/,
+      );
+      // A redelivery of it is a duplicate like any other.
+      expect((await post(path, make())).status).toBe(200);
+    },
+  );
+
   it('answers 401, not 202, to a body it cannot read when the signature is wrong', async () => {
     const res = await post(
       '/hooks/github',
