@@ -171,6 +171,12 @@ export async function startReceiver({
         await statusPage?.close(); // its live streams would hold the server open
         await server.close(config.server.shutdownGraceMs);
         await publisher.close();
+        if (spooling && live && spooling.spool.waiting > 0) {
+          // Scale-down or rollout: hand what the spool holds to Kafka now if it is reachable,
+          // rather than leave it on a volume until this receiver runs again.
+          spooling.forwarder.kick();
+          await Promise.race([spooling.forwarder.idle(), sleep(config.server.shutdownGraceMs)]);
+        }
         await spooling?.close();
         await deliveries.close();
         if (!shared) await bus.close();

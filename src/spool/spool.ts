@@ -97,8 +97,17 @@ export class Spool {
    * @throws Error when another live process holds the directory.
    */
   static async open(options: SpoolOptions): Promise<Spool> {
-    await mkdir(options.dir, { recursive: true });
-    await takeLock(options.dir);
+    try {
+      await mkdir(options.dir, { recursive: true });
+      await takeLock(options.dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+      throw new Error(
+        `[changegate/spool] cannot write the spool directory ${options.dir} (${code}): set ingest.spool.dir to a writable, persistent directory (one per receiver), or ingest.spool.enabled: false`,
+        { cause: err },
+      );
+    }
     const scan = await scanSpool(options.dir, { repair: true, log: options.log });
     const spool = new Spool(options, scan.lastSeq + 1);
     for (const [seq, size] of scan.segments) spool.#segments.set(seq, size);
