@@ -11,7 +11,7 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     registry,
     deliveries: new Counter({
       name: 'changegate_deliveries_total',
-      help: 'Webhook deliveries by source and outcome (accepted, duplicate, ping, rejected_*, unavailable)',
+      help: 'Webhook deliveries by source and outcome (accepted, accepted_unparsed, duplicate, ping, rejected_*, unavailable)',
       labelNames: ['source', 'outcome'] as const,
       registers: [registry],
     }),

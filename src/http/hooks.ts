@@ -48,7 +48,8 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
         deps,
         { ackWithinMs: entry.ackWithinMs },
       );
-      metrics.deliveries.inc({ source, outcome: result.outcome });
+      const unparsed = result.outcome === 'accepted' && result.unparsed !== undefined;
+      metrics.deliveries.inc({ source, outcome: unparsed ? 'accepted_unparsed' : result.outcome });
       if (result.outcome === 'accepted') {
         // Where the acknowledged delivery is: on Kafka (acks=all) or fsynced in the spool.
         c.header('changegate-durability', result.durability);

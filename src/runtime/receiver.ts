@@ -65,17 +65,22 @@ export async function startReceiver({
   let live = false;
   let markLive!: () => void;
   const connected = new Promise<void>((resolve) => (markLive = resolve));
+  let following = false;
   const connect = async () => {
-    await bus.ensureTopics(topicSpecs(config.kafka));
-    restored = await deliveries.restore();
-    if (bus.kind === 'kafka') {
+    if (!live) {
+      await bus.ensureTopics(topicSpecs(config.kafka));
+      restored = await deliveries.restore();
+      metrics.dedupeEntries.set(deliveries.size);
+      // The window is known: deliveries may go to Kafka directly, and the spool be forwarded.
+      live = true;
+      markLive();
+    }
+    if (bus.kind === 'kafka' && !following) {
       await deliveries.follow(
         `changegate-receiver-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
       );
+      following = true;
     }
-    metrics.dedupeEntries.set(deliveries.size);
-    live = true;
-    markLive();
   };
 
   const publisher = new BatchingPublisher({
@@ -111,7 +116,9 @@ export async function startReceiver({
     const connecting = connectWithBackoff(connect, log, () => stopping).then(() =>
       spooling.forwarder.kick(),
     );
-    await Promise.race([connecting, sleep(config.ingest.publishTimeoutMs)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([connecting, new Promise((r) => (timer = setTimeout(r, START_WAIT_MS)))]);
+    clearTimeout(timer);
     if (!live) {
       log.warn(
         { spool: spooling.spool.dir },
@@ -185,6 +192,8 @@ export async function startReceiver({
   };
 }
 
+/** How long a receiver with a spool waits for Kafka at start before it opens its port anyway. */
+const START_WAIT_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

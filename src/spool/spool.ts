@@ -326,9 +326,10 @@ export class Spool {
     }
     if (!head) {
       // Nothing waits: start over with an empty directory (and a fresh segment on next append).
+      // The cursor moves first, so a crash while segments are deleted re-reads none of them.
       await this.#closeActive();
+      await writeCursor(this.dir, { seq: this.#nextSeq, offset: 0 });
       await this.#dropSegments(() => true);
-      await rm(join(this.dir, CURSOR_FILE), { force: true });
       await syncDir(this.dir);
       return;
     }

@@ -166,6 +166,34 @@ export async function countIds(brokers: string, topic: string): Promise<Map<stri
   return seen;
 }
 
+/** {@link countIds}, retried while the broker is still coming up (coordinator loading, …). */
+export async function countIdsSettled(
+  brokers: string,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<Map<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await countIds(brokers, topic);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/** Deliver warm-up deliveries until one goes straight to Kafka: the receiver is connected. */
+export async function untilLive(url: string, prefix: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let n = 0; ; n++) {
+    const answer = await deliver(url, `${prefix}-warm-${n}`);
+    if (answer.durability === 'kafka') return;
+    if (Date.now() > deadline) throw new Error(`[faults] ${url} never wrote to Kafka directly`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** Poll until every id is on the topic (or the timeout); returns the last count. */
 export async function waitForIds(
   brokers: string,

@@ -106,7 +106,12 @@ describe('Spool', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.seg'))).not.toContain(segmentName(1));
     await again.ack(2);
     expect((await readdir(dir)).filter((f) => f.endsWith('.seg'))).toEqual([]);
+    await again.append(delivery('4'));
     await again.close();
+    const third = await open();
+    const left = await third.peek(100, 1024 * 1024);
+    expect(left.map((b) => b.delivery.records[0]!.headers.ce_id)).toEqual(['4']);
+    await third.close();
   });
 
   it('refuses a directory another live process holds', async () => {
