@@ -29,7 +29,7 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     }),
     spooled: new Counter({
       name: 'changegate_spool_deliveries_total',
-      help: 'Deliveries through the spool: spooled (answered 202 from disk), forwarded (then on Kafka), skipped (already on Kafka)',
+      help: 'Deliveries through the spool: spooled (answered 202 from disk), forwarded (then on Kafka), skipped (already on Kafka), damaged (frame damaged on disk after it was written; logged)',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

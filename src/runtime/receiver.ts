@@ -264,6 +264,7 @@ async function openSpool({
       metrics.dedupeEntries.set(deliveries.size);
       gauges();
     },
+    onDamaged: () => metrics.spooled.inc({ outcome: 'damaged' }),
   });
   const durable = new DurablePublisher({
     publisher,

@@ -17,6 +17,7 @@ export interface ForwarderOptions {
   maxBackoffMs?: number;
   onForwarded?: (deliveries: number, skipped: number, seconds: number) => void;
   onFailure?: () => void;
+  onDamaged?: () => void;
 }
 
 /**
@@ -33,8 +34,8 @@ export interface ForwarderOptions {
  * kill -9 between the acknowledgement and the cursor write) is skipped instead of published.
  */
 export class Forwarder {
-  readonly #o: Required<Omit<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure'>> &
-    Pick<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure'>;
+  readonly #o: Required<Omit<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged'>> &
+    Pick<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged'>;
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
@@ -85,13 +86,26 @@ export class Forwarder {
       const started = performance.now();
       try {
         const batch = await this.#o.spool.peek(this.#o.maxBatchRecords, this.#o.maxBatchBytes);
-        const fresh = batch.filter((b) => !b.entry.keys.some((k) => this.#o.deliveries.has(k)));
-        if (fresh.length > 0) await this.#o.bus.publish(fresh.flatMap((b) => b.delivery.records));
+        for (const b of batch) {
+          // Checked when written and when opened; damage since is the disk's. Waiting on it
+          // would hold every delivery behind it forever, so it is reported and passed over.
+          if (b.damage !== undefined) {
+            this.#o.log?.error(
+              { frame: b.damage, keys: b.entry.keys },
+              'spool: a frame was damaged on disk after it was written; its delivery is not forwarded',
+            );
+            this.#o.onDamaged?.();
+          }
+        }
+        const fresh = batch.filter(
+          (b) => b.delivery !== undefined && !b.entry.keys.some((k) => this.#o.deliveries.has(k)),
+        );
+        if (fresh.length > 0) await this.#o.bus.publish(fresh.flatMap((b) => b.delivery!.records));
         for (const b of fresh) for (const key of b.entry.keys) this.#o.deliveries.remember(key);
         await this.#o.spool.ack(batch.length);
         this.#o.onForwarded?.(
           fresh.length,
-          batch.length - fresh.length,
+          batch.length - fresh.length - batch.filter((b) => b.damage !== undefined).length,
           (performance.now() - started) / 1000,
         );
         if (failures > 0) {

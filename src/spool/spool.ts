@@ -50,6 +50,13 @@ export interface SpoolEntry {
   at: number;
 }
 
+/** A waiting delivery read back; `delivery` undefined when its frame was damaged on disk. */
+export interface PeekedDelivery {
+  entry: SpoolEntry;
+  delivery: SpooledDelivery | undefined;
+  damage?: string;
+}
+
 export interface SpoolStats {
   deliveries: number;
   bytes: number;
@@ -267,16 +274,17 @@ export class Spool {
    * The oldest waiting deliveries, read back from disk: at most `maxRecords` bus records and
    * `maxBytes` of frames (always at least one delivery). Nothing is removed until {@link ack}.
    */
-  async peek(
-    maxRecords: number,
-    maxBytes: number,
-  ): Promise<{ entry: SpoolEntry; delivery: SpooledDelivery }[]> {
-    const out: { entry: SpoolEntry; delivery: SpooledDelivery }[] = [];
+  async peek(maxRecords: number, maxBytes: number): Promise<PeekedDelivery[]> {
+    const out: PeekedDelivery[] = [];
     let records = 0;
     let bytes = 0;
     for (const entry of this.#entries) {
       if (out.length > 0 && bytes + entry.bytes > maxBytes) break;
       const delivery = await this.#read(entry);
+      if (typeof delivery === 'string') {
+        out.push({ entry, delivery: undefined, damage: delivery });
+        continue;
+      }
       if (out.length > 0 && records + delivery.records.length > maxRecords) break;
       out.push({ entry, delivery });
       records += delivery.records.length;
@@ -285,22 +293,18 @@ export class Spool {
     return out;
   }
 
-  async #read(entry: SpoolEntry): Promise<SpooledDelivery> {
+  /** The delivery, or what is wrong with its frame when it was damaged on disk since. */
+  async #read(entry: SpoolEntry): Promise<SpooledDelivery | string> {
     let handle = this.#readers.get(entry.seq);
     if (!handle) {
       handle = await open(join(this.dir, segmentName(entry.seq)), 'r');
       this.#readers.set(entry.seq, handle);
     }
-    const buf = Buffer.allocUnsafe(entry.bytes);
-    await handle.read(buf, 0, entry.bytes, entry.offset);
-    const read = decodeFrame(buf, 0);
-    if (read.kind !== 'frame') {
-      // It was checked when written or opened; a change since is damage on disk.
-      throw new Error(
-        `spool frame ${segmentName(entry.seq)}@${entry.offset} unreadable: ${read.kind === 'corrupt' ? read.reason : 'short read'}`,
-      );
-    }
-    return read.delivery;
+    const buf = Buffer.alloc(entry.bytes);
+    const { bytesRead } = await handle.read(buf, 0, entry.bytes, entry.offset);
+    const read = decodeFrame(buf.subarray(0, bytesRead), 0);
+    if (read.kind === 'frame') return read.delivery;
+    return `${segmentName(entry.seq)}@${entry.offset}: ${read.kind === 'corrupt' ? read.reason : 'short read'}`;
   }
 
   /**

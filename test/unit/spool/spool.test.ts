@@ -63,7 +63,7 @@ describe('Spool', () => {
     const again = await open();
     expect(again.waiting).toBe(3);
     const batch = await again.peek(100, 1024 * 1024);
-    expect(batch.map((b) => b.delivery.records[0]!.headers.ce_id).sort()).toEqual(['1', '2', '3']);
+    expect(batch.map((b) => b.delivery!.records[0]!.headers.ce_id).sort()).toEqual(['1', '2', '3']);
     expect(again.holds('github:3')).toBe(true);
     await again.close();
   });
@@ -102,7 +102,7 @@ describe('Spool', () => {
     await spool.close();
     const again = await open();
     const batch = await again.peek(100, 1024 * 1024);
-    expect(batch.map((b) => b.delivery.records[0]!.headers.ce_id)).toEqual(['2', '3']);
+    expect(batch.map((b) => b.delivery!.records[0]!.headers.ce_id)).toEqual(['2', '3']);
     expect((await readdir(dir)).filter((f) => f.endsWith('.seg'))).not.toContain(segmentName(1));
     await again.ack(2);
     expect((await readdir(dir)).filter((f) => f.endsWith('.seg'))).toEqual([]);
@@ -110,7 +110,7 @@ describe('Spool', () => {
     await again.close();
     const third = await open();
     const left = await third.peek(100, 1024 * 1024);
-    expect(left.map((b) => b.delivery.records[0]!.headers.ce_id)).toEqual(['4']);
+    expect(left.map((b) => b.delivery!.records[0]!.headers.ce_id)).toEqual(['4']);
     await third.close();
   });
 
@@ -161,9 +161,45 @@ describe('Forwarder', () => {
     bus.setAvailable(true);
     await forwarder.idle();
     await new Promise((r) => setTimeout(r, 20));
-    expect(seen).toEqual(['1', '3', '4']);
+    expect(seen.sort()).toEqual(['1', '3', '4']);
     expect(spool.waiting).toBe(0);
     expect(known.has('github:4')).toBe(true);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('passes over a frame damaged on disk after it was written, and forwards the rest', async () => {
+    const bus = createMemoryBus();
+    const seen: string[] = [];
+    await bus.subscribe({
+      groupId: 'g2',
+      topics: ['cicd'],
+      fromBeginning: true,
+      handler: async (r) => void seen.push(r.headers.ce_id!),
+    });
+    const spool = await open();
+    for (const id of ['1', '2', '3']) await spool.append(delivery(id));
+    const [segment] = (await readdir(dir)).filter((f) => f.endsWith('.seg'));
+    const bytes = await readFile(join(dir, segment!));
+    const second = encodeFrame(delivery('1')).length + 20;
+    bytes[second]! ^= 0xff;
+    await writeFile(join(dir, segment!), bytes);
+    let damaged = 0;
+    const forwarder = new Forwarder({
+      spool,
+      bus,
+      deliveries: { has: () => false, remember: () => undefined },
+      maxBatchRecords: 100,
+      maxBatchBytes: 1024 * 1024,
+      ready: Promise.resolve(),
+      onDamaged: () => (damaged += 1),
+    });
+    forwarder.kick();
+    await forwarder.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.sort()).toEqual(['1', '3']);
+    expect(damaged).toBe(1);
+    expect(spool.waiting).toBe(0);
     await forwarder.close();
     await spool.close();
   });
