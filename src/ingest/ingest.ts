@@ -117,8 +117,12 @@ export async function ingest(
       );
       reply = normalized.reply;
     } catch (err) {
-      if (!(err instanceof PayloadError)) throw err;
-      unparsed = describeFailure(err);
+      // A TypeError here is a normalizer meeting a shape it did not expect (a bug to fix, but
+      // the sender's delivery is fine): still not a reason to refuse what was verified.
+      if (err instanceof PayloadError) unparsed = describeFailure(err);
+      else if (err instanceof TypeError) {
+        unparsed = describeFailure(new PayloadError('normalizer_error', err.message));
+      } else throw err;
     }
   }
   if (unparsed !== undefined) {
