@@ -58,7 +58,9 @@ export async function spoolBenchmark(ctx: BenchContext): Promise<Section> {
   });
   const servers: Record<Mode, ChangegateProcess> = { kafka: live, spooled: down };
   const rows: Measured[] = [];
+  let step = 0;
   const measure = async (mode: Mode, connections: number, rate?: number) => {
+    step += 1;
     const server = servers[mode];
     const rss = sampleRss(server.child.pid);
     const load = await runLoad({
@@ -67,7 +69,8 @@ export async function spoolBenchmark(ctx: BenchContext): Promise<Section> {
       connections,
       durationS: seconds,
       ...(rate ? { rate } : {}),
-      runId: `${ctx.runId}-spool-${mode}-c${connections}-${rate ?? 'max'}`,
+      // Unique per step (the warm-up included): a repeated id or body would be a duplicate.
+      runId: `${ctx.runId}-spool-${step}-${mode}-c${connections}-${rate ?? 'max'}`,
     });
     const { peak } = rss.stop();
     ctx.say(
