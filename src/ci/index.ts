@@ -8,9 +8,9 @@ import { CallbackRefusedError } from './errors.js';
 import { allowedBlockList, createGuardedFetch, vetHost, type Resolve } from './address-guard.js';
 import { createGenericClient, genericAllowPolicy } from './generic.js';
 import { NO_COMMIT_MESSAGES, type CommitMessages } from './commits.js';
-import { createInstallationTokens } from './github-app.js';
-import { createGithubCommits } from './github-commits.js';
-import { createGithubClient } from './github.js';
+import { createInstallationTokens } from '../providers/github/app.js';
+import { createGithubCommits } from '../providers/github/commits.js';
+import { createGithubClient } from '../providers/github/callback.js';
 import { createGitlabClient } from './gitlab.js';
 import { createJenkinsClient } from './jenkins.js';
 import {

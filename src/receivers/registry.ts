@@ -1,6 +1,6 @@
 import { azureDevopsReceiver } from './azure-devops/index.js';
 import { genericReceiver } from './generic/index.js';
-import { githubReceiver } from './github/index.js';
+import { githubReceiver } from '../providers/github/receiver/index.js';
 import { gitlabReceiver } from './gitlab/index.js';
 import { jenkinsReceiver } from './jenkins/index.js';
 import { servicenowReceiver } from './servicenow/index.js';

@@ -14,7 +14,7 @@ const recorder = recordingFetch();
 
 beforeAll(async () => {
   ci = await startCiEmulator();
-  const { createInstallationTokens } = await import('../../../src/ci/github-app.js');
+  const { createInstallationTokens } = await import('../../../src/providers/github/app.js');
   token = await createInstallationTokens(
     {
       appId: ci.credentials.githubAppId,

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../../../src/events/index.js';
-import { normalizeGithub } from '../../../../src/receivers/github/normalize.js';
-import type { NormalizeContext } from '../../../../src/receivers/types.js';
-import { githubRequest, verified } from '../../../fixtures/github-request.js';
+import { buildEvent } from '../../../../../src/events/index.js';
+import { normalizeGithub } from '../../../../../src/providers/github/receiver/normalize.js';
+import type { NormalizeContext } from '../../../../../src/receivers/types.js';
+import { githubRequest, verified } from '../../../../fixtures/github-request.js';
 
 /**
  * The normalizer on GitHub's recorded payloads (`@octokit/webhooks-examples`, unedited) of the

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import { importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import { coerceError } from '../../errors.js';
-import { fault, open, reply, type Exchange } from './http.js';
-import { basicError, commit, idOf, installation } from './github-shapes.js';
-import { createHookSender, deliveryItem, type HookSender } from './github-hooks.js';
-import { createRateLimiter, type RateLimitFault } from './github-rate-limit.js';
-import type { Recorder } from './recorder.js';
+import { fault, open, reply, type Exchange } from '../../sandbox/ci/http.js';
+import { basicError, commit, idOf, installation } from './emulator-shapes.js';
+import { createHookSender, deliveryItem, type HookSender } from './emulator-hooks.js';
+import { createRateLimiter, type RateLimitFault } from './emulator-rate-limit.js';
+import type { Recorder } from '../../sandbox/ci/recorder.js';
 
 /**
  * Emulated GitHub: App installation tokens, a repository's installation, commits, and custom

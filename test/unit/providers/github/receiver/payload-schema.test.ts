@@ -10,7 +10,7 @@ import {
   RepositoryPayload,
   WorkflowJobPayload,
   WorkflowRunPayload,
-} from '../../../../src/receivers/github/payloads.js';
+} from '../../../../../src/providers/github/receiver/payloads.js';
 
 /**
  * Every field path the zod payload schemas read must exist in GitHub's own webhook schema
@@ -252,7 +252,7 @@ describe(`zod payload schemas against ${PACKAGE}@${version}`, () => {
 
 /** The `docs/github.md` table row of `event`, its backticked paths with `a.{b,c}` expanded. */
 function documented(event: string): Set<string> {
-  const doc = readFileSync(new URL('../../../../docs/github.md', import.meta.url), 'utf8');
+  const doc = readFileSync(new URL('../../../../../docs/github.md', import.meta.url), 'utf8');
   const row = doc.split('\n').find((l) => l.startsWith(`| \`${event}\``));
   if (!row) throw new Error(`docs/github.md has no row for ${event}`);
   const cell = row.split('|')[2]!;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { signGithub } from '../../receivers/github/sign.js';
+import { signGithub } from './receiver/sign.js';
 
 /**
  * The emulated GitHub App's webhook: it sends deliveries the way GitHub does and keeps the

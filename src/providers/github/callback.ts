@@ -1,13 +1,13 @@
-import type { Callback } from '../events/common.js';
-import { CallbackRefusedError } from './errors.js';
+import type { Callback } from '../../events/common.js';
+import { CallbackRefusedError } from '../../ci/errors.js';
 import {
   createInstallationTokens,
   GITHUB_HEADERS,
   type GithubAppOptions,
   type InstallationTokens,
-} from './github-app.js';
-import { failure, send, type HttpDeps, type HttpReply } from './http.js';
-import type { CallbackClient, CiLog, DecideResult } from './port.js';
+} from './app.js';
+import { failure, send, type HttpDeps, type HttpReply } from '../../ci/http.js';
+import type { CallbackClient, CiLog, DecideResult } from '../../ci/port.js';
 
 /**
  * GitHub custom deployment protection rules: the App reviews its own gate with

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { VerificationError } from '../../../../src/errors.js';
-import { githubReceiver } from '../../../../src/receivers/github/index.js';
-import { signGithub } from '../../../../src/receivers/github/sign.js';
-import { verifyGithub } from '../../../../src/receivers/github/verify.js';
-import { githubRequest } from '../../../fixtures/github-request.js';
+import { VerificationError } from '../../../../../src/errors.js';
+import { githubReceiver } from '../../../../../src/providers/github/receiver/index.js';
+import { signGithub } from '../../../../../src/providers/github/receiver/sign.js';
+import { verifyGithub } from '../../../../../src/providers/github/receiver/verify.js';
+import { githubRequest } from '../../../../fixtures/github-request.js';
 
 const SECRET = 'whsec-github-current';
 const OLD = 'whsec-github-previous';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nextLink, type HookDeliveryItem } from '../../../src/ci/github-app-hooks.js';
-import { parseSince, toRedeliver } from '../../../src/commands/recover-github.js';
+import { nextLink, type HookDeliveryItem } from '../../../../src/providers/github/app-hooks.js';
+import { parseSince, toRedeliver } from '../../../../src/commands/recover-github.js';
 
 const d = (id: number, guid: string, status: string): HookDeliveryItem => ({
   id,

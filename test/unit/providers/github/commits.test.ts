@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createInstallationTokens } from '../../../src/ci/github-app.js';
-import { createGithubCommits } from '../../../src/ci/github-commits.js';
-import type { CommitMessages } from '../../../src/ci/commits.js';
-import { UpstreamError } from '../../../src/errors.js';
-import { startCiEmulator, type CiEmulator } from '../../../src/sandbox/ci/index.js';
+import { createInstallationTokens } from '../../../../src/providers/github/app.js';
+import { createGithubCommits } from '../../../../src/providers/github/commits.js';
+import type { CommitMessages } from '../../../../src/ci/commits.js';
+import { UpstreamError } from '../../../../src/errors.js';
+import { startCiEmulator, type CiEmulator } from '../../../../src/sandbox/ci/index.js';
 
 const SHA = '7638417db6d59f3c431d3e1f261cc637155684cd';
 const MESSAGE = 'Add idempotent refunds (#412)\n\nChange: CHG0031337';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { GITHUB_HEADERS } from './github-app.js';
-import { failure, joinUrl, send, type HttpDeps } from './http.js';
+import { GITHUB_HEADERS } from './app.js';
+import { failure, joinUrl, send, type HttpDeps } from '../../ci/http.js';
 
 /**
  * The GitHub App's own webhook deliveries, read and redelivered with the App JWT

@@ -1,7 +1,7 @@
-import type { CommitMessages } from './commits.js';
-import type { CiLog } from './port.js';
-import { GITHUB_HEADERS, type InstallationTokens } from './github-app.js';
-import { failure, joinUrl, send, type HttpDeps } from './http.js';
+import type { CommitMessages } from '../../ci/commits.js';
+import type { CiLog } from '../../ci/port.js';
+import { GITHUB_HEADERS, type InstallationTokens } from './app.js';
+import { failure, joinUrl, send, type HttpDeps } from '../../ci/http.js';
 
 /**
  * Commit messages from GitHub, read with an installation token:

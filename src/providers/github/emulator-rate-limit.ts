@@ -1,4 +1,4 @@
-import { basicError } from './github-shapes.js';
+import { basicError } from './emulator-shapes.js';
 
 /**
  * GitHub's rate-limit answers, switchable for tests. Follows "Rate limits for the REST API"

@@ -1,6 +1,6 @@
-import { VerificationError } from '../../errors.js';
-import type { Verified } from '../types.js';
-import { matchesAny } from '../../security/timing-safe.js';
+import { VerificationError } from '../../../errors.js';
+import type { Verified } from '../../../receivers/types.js';
+import { matchesAny } from '../../../security/timing-safe.js';
 import { signGithub } from './sign.js';
 
 /**

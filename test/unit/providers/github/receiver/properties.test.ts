@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PayloadError, VerificationError } from '../../../../src/errors.js';
-import { buildEvent } from '../../../../src/events/index.js';
-import { normalizeGithub } from '../../../../src/receivers/github/normalize.js';
-import { verifyGithub } from '../../../../src/receivers/github/verify.js';
-import { githubRequest } from '../../../fixtures/github-request.js';
+import { PayloadError, VerificationError } from '../../../../../src/errors.js';
+import { buildEvent } from '../../../../../src/events/index.js';
+import { normalizeGithub } from '../../../../../src/providers/github/receiver/normalize.js';
+import { verifyGithub } from '../../../../../src/providers/github/receiver/verify.js';
+import { githubRequest } from '../../../../fixtures/github-request.js';
 
 const SECRET = 'github-secret';
 const ctx = { now: new Date(), rawMaxBytes: 4096, seal: () => Promise.resolve('sealed') };

@@ -1,4 +1,4 @@
-import type { Receiver } from '../types.js';
+import type { Receiver } from '../../../receivers/types.js';
 import { normalizeGithub } from './normalize.js';
 import { verifyGithub } from './verify.js';
 

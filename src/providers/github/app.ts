@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { failure, joinUrl, send, type HttpDeps } from './http.js';
+import { failure, joinUrl, send, type HttpDeps } from '../../ci/http.js';
 
 /**
  * GitHub App authentication: an App JWT (RS256) buys an installation token, which is cached

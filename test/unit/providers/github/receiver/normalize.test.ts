@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PayloadError } from '../../../../src/errors.js';
-import { buildEvent, type NormalizedEvent } from '../../../../src/events/index.js';
-import { normalizeGithub } from '../../../../src/receivers/github/normalize.js';
-import type { NormalizeContext } from '../../../../src/receivers/types.js';
-import { githubFixture, githubRequest, verified } from '../../../fixtures/github-request.js';
+import { PayloadError } from '../../../../../src/errors.js';
+import { buildEvent, type NormalizedEvent } from '../../../../../src/events/index.js';
+import { normalizeGithub } from '../../../../../src/providers/github/receiver/normalize.js';
+import type { NormalizeContext } from '../../../../../src/receivers/types.js';
+import { githubFixture, githubRequest, verified } from '../../../../fixtures/github-request.js';
 
 const SECRET = 'github-secret';
 const ctx: NormalizeContext = {
