@@ -11,7 +11,7 @@ import { NO_COMMIT_MESSAGES, type CommitMessages } from './commits.js';
 import { createInstallationTokens } from '../providers/github/app.js';
 import { createGithubCommits } from '../providers/github/commits.js';
 import { createGithubClient } from '../providers/github/callback.js';
-import { createGitlabClient } from './gitlab.js';
+import { createGitlabClient } from '../providers/gitlab/callback.js';
 import { createJenkinsClient } from './jenkins.js';
 import {
   SILENT_LOG,

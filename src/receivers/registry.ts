@@ -1,7 +1,7 @@
 import { azureDevopsReceiver } from './azure-devops/index.js';
 import { genericReceiver } from './generic/index.js';
 import { githubReceiver } from '../providers/github/receiver/index.js';
-import { gitlabReceiver } from './gitlab/index.js';
+import { gitlabReceiver } from '../providers/gitlab/receiver/index.js';
 import { jenkinsReceiver } from './jenkins/index.js';
 import { servicenowReceiver } from './servicenow/index.js';
 import type { Receiver } from './types.js';

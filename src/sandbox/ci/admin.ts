@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import type { AzureEmulator } from './azure-devops.js';
 import type { GenericEmulator } from './generic.js';
 import type { GithubEmulator } from '../../providers/github/emulator.js';
-import type { GitlabEmulator } from './gitlab.js';
+import type { GitlabEmulator } from '../../providers/gitlab/emulator.js';
 import type { JenkinsEmulator } from './jenkins.js';
 import type { CiProvider, Effect, Recorder } from './recorder.js';
 

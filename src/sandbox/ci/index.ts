@@ -6,7 +6,7 @@ import { mountEmulatorAdmin } from './admin.js';
 import { mountAzureDevops, type AzureEmulator } from './azure-devops.js';
 import { mountGeneric, type GenericEmulator } from './generic.js';
 import { mountGithub, type GithubEmulator } from '../../providers/github/emulator.js';
-import { mountGitlab, type GitlabEmulator } from './gitlab.js';
+import { mountGitlab, type GitlabEmulator } from '../../providers/gitlab/emulator.js';
 import { mountJenkins, type JenkinsEmulator } from './jenkins.js';
 import { generateGithubAppKey } from '../../providers/github/emulator-keys.js';
 import { createRecorder, type CiProvider, type ReceivedCall } from './recorder.js';

@@ -2,7 +2,10 @@ import { createPrivateKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAppJwt, createInstallationTokens } from '../../../../src/providers/github/app.js';
-import { generateGithubAppKey, type GithubAppKey } from '../../../../src/providers/github/emulator-keys.js';
+import {
+  generateGithubAppKey,
+  type GithubAppKey,
+} from '../../../../src/providers/github/emulator-keys.js';
 
 let key: GithubAppKey;
 beforeAll(async () => {

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { PayloadError } from '../../../../src/errors.js';
-import { buildEvent } from '../../../../src/events/index.js';
-import { gitlabInstanceUrl } from '../../../../src/receivers/gitlab/callback-url.js';
+import { PayloadError } from '../../../../../src/errors.js';
+import { buildEvent } from '../../../../../src/events/index.js';
+import { gitlabInstanceUrl } from '../../../../../src/providers/gitlab/receiver/callback-url.js';
 import {
   normalizeGitlab,
   pipelineChangeNumber,
-} from '../../../../src/receivers/gitlab/normalize.js';
-import { PipelinePayload } from '../../../../src/receivers/gitlab/payloads.js';
-import type { NormalizeContext } from '../../../../src/receivers/types.js';
-import { verified } from '../../../fixtures/github-request.js';
-import { GITLAB_DOC_EXAMPLES, gitlabDocPayload } from '../../../fixtures/gitlab-docs.js';
-import { gitlabFixture, gitlabRequest } from '../../../fixtures/gitlab-request.js';
+} from '../../../../../src/providers/gitlab/receiver/normalize.js';
+import { PipelinePayload } from '../../../../../src/providers/gitlab/receiver/payloads.js';
+import type { NormalizeContext } from '../../../../../src/receivers/types.js';
+import { verified } from '../../../../fixtures/github-request.js';
+import { GITLAB_DOC_EXAMPLES, gitlabDocPayload } from '../../../../fixtures/gitlab-docs.js';
+import { gitlabFixture, gitlabRequest } from '../../../../fixtures/gitlab-request.js';
 
 const ctx: NormalizeContext = {
   now: new Date('2026-03-04T09:00:00Z'),

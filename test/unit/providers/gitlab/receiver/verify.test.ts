@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { VerificationError } from '../../../../src/errors.js';
-import { gitlabDeliveryId } from '../../../../src/receivers/gitlab/delivery-id.js';
-import { gitlabReceiver } from '../../../../src/receivers/gitlab/index.js';
-import { verifyGitlab, type GitlabSecrets } from '../../../../src/receivers/gitlab/verify.js';
-import { gitlabRequest } from '../../../fixtures/gitlab-request.js';
+import { VerificationError } from '../../../../../src/errors.js';
+import { gitlabDeliveryId } from '../../../../../src/providers/gitlab/receiver/delivery-id.js';
+import { gitlabReceiver } from '../../../../../src/providers/gitlab/receiver/index.js';
+import {
+  verifyGitlab,
+  type GitlabSecrets,
+} from '../../../../../src/providers/gitlab/receiver/verify.js';
+import { gitlabRequest } from '../../../../fixtures/gitlab-request.js';
 
 const TOKEN = 'glpat-hook-token-current';
 const OLD_TOKEN = 'glpat-hook-token-previous';

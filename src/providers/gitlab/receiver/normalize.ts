@@ -1,11 +1,11 @@
-import type { CicdOrigin } from '../../events/cicd.js';
-import type { DeploymentEventType } from '../../events/types.js';
-import { captureRaw, type NormalizedEvent } from '../../events/index.js';
-import { PayloadError } from '../../errors.js';
-import { findChangeNumber } from '../change-reference.js';
-import { received, unit } from '../event-unit.js';
-import { eventAndObject, parsePayload } from '../parse-payload.js';
-import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
+import type { CicdOrigin } from '../../../events/cicd.js';
+import type { DeploymentEventType } from '../../../events/types.js';
+import { captureRaw, type NormalizedEvent } from '../../../events/index.js';
+import { PayloadError } from '../../../errors.js';
+import { findChangeNumber } from '../../../receivers/change-reference.js';
+import { received, unit } from '../../../receivers/event-unit.js';
+import { eventAndObject, parsePayload } from '../../../receivers/parse-payload.js';
+import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 import { gitlabInstanceUrl, gitlabPlayUrl } from './callback-url.js';
 import { DeploymentPayload, JobPayload, PipelinePayload } from './payloads.js';
 

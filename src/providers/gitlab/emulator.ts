@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Hono } from 'hono';
-import { fault, open, reply, type Exchange } from './http.js';
-import type { Recorder } from './recorder.js';
+import { fault, open, reply, type Exchange } from '../../sandbox/ci/http.js';
+import type { Recorder } from '../../sandbox/ci/recorder.js';
 
 /**
  * Emulated GitLab (Premium/Ultimate) for a deploy job to a protected environment with deployment

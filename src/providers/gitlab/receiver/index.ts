@@ -1,4 +1,4 @@
-import type { Receiver } from '../types.js';
+import type { Receiver } from '../../../receivers/types.js';
 import { normalizeGitlab } from './normalize.js';
 import { verifyGitlab, type GitlabSecrets } from './verify.js';
 

@@ -1,10 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PayloadError, VerificationError } from '../../../../src/errors.js';
-import { buildEvent } from '../../../../src/events/index.js';
-import { normalizeGitlab } from '../../../../src/receivers/gitlab/normalize.js';
-import { verifyGitlab, type GitlabSecrets } from '../../../../src/receivers/gitlab/verify.js';
-import { gitlabRequest } from '../../../fixtures/gitlab-request.js';
+import { PayloadError, VerificationError } from '../../../../../src/errors.js';
+import { buildEvent } from '../../../../../src/events/index.js';
+import { normalizeGitlab } from '../../../../../src/providers/gitlab/receiver/normalize.js';
+import {
+  verifyGitlab,
+  type GitlabSecrets,
+} from '../../../../../src/providers/gitlab/receiver/verify.js';
+import { gitlabRequest } from '../../../../fixtures/gitlab-request.js';
 
 const TOKEN = 'gitlab-token';
 const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

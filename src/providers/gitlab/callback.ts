@@ -1,8 +1,8 @@
-import type { Callback } from '../events/common.js';
-import { UpstreamError } from '../errors.js';
-import { CallbackRefusedError } from './errors.js';
-import { failure, send, type HttpDeps, type HttpReply } from './http.js';
-import { SILENT_LOG, type CallbackClient, type CiLog, type DecideResult } from './port.js';
+import type { Callback } from '../../events/common.js';
+import { UpstreamError } from '../../errors.js';
+import { CallbackRefusedError } from '../../ci/errors.js';
+import { failure, send, type HttpDeps, type HttpReply } from '../../ci/http.js';
+import { SILENT_LOG, type CallbackClient, type CiLog, type DecideResult } from '../../ci/port.js';
 
 /**
  * GitLab deployment approvals (Premium/Ultimate) for a deploy job to a protected environment.

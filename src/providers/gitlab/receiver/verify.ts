@@ -1,7 +1,7 @@
-import { VerificationError } from '../../errors.js';
-import { verifyStandardWebhook } from '../../security/standard-webhooks.js';
-import { matchesAny } from '../../security/timing-safe.js';
-import type { Verified, VerifyOptions } from '../types.js';
+import { VerificationError } from '../../../errors.js';
+import { verifyStandardWebhook } from '../../../security/standard-webhooks.js';
+import { matchesAny } from '../../../security/timing-safe.js';
+import type { Verified, VerifyOptions } from '../../../receivers/types.js';
 import { gitlabDeliveryId } from './delivery-id.js';
 
 /**

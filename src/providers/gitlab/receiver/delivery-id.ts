@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { firstHeader } from '../parse-payload.js';
+import { firstHeader } from '../../../receivers/parse-payload.js';
 
 /**
  * Headers that name a GitLab delivery, most stable first:
