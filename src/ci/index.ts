@@ -3,7 +3,7 @@ import { coerceError } from '../errors.js';
 import type { Callback } from '../events/common.js';
 import type { Sealer } from '../security/seal.js';
 import { checkCallbackUrl } from './allow-list.js';
-import { createAzureDevopsClient } from './azure-devops.js';
+import { createAzureDevopsClient } from '../providers/azure-devops/callback.js';
 import { CallbackRefusedError } from './errors.js';
 import { allowedBlockList, createGuardedFetch, vetHost, type Resolve } from './address-guard.js';
 import { createGenericClient, genericAllowPolicy } from './generic.js';

@@ -1,4 +1,4 @@
-import { azureDevopsReceiver } from './azure-devops/index.js';
+import { azureDevopsReceiver } from '../providers/azure-devops/receiver/index.js';
 import { genericReceiver } from './generic/index.js';
 import { githubReceiver } from '../providers/github/receiver/index.js';
 import { gitlabReceiver } from '../providers/gitlab/receiver/index.js';

@@ -1,5 +1,5 @@
 import { ChangegateWebhookSchema } from '../../receivers/changegate-format.js';
-import { CheckBodySchema } from '../../receivers/azure-devops/check.js';
+import { CheckBodySchema } from '../../providers/azure-devops/receiver/check.js';
 import { ServiceNowMessageSchema } from '../../receivers/servicenow/format.js';
 import { fromZod, type Json } from './json.js';
 

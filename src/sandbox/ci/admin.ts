@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import type { AzureEmulator } from './azure-devops.js';
+import type { AzureEmulator } from '../../providers/azure-devops/emulator.js';
 import type { GenericEmulator } from './generic.js';
 import type { GithubEmulator } from '../../providers/github/emulator.js';
 import type { GitlabEmulator } from '../../providers/gitlab/emulator.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { mountEmulatorAdmin } from './admin.js';
-import { mountAzureDevops, type AzureEmulator } from './azure-devops.js';
+import { mountAzureDevops, type AzureEmulator } from '../../providers/azure-devops/emulator.js';
 import { mountGeneric, type GenericEmulator } from './generic.js';
 import { mountGithub, type GithubEmulator } from '../../providers/github/emulator.js';
 import { mountGitlab, type GitlabEmulator } from '../../providers/gitlab/emulator.js';
@@ -21,7 +21,7 @@ import { createRecorder, type CiProvider, type ReceivedCall } from './recorder.j
  */
 
 export type { CiProvider, Effect, ReceivedCall } from './recorder.js';
-export type { AzurePendingCheck } from './azure-devops.js';
+export type { AzurePendingCheck } from '../../providers/azure-devops/emulator.js';
 export type { RateLimitFault } from '../../providers/github/emulator-rate-limit.js';
 export type { HookDelivery, HookTarget } from '../../providers/github/emulator-hooks.js';
 export { generateGithubAppKey, type GithubAppKey } from '../../providers/github/emulator-keys.js';

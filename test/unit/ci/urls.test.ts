@@ -5,7 +5,7 @@ import {
   feedUrl,
   jwtExpiry,
   withApiVersion,
-} from '../../../src/ci/azure-devops.js';
+} from '../../../src/providers/azure-devops/callback.js';
 import { messageId } from '../../../src/ci/generic.js';
 import { joinUrl } from '../../../src/ci/http.js';
 import { capitaliseInputId, inputUrl, jenkinsRoot } from '../../../src/ci/jenkins.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { azureDevopsReceiver } from '../../../src/receivers/azure-devops/index.js';
+import { azureDevopsReceiver } from '../../../src/providers/azure-devops/receiver/index.js';
 import { githubReceiver } from '../../../src/providers/github/receiver/index.js';
 import { jenkinsReceiver } from '../../../src/receivers/jenkins/index.js';
 import { sign } from '../../../src/security/standard-webhooks.js';

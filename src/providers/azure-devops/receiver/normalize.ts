@@ -1,4 +1,4 @@
-import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
+import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 import { normalizeCheck } from './check.js';
 import { normalizeServiceHook } from './service-hooks.js';
 import { isCheckRequest } from './verify.js';

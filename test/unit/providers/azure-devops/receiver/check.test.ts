@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   azureDevopsReceiver,
   planEventsUrl,
-} from '../../../../src/receivers/azure-devops/index.js';
-import type { RawRequest } from '../../../../src/receivers/types.js';
+} from '../../../../../src/providers/azure-devops/receiver/index.js';
+import type { RawRequest } from '../../../../../src/receivers/types.js';
 import {
   AUTH_TOKEN,
   CHECK_HEADERS,
   SECRETS,
   checkRequest,
-} from '../../../fixtures/azure-devops-request.js';
+} from '../../../../fixtures/azure-devops-request.js';
 import {
   VERIFY,
   arbitraryHeaders,
@@ -20,7 +20,7 @@ import {
   onlyKnownErrors,
   testContext,
   verifiedRequest,
-} from '../../../fixtures/standard-webhook-request.js';
+} from '../../../../fixtures/standard-webhook-request.js';
 
 const ctx = testContext();
 

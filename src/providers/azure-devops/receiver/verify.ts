@@ -1,7 +1,7 @@
-import type { SourcesConfig } from '../../config/schema.js';
-import { PayloadError, VerificationError } from '../../errors.js';
-import { matchesAny } from '../../security/timing-safe.js';
-import type { RawRequest, Verified, VerifyOptions } from '../types.js';
+import type { SourcesConfig } from '../../../config/schema.js';
+import { PayloadError, VerificationError } from '../../../errors.js';
+import { matchesAny } from '../../../security/timing-safe.js';
+import type { RawRequest, Verified, VerifyOptions } from '../../../receivers/types.js';
 
 /**
  * Azure DevOps authenticity. Neither service hooks nor Invoke REST API checks sign anything: there

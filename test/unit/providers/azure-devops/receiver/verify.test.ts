@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SourcesConfig } from '../../../../src/config/schema.js';
-import { PayloadError, VerificationError } from '../../../../src/errors.js';
-import { azureDevopsReceiver } from '../../../../src/receivers/azure-devops/index.js';
+import type { SourcesConfig } from '../../../../../src/config/schema.js';
+import { PayloadError, VerificationError } from '../../../../../src/errors.js';
+import { azureDevopsReceiver } from '../../../../../src/providers/azure-devops/receiver/index.js';
 import {
   CHECK_HEADERS,
   SECRETS,
@@ -11,13 +11,13 @@ import {
   basic,
   checkRequest,
   serviceHookRequest,
-} from '../../../fixtures/azure-devops-request.js';
+} from '../../../../fixtures/azure-devops-request.js';
 import {
   VERIFY,
   arbitraryHeaders,
   fixture,
   onlyKnownErrors,
-} from '../../../fixtures/standard-webhook-request.js';
+} from '../../../../fixtures/standard-webhook-request.js';
 
 const PREFIX = '[changegate/receivers/azure-devops]';
 const { verify } = azureDevopsReceiver;

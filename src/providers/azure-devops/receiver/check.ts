@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { captureRaw, type NormalizedEvent } from '../../events/build.js';
-import { PayloadError } from '../../errors.js';
-import { findChangeNumber } from '../change-reference.js';
-import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
+import { captureRaw, type NormalizedEvent } from '../../../events/build.js';
+import { PayloadError } from '../../../errors.js';
+import { findChangeNumber } from '../../../receivers/change-reference.js';
+import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 import { PREFIX, PROVIDER, UNEXPANDED, httpUrl, key, text } from './fields.js';
 
 /**

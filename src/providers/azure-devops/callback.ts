@@ -1,9 +1,9 @@
-import { UpstreamError } from '../errors.js';
-import type { Callback } from '../events/common.js';
-import type { Sealer } from '../security/seal.js';
-import { CallbackRefusedError } from './errors.js';
-import { detail, failure, send, type HttpDeps, type HttpReply } from './http.js';
-import type { CallbackClient, CiLog, DecideResult } from './port.js';
+import { UpstreamError } from '../../errors.js';
+import type { Callback } from '../../events/common.js';
+import type { Sealer } from '../../security/seal.js';
+import { CallbackRefusedError } from '../../ci/errors.js';
+import { detail, failure, send, type HttpDeps, type HttpReply } from '../../ci/http.js';
+import type { CallbackClient, CiLog, DecideResult } from '../../ci/port.js';
 
 /**
  * Azure DevOps "Invoke REST API" checks in callback mode: the check waits until we post

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { azureDevopsReceiver } from '../../../../src/receivers/azure-devops/index.js';
-import { SECRETS, serviceHookRequest } from '../../../fixtures/azure-devops-request.js';
+import { azureDevopsReceiver } from '../../../../../src/providers/azure-devops/receiver/index.js';
+import { SECRETS, serviceHookRequest } from '../../../../fixtures/azure-devops-request.js';
 import {
   VERIFY,
   fixture,
@@ -11,7 +11,7 @@ import {
   setAt,
   testContext,
   verifiedRequest,
-} from '../../../fixtures/standard-webhook-request.js';
+} from '../../../../fixtures/standard-webhook-request.js';
 
 const ctx = testContext();
 const PROJECT_ID = '7c1a3f0e-2b4d-4e6f-8a9b-0c1d2e3f4a5b';

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
-import { credential, fault, open, reply, type Exchange } from './http.js';
-import type { Recorder } from './recorder.js';
+import { credential, fault, open, reply, type Exchange } from '../../sandbox/ci/http.js';
+import type { Recorder } from '../../sandbox/ci/recorder.js';
 
 /**
  * Emulated Azure DevOps plan events for "Invoke REST API" checks in callback mode. Every behaviour

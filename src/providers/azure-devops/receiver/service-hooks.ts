@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { captureRaw, type NormalizedEvent } from '../../events/build.js';
-import { parsePayload } from '../parse-payload.js';
-import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
+import { captureRaw, type NormalizedEvent } from '../../../events/build.js';
+import { parsePayload } from '../../../receivers/parse-payload.js';
+import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 import { PREFIX, PROVIDER, httpUrl, key, text } from './fields.js';
 
 /**
