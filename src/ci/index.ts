@@ -12,7 +12,7 @@ import { createInstallationTokens } from '../providers/github/app.js';
 import { createGithubCommits } from '../providers/github/commits.js';
 import { createGithubClient } from '../providers/github/callback.js';
 import { createGitlabClient } from '../providers/gitlab/callback.js';
-import { createJenkinsClient } from './jenkins.js';
+import { createJenkinsClient } from '../providers/jenkins/callback.js';
 import {
   SILENT_LOG,
   type CallbackClient,

@@ -2,7 +2,7 @@ import { azureDevopsReceiver } from '../providers/azure-devops/receiver/index.js
 import { genericReceiver } from './generic/index.js';
 import { githubReceiver } from '../providers/github/receiver/index.js';
 import { gitlabReceiver } from '../providers/gitlab/receiver/index.js';
-import { jenkinsReceiver } from './jenkins/index.js';
+import { jenkinsReceiver } from '../providers/jenkins/receiver/index.js';
 import { servicenowReceiver } from './servicenow/index.js';
 import type { Receiver } from './types.js';
 

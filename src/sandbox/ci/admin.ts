@@ -3,7 +3,7 @@ import type { AzureEmulator } from '../../providers/azure-devops/emulator.js';
 import type { GenericEmulator } from './generic.js';
 import type { GithubEmulator } from '../../providers/github/emulator.js';
 import type { GitlabEmulator } from '../../providers/gitlab/emulator.js';
-import type { JenkinsEmulator } from './jenkins.js';
+import type { JenkinsEmulator } from '../../providers/jenkins/emulator.js';
 import type { CiProvider, Effect, Recorder } from './recorder.js';
 
 /**

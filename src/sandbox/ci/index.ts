@@ -7,7 +7,7 @@ import { mountAzureDevops, type AzureEmulator } from '../../providers/azure-devo
 import { mountGeneric, type GenericEmulator } from './generic.js';
 import { mountGithub, type GithubEmulator } from '../../providers/github/emulator.js';
 import { mountGitlab, type GitlabEmulator } from '../../providers/gitlab/emulator.js';
-import { mountJenkins, type JenkinsEmulator } from './jenkins.js';
+import { mountJenkins, type JenkinsEmulator } from '../../providers/jenkins/emulator.js';
 import { generateGithubAppKey } from '../../providers/github/emulator-keys.js';
 import { createRecorder, type CiProvider, type ReceivedCall } from './recorder.js';
 

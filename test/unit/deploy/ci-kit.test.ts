@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { azureDevopsReceiver } from '../../../src/providers/azure-devops/receiver/index.js';
 import { githubReceiver } from '../../../src/providers/github/receiver/index.js';
-import { jenkinsReceiver } from '../../../src/receivers/jenkins/index.js';
+import { jenkinsReceiver } from '../../../src/providers/jenkins/receiver/index.js';
 import { sign } from '../../../src/security/standard-webhooks.js';
 import {
   AUTH_TOKEN,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, Hono } from 'hono';
-import { credential, fault, open, reply, type Exchange } from './http.js';
-import type { Recorder } from './recorder.js';
+import { credential, fault, open, reply, type Exchange } from '../../sandbox/ci/http.js';
+import type { Recorder } from '../../sandbox/ci/recorder.js';
 
 /**
  * Emulated Jenkins `input` step. Each behaviour names the source it follows

@@ -1,6 +1,6 @@
-import { PayloadError } from '../../errors.js';
-import { normalizeChangegateBody } from '../generic/normalize.js';
-import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
+import { PayloadError } from '../../../errors.js';
+import { normalizeChangegateBody } from '../../../receivers/generic/normalize.js';
+import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 
 /**
  * Jenkins sends the changegate format (`changegate-format.ts`). What differs from a generic

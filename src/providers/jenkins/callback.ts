@@ -1,8 +1,8 @@
-import { UpstreamError } from '../errors.js';
-import type { Callback } from '../events/common.js';
-import { CallbackRefusedError } from './errors.js';
-import { detail, failure, send, type HttpDeps, type HttpReply } from './http.js';
-import type { CallbackClient, CiLog, DecideResult } from './port.js';
+import { UpstreamError } from '../../errors.js';
+import type { Callback } from '../../events/common.js';
+import { CallbackRefusedError } from '../../ci/errors.js';
+import { detail, failure, send, type HttpDeps, type HttpReply } from '../../ci/http.js';
+import type { CallbackClient, CiLog, DecideResult } from '../../ci/port.js';
 
 /**
  * Jenkins `input` step (pipeline-input-step): `POST {build}/input/{Id}/proceedEmpty` or `/abort`.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { jenkinsReceiver } from '../../../../src/receivers/jenkins/index.js';
+import { jenkinsReceiver } from '../../../../../src/providers/jenkins/receiver/index.js';
 import {
   SECRET,
   VERIFY,
@@ -11,7 +11,7 @@ import {
   signedRequest,
   testContext,
   verifiedRequest,
-} from '../../../fixtures/standard-webhook-request.js';
+} from '../../../../fixtures/standard-webhook-request.js';
 
 const secrets = { secrets: [SECRET] };
 const ctx = testContext();

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PayloadError, VerificationError } from '../../../../src/errors.js';
-import { jenkinsInputId, jenkinsReceiver } from '../../../../src/receivers/jenkins/index.js';
-import type { SourcesConfig } from '../../../../src/config/schema.js';
+import { PayloadError, VerificationError } from '../../../../../src/errors.js';
+import {
+  jenkinsInputId,
+  jenkinsReceiver,
+} from '../../../../../src/providers/jenkins/receiver/index.js';
+import type { SourcesConfig } from '../../../../../src/config/schema.js';
 import {
   NEW_SECRET,
   SECRET,
@@ -12,7 +15,7 @@ import {
   signedRequest,
   testContext,
   verifiedRequest,
-} from '../../../fixtures/standard-webhook-request.js';
+} from '../../../../fixtures/standard-webhook-request.js';
 
 const secrets = { secrets: [SECRET] };
 const ctx = testContext();
