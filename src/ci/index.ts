@@ -6,7 +6,7 @@ import { checkCallbackUrl } from './allow-list.js';
 import { createAzureDevopsClient } from '../providers/azure-devops/callback.js';
 import { CallbackRefusedError } from './errors.js';
 import { allowedBlockList, createGuardedFetch, vetHost, type Resolve } from './address-guard.js';
-import { createGenericClient, genericAllowPolicy } from './generic.js';
+import { createGenericClient, genericAllowPolicy } from '../providers/generic/callback.js';
 import { NO_COMMIT_MESSAGES, type CommitMessages } from './commits.js';
 import { createInstallationTokens } from '../providers/github/app.js';
 import { createGithubCommits } from '../providers/github/commits.js';

@@ -1,5 +1,5 @@
 import { azureDevopsReceiver } from '../providers/azure-devops/receiver/index.js';
-import { genericReceiver } from './generic/index.js';
+import { genericReceiver } from '../providers/generic/receiver/index.js';
 import { githubReceiver } from '../providers/github/receiver/index.js';
 import { gitlabReceiver } from '../providers/gitlab/receiver/index.js';
 import { jenkinsReceiver } from '../providers/jenkins/receiver/index.js';

@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { mountEmulatorAdmin } from './admin.js';
 import { mountAzureDevops, type AzureEmulator } from '../../providers/azure-devops/emulator.js';
-import { mountGeneric, type GenericEmulator } from './generic.js';
+import { mountGeneric, type GenericEmulator } from '../../providers/generic/emulator.js';
 import { mountGithub, type GithubEmulator } from '../../providers/github/emulator.js';
 import { mountGitlab, type GitlabEmulator } from '../../providers/gitlab/emulator.js';
 import { mountJenkins, type JenkinsEmulator } from '../../providers/jenkins/emulator.js';

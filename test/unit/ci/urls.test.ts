@@ -6,7 +6,7 @@ import {
   jwtExpiry,
   withApiVersion,
 } from '../../../src/providers/azure-devops/callback.js';
-import { messageId } from '../../../src/ci/generic.js';
+import { messageId } from '../../../src/providers/generic/callback.js';
 import { joinUrl } from '../../../src/ci/http.js';
 import {
   capitaliseInputId,

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SourcesConfig } from '../../../../src/config/schema.js';
-import { ChangegateWebhookSchema } from '../../../../src/receivers/changegate-format.js';
-import { genericReceiver } from '../../../../src/receivers/generic/index.js';
+import type { SourcesConfig } from '../../../../../src/config/schema.js';
+import { ChangegateWebhookSchema } from '../../../../../src/receivers/changegate-format.js';
+import { genericReceiver } from '../../../../../src/providers/generic/receiver/index.js';
 import {
   NEW_SECRET,
   SECRET,
@@ -17,7 +17,7 @@ import {
   signedRequest,
   testContext,
   verifiedRequest,
-} from '../../../fixtures/standard-webhook-request.js';
+} from '../../../../fixtures/standard-webhook-request.js';
 
 const sources = {
   generic: { argo: { secrets: [SECRET] }, '*': { secrets: [NEW_SECRET] } },

@@ -1,8 +1,8 @@
 import type { Hono } from 'hono';
 import { coerceError } from '../../errors.js';
 import { verifyStandardWebhook } from '../../security/standard-webhooks.js';
-import { fault, open, reply } from './http.js';
-import type { Recorder } from './recorder.js';
+import { fault, open, reply } from '../../sandbox/ci/http.js';
+import type { Recorder } from '../../sandbox/ci/recorder.js';
 
 /**
  * Emulated generic receiver: verifies the Standard-Webhooks signature, accepts the first

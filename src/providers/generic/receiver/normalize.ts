@@ -1,11 +1,14 @@
-import type { Callback } from '../../events/common.js';
-import { captureRaw, type NormalizedEvent } from '../../events/build.js';
-import { PayloadError } from '../../errors.js';
-import { findChangeNumber } from '../change-reference.js';
+import type { Callback } from '../../../events/common.js';
+import { captureRaw, type NormalizedEvent } from '../../../events/build.js';
+import { PayloadError } from '../../../errors.js';
+import { findChangeNumber } from '../../../receivers/change-reference.js';
 import type { z } from 'zod';
-import { ChangegateWebhookSchema, type ChangegateCallbackSchema } from '../changegate-format.js';
-import { parsePayload } from '../parse-payload.js';
-import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
+import {
+  ChangegateWebhookSchema,
+  type ChangegateCallbackSchema,
+} from '../../../receivers/changegate-format.js';
+import { parsePayload } from '../../../receivers/parse-payload.js';
+import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 import { isSourceSlug } from './verify.js';
 
 /**

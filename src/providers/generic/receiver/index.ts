@@ -1,4 +1,4 @@
-import type { Receiver } from '../types.js';
+import type { Receiver } from '../../../receivers/types.js';
 import { normalize } from './normalize.js';
 import { genericSecrets, verify, type GenericSecrets } from './verify.js';
 
