@@ -3,7 +3,7 @@ import { genericReceiver } from '../providers/generic/receiver/index.js';
 import { githubReceiver } from '../providers/github/receiver/index.js';
 import { gitlabReceiver } from '../providers/gitlab/receiver/index.js';
 import { jenkinsReceiver } from '../providers/jenkins/receiver/index.js';
-import { servicenowReceiver } from './servicenow/index.js';
+import { servicenowReceiver } from '../providers/servicenow/receiver/index.js';
 import type { Receiver } from './types.js';
 
 export interface ReceiverEntry {

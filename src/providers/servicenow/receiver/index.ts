@@ -1,4 +1,4 @@
-import type { Receiver } from '../types.js';
+import type { Receiver } from '../../../receivers/types.js';
 import { normalize } from './normalize.js';
 import { servicenowSecrets, verify, type ServiceNowSecrets } from './verify.js';
 

@@ -1,6 +1,6 @@
-import type { SourcesConfig } from '../../config/schema.js';
-import { verifyStandardWebhook } from '../../security/standard-webhooks.js';
-import type { RawRequest, Verified, VerifyOptions } from '../types.js';
+import type { SourcesConfig } from '../../../config/schema.js';
+import { verifyStandardWebhook } from '../../../security/standard-webhooks.js';
+import type { RawRequest, Verified, VerifyOptions } from '../../../receivers/types.js';
 
 /**
  * ServiceNow signs its outbound message in the business rule as a Standard Webhook

@@ -1,7 +1,7 @@
-import { captureRaw, type NormalizedEvent } from '../../events/build.js';
-import { PayloadError } from '../../errors.js';
-import { parsePayload } from '../parse-payload.js';
-import type { NormalizeContext, Normalized, VerifiedRequest } from '../types.js';
+import { captureRaw, type NormalizedEvent } from '../../../events/build.js';
+import { PayloadError } from '../../../errors.js';
+import { parsePayload } from '../../../receivers/parse-payload.js';
+import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 import { extraFields, ServiceNowMessageSchema } from './format.js';
 
 /**

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SourcesConfig } from '../../../../src/config/schema.js';
-import { VerificationError } from '../../../../src/errors.js';
-import { servicenowReceiver } from '../../../../src/receivers/servicenow/index.js';
+import type { SourcesConfig } from '../../../../../src/config/schema.js';
+import { VerificationError } from '../../../../../src/errors.js';
+import { servicenowReceiver } from '../../../../../src/providers/servicenow/receiver/index.js';
 import {
   SECRET,
   VERIFY,
@@ -15,7 +15,7 @@ import {
   signedRequest,
   testContext,
   verifiedRequest,
-} from '../../../fixtures/standard-webhook-request.js';
+} from '../../../../fixtures/standard-webhook-request.js';
 
 const secrets = { secrets: [SECRET] };
 const ctx = testContext();
