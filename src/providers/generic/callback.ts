@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { CiConfig } from '../../config/ci.js';
 import type { Callback } from '../../events/common.js';
 import { sign } from '../../security/standard-webhooks.js';
 import type { AllowListPolicy } from '../../ci/allow-list.js';
 import { CallbackRefusedError } from '../../ci/errors.js';
 import { failure, send, type HttpDeps } from '../../ci/http.js';
 import type { CallbackClient, DecideResult, Decision } from '../../ci/port.js';
+import type { GenericCiConfig } from './config.js';
 
 /**
  * Generic callback: a Standard-Webhooks-signed POST of `{type, timestamp, data}`
@@ -23,7 +23,7 @@ import type { CallbackClient, DecideResult, Decision } from '../../ci/port.js';
 
 const PROVIDER = 'generic';
 
-type GenericConfig = NonNullable<CiConfig['generic']>;
+type GenericConfig = GenericCiConfig;
 
 /**
  * The `webhook-id` is derived from the gate and the outcome, so a retried or redelivered

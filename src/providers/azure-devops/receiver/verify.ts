@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { SourcesConfig } from '../../../config/schema.js';
+import type { AzureDevopsSourceSchema } from '../config.js';
 import { PayloadError, VerificationError } from '../../../errors.js';
 import { matchesAny } from '../../../security/timing-safe.js';
 import type { RawRequest, Verified, VerifyOptions } from '../../../receivers/types.js';
@@ -21,7 +23,7 @@ const ID = /^[A-Za-z0-9-]{1,64}$/;
 const MAX_DELIVERY_ID = 200;
 
 /** `sources.azureDevops`: Basic `user:password` pairs and an optional shared header. */
-export type AzureDevopsSecrets = NonNullable<SourcesConfig['azureDevops']>;
+export type AzureDevopsSecrets = NonNullable<z.output<typeof AzureDevopsSourceSchema>>;
 
 /** The configured Azure DevOps secrets, or undefined (the route answers 404). */
 export function azureDevopsSecrets(sources: SourcesConfig): AzureDevopsSecrets | undefined {

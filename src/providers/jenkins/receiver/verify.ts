@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { SourcesConfig } from '../../../config/schema.js';
+import type { JenkinsSourceSchema } from '../config.js';
 import { verifyStandardWebhook } from '../../../security/standard-webhooks.js';
 import type { RawRequest, Verified, VerifyOptions } from '../../../receivers/types.js';
 
@@ -10,7 +12,7 @@ import type { RawRequest, Verified, VerifyOptions } from '../../../receivers/typ
  */
 
 /** `sources.jenkins`: one or several (rotation) `whsec_` secrets. */
-export type JenkinsSecrets = NonNullable<SourcesConfig['jenkins']>;
+export type JenkinsSecrets = NonNullable<z.output<typeof JenkinsSourceSchema>>;
 
 /** The configured Jenkins secrets, or undefined (the route answers 404). */
 export function jenkinsSecrets(sources: SourcesConfig): JenkinsSecrets | undefined {

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { SourcesConfig } from '../../../config/schema.js';
+import type { ServicenowSourceSchema } from '../config.js';
 import { verifyStandardWebhook } from '../../../security/standard-webhooks.js';
 import type { RawRequest, Verified, VerifyOptions } from '../../../receivers/types.js';
 
@@ -11,7 +13,7 @@ import type { RawRequest, Verified, VerifyOptions } from '../../../receivers/typ
  */
 
 /** `sources.servicenow`: one or several (rotation) `whsec_` secrets. */
-export type ServiceNowSecrets = NonNullable<SourcesConfig['servicenow']>;
+export type ServiceNowSecrets = NonNullable<z.output<typeof ServicenowSourceSchema>>;
 
 /** The configured ServiceNow secrets, or undefined (the route answers 404). */
 export function servicenowSecrets(sources: SourcesConfig): ServiceNowSecrets | undefined {
