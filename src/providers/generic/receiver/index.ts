@@ -3,7 +3,10 @@ import { normalize } from './normalize.js';
 import { genericSecrets, verify, type GenericSecrets } from './verify.js';
 
 export type { GenericSecrets } from './verify.js';
-export { normalizeChangegateBody, type ChangegateOrigin } from './normalize.js';
+export {
+  normalizeChangegateBody,
+  type ChangegateOrigin,
+} from '../../../receivers/changegate-body.js';
 
 /**
  * `POST /hooks/generic/:source`: any system that sends the changegate format

@@ -1,5 +1,5 @@
 import { PayloadError } from '../../../errors.js';
-import { normalizeChangegateBody } from '../../generic/receiver/normalize.js';
+import { normalizeChangegateBody } from '../../../receivers/changegate-body.js';
 import type { NormalizeContext, Normalized, VerifiedRequest } from '../../../receivers/types.js';
 
 /**
