@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signGithub } from '../src/receivers/github/sign.js';
+import { signGithub } from '../src/providers/github/receiver/sign.js';
 import type { BenchContext } from './lib/context.js';
 import { startGateStack, type GateStack } from './lib/gate-stack.js';
 import { BENCH_SECRET } from './lib/github-deliveries.js';

@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toRecord } from '../../src/bus/cloudevents.js';
 import { buildEvent } from '../../src/events/build.js';
-import { githubReceiver } from '../../src/receivers/github/index.js';
-import { signGithub } from '../../src/receivers/github/sign.js';
+import { githubReceiver } from '../../src/providers/github/receiver/index.js';
+import { signGithub } from '../../src/providers/github/receiver/sign.js';
 import { ROOT } from './process.js';
 
 export const BENCH_SECRET = 'bench-github-secret-0123456';

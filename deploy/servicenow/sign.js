@@ -9,7 +9,7 @@
  * The business rules in business-rules/ call ChangegateOutbound.send(current).
  *
  * What it sends is exactly what changegate's /hooks/servicenow accepts
- * (src/receivers/servicenow/format.ts) and what the sandbox instance sends
+ * (src/providers/servicenow/receiver/format.ts) and what the sandbox instance sends
  * (src/sandbox/servicenow/business-rules.ts):
  *
  *   POST <changegate.url>

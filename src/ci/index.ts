@@ -1,18 +1,13 @@
 import type { CiConfig } from '../config/ci.js';
 import { coerceError } from '../errors.js';
 import type { Callback } from '../events/common.js';
+import { PROVIDERS } from '../providers/index.js';
+import type { CallbackParts, Provider } from '../providers/types.js';
 import type { Sealer } from '../security/seal.js';
-import { checkCallbackUrl } from './allow-list.js';
-import { createAzureDevopsClient } from './azure-devops.js';
+import { checkCallbackUrl, type AllowListPolicy } from './allow-list.js';
 import { CallbackRefusedError } from './errors.js';
 import { allowedBlockList, createGuardedFetch, vetHost, type Resolve } from './address-guard.js';
-import { createGenericClient, genericAllowPolicy } from './generic.js';
 import { NO_COMMIT_MESSAGES, type CommitMessages } from './commits.js';
-import { createInstallationTokens } from './github-app.js';
-import { createGithubCommits } from './github-commits.js';
-import { createGithubClient } from './github.js';
-import { createGitlabClient } from './gitlab.js';
-import { createJenkinsClient } from './jenkins.js';
 import {
   SILENT_LOG,
   type CallbackClient,
@@ -23,7 +18,7 @@ import {
 
 /**
  * CI callback clients behind one `decide()`: allow-list first, then the provider named by
- * `callback.kind`. Workers import this; it knows no policy.
+ * `callback.kind` (the list in `src/providers/index.ts`). Workers import this; it knows no policy.
  *
  * @module
  */
@@ -74,32 +69,26 @@ export function createCallbackClients(
   // Every request the clients make (token exchanges included) goes through the address check.
   const guarded = createGuardedFetch(addressPolicy, { resolve, fetchImpl });
   const http = { fetchImpl: guarded, timeoutMs: config.timeoutMs, log };
-  // One token cache for the callback and the commit reads: one exchange per installation.
-  const githubTokens = config.github ? createInstallationTokens(config.github, http) : undefined;
-  const clients: Record<Callback['kind'], CallbackClient | undefined> = {
-    github:
-      config.github && githubTokens
-        ? createGithubClient(config.github, { ...http, tokens: githubTokens })
-        : undefined,
-    gitlab: createGitlabClient({ tokens: config.gitlab }, http),
-    'azure-devops': createAzureDevopsClient(
-      {
-        sealer,
-        ...(config.azureDevops.apiVersion ? { apiVersion: config.azureDevops.apiVersion } : {}),
-      },
-      http,
-    ),
-    jenkins: createJenkinsClient({ credentials: config.jenkins }, http),
-    generic: createGenericClient(config.generic ?? {}, http),
-  };
+  const providers = new Map<string, { provider: Provider; own: unknown; parts: CallbackParts }>();
+  for (const provider of PROVIDERS as readonly Provider[]) {
+    if (!provider.callback || !provider.ci) continue;
+    const own: unknown = config[provider.ci.key as keyof CiConfig];
+    providers.set(provider.name, {
+      provider,
+      own,
+      parts: provider.callback(own, { http, sealer }),
+    });
+  }
 
   /** Name first (allow-list), then the addresses it resolves to: refusals here are final. */
   async function clientFor(callback: Callback): Promise<CallbackClient> {
-    const policy =
-      callback.kind === 'generic' ? genericAllowPolicy(callback, config.generic, config) : config;
+    const entry = providers.get(callback.kind);
+    const policy: AllowListPolicy = entry?.provider.allowPolicy
+      ? entry.provider.allowPolicy(callback, entry.own, config)
+      : config;
     const verdict = checkCallbackUrl(callback.url, policy);
     if (!verdict.ok) throw new CallbackRefusedError(verdict.reason);
-    const client = clients[callback.kind];
+    const client: CallbackClient | undefined = entry?.parts.client;
     if (!client) throw new CallbackRefusedError(`ci.${callback.kind} is not configured`);
     await vetHost(verdict.url.hostname, addressPolicy, resolve);
     return client;
@@ -115,14 +104,9 @@ export function createCallbackClients(
     }
   };
 
+  // GitHub's today: the first provider that can read commit messages.
   const commits =
-    config.github && githubTokens
-      ? createGithubCommits(config.github, {
-          ...http,
-          tokens: githubTokens,
-          appJwt: () => githubTokens.appJwt(),
-        })
-      : NO_COMMIT_MESSAGES;
+    [...providers.values()].find((e) => e.parts.commits)?.parts.commits ?? NO_COMMIT_MESSAGES;
 
   return {
     commits,

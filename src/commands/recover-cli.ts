@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { createBus } from '../bus/index.js';
 import { topicSpecs } from '../bus/topics.js';
-import { createInstallationTokens } from '../ci/github-app.js';
-import { createGithubAppHooks } from '../ci/github-app-hooks.js';
+import { createInstallationTokens } from '../providers/github/app.js';
+import { createGithubAppHooks } from '../providers/github/app-hooks.js';
 import { createLogger } from '../log.js';
 import { busRecoveryPoints, parseSince, recoverGithub } from './recover-github.js';
 import type { Load } from './replay-cli.js';

@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/port.js';
-import type { GithubAppHooks, HookDeliveryItem } from '../ci/github-app-hooks.js';
+import type { GithubAppHooks, HookDeliveryItem } from '../providers/github/app-hooks.js';
 
 /**
  * `changegate recover github`: GitHub does not redeliver failed deliveries ("Handling failed

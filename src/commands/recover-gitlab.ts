@@ -6,7 +6,7 @@ import { buildEvent, captureRaw, type NormalizedEvent } from '../events/index.js
 import type { DeploymentData } from '../events/cicd.js';
 import type { CrState } from '../gate/machine.js';
 import type { Logger } from '../log.js';
-import { gitlabInstanceUrl, waitingJobEvent } from '../receivers/gitlab/index.js';
+import { gitlabInstanceUrl, waitingJobEvent } from '../providers/gitlab/receiver/index.js';
 import { gateIdOf } from '../workers/change.js';
 
 /**

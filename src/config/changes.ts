@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { globMatch } from '../policy/glob.js';
+import { gateLimits } from '../providers/config-sections.js';
+import type { GateLimit } from '../providers/types.js';
 
 /** Glob with `*` only (e.g. `acme/*`, `prod*`): readable in YAML, no regex surprises. */
 const Glob = z.string().min(1).default('*');
@@ -202,18 +204,7 @@ export const GatesSchema = z
  * How long a provider lets a deployment wait on a gate: past this the callback can no longer
  * release or reject it, so a longer gate timeout would only ever end in a failed callback.
  */
-export const PROVIDER_GATE_LIMITS: Readonly<Record<string, { minutes: number; why: string }>> = {
-  'azure-devops': {
-    minutes: 48 * 60,
-    why: "Azure DevOps' check AuthToken is valid 48 hours (invoke-checks.md) and Azure does not retry a callback-mode check",
-  },
-  // The 30 days are issue 13's reading of GitHub's docs; not re-checked here (GitHub's client
-  // and its sources belong to the GitHub integration).
-  github: {
-    minutes: 30 * 24 * 60,
-    why: 'GitHub fails a deployment waiting on a protection rule after 30 days',
-  },
-};
+export const PROVIDER_GATE_LIMITS: Readonly<Record<string, GateLimit>> = gateLimits();
 
 /**
  * Gate timeouts beyond the limit of a provider their change policy can match, as config issues

@@ -8,42 +8,13 @@ import { EvidenceSchema } from './evidence.js';
 import { NotifySchema } from './notify.js';
 import { WebSchema } from './web.js';
 import { AuditSchema } from './audit.js';
+import { sourcesShape } from '../providers/config-sections.js';
 
 export { SECOND, MINUTE, HOUR, MIB, WhsecSchema } from './primitives.js';
-import { HmacSecretSchema, HOUR, Key256Schema, MIB, SECOND, WhsecSchema } from './primitives.js';
+import { HOUR, Key256Schema, MIB, SECOND } from './primitives.js';
 
-/** One or several secrets: several allow rotation (old and new both accepted during the switch). */
-const secrets = <T extends z.ZodType<string>>(item: T) =>
-  z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(item).min(1));
-
-export const SourcesSchema = z
-  .object({
-    github: z.object({ secrets: secrets(HmacSecretSchema) }).optional(),
-    gitlab: z
-      .object({
-        /** Plain `X-Gitlab-Token` values. */
-        tokens: secrets(z.string().min(1)).optional(),
-        /** The newer Standard-Webhooks `signing_token` (whsec_…). */
-        signingTokens: secrets(WhsecSchema).optional(),
-      })
-      .refine((g) => g.tokens || g.signingTokens, 'gitlab needs tokens or signingTokens')
-      .optional(),
-    jenkins: z.object({ secrets: secrets(WhsecSchema) }).optional(),
-    azureDevops: z
-      .object({
-        /** `user:password` pairs of the service hook / service connection Basic auth. */
-        basic: secrets(z.string().regex(/^[^:]+:.+$/, 'must be user:password')),
-        /** Optional extra shared header, e.g. `X-Changegate-Key`. */
-        header: z
-          .object({ name: z.string().min(1), values: secrets(z.string().min(1)) })
-          .optional(),
-      })
-      .optional(),
-    /** Standard-Webhooks sources by name (`/hooks/generic/:source`); `*` applies to any name. */
-    generic: z.record(z.string(), z.object({ secrets: secrets(WhsecSchema) })).default({}),
-    servicenow: z.object({ secrets: secrets(WhsecSchema) }).optional(),
-  })
-  .prefault({});
+// Each provider's receiver secrets, from its `src/providers/<name>/config.ts`.
+export const SourcesSchema = z.object({ ...sourcesShape() }).prefault({});
 
 export const TopicsSchema = z
   .object({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { signGithub } from '../receivers/github/sign.js';
+import { signGithub } from '../providers/github/receiver/sign.js';
 
 /**
  * GitHub, played by the demo: the two deliveries a GitHub App with a custom deployment protection

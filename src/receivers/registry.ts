@@ -1,9 +1,4 @@
-import { azureDevopsReceiver } from './azure-devops/index.js';
-import { genericReceiver } from './generic/index.js';
-import { githubReceiver } from './github/index.js';
-import { gitlabReceiver } from './gitlab/index.js';
-import { jenkinsReceiver } from './jenkins/index.js';
-import { servicenowReceiver } from './servicenow/index.js';
+import { PROVIDERS } from '../providers/index.js';
 import type { Receiver } from './types.js';
 
 export interface ReceiverEntry {
@@ -12,13 +7,16 @@ export interface ReceiverEntry {
   ackWithinMs?: number;
 }
 
-/** Every `/hooks/<name>` route. `generic` is mounted as `/hooks/generic/:source`. */
-export const RECEIVERS: Record<string, ReceiverEntry> = {
-  github: { receiver: githubReceiver as Receiver<never> },
-  gitlab: { receiver: gitlabReceiver as Receiver<never> },
-  jenkins: { receiver: jenkinsReceiver as Receiver<never> },
-  // Azure Pipelines fails an Invoke REST API check that is not answered within 3 s.
-  'azure-devops': { receiver: azureDevopsReceiver as Receiver<never>, ackWithinMs: 2_500 },
-  generic: { receiver: genericReceiver as Receiver<never> },
-  servicenow: { receiver: servicenowReceiver as Receiver<never> },
-};
+/**
+ * Every `/hooks/<name>` route, one per provider in `src/providers/index.ts`. `generic` is
+ * mounted as `/hooks/generic/:source`.
+ */
+export const RECEIVERS: Record<string, ReceiverEntry> = Object.fromEntries(
+  PROVIDERS.map((p) => [
+    p.name,
+    {
+      receiver: p.receiver,
+      ...(p.ackWithinMs !== undefined ? { ackWithinMs: p.ackWithinMs } : {}),
+    },
+  ]),
+);

@@ -1,4 +1,4 @@
-import type { CheckHeader } from '../../receivers/azure-devops/check.js';
+import type { CheckHeader } from '../../providers/azure-devops/receiver/check.js';
 import { header, param, ref, resp, type Json } from './json.js';
 
 /**

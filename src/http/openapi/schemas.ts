@@ -1,6 +1,6 @@
 import { ChangegateWebhookSchema } from '../../receivers/changegate-format.js';
-import { CheckBodySchema } from '../../receivers/azure-devops/check.js';
-import { ServiceNowMessageSchema } from '../../receivers/servicenow/format.js';
+import { CheckBodySchema } from '../../providers/azure-devops/receiver/check.js';
+import { ServiceNowMessageSchema } from '../../providers/servicenow/receiver/format.js';
 import { fromZod, type Json } from './json.js';
 
 /**

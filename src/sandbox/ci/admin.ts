@@ -1,9 +1,9 @@
 import type { Context, Hono } from 'hono';
-import type { AzureEmulator } from './azure-devops.js';
-import type { GenericEmulator } from './generic.js';
-import type { GithubEmulator } from './github.js';
-import type { GitlabEmulator } from './gitlab.js';
-import type { JenkinsEmulator } from './jenkins.js';
+import type { AzureEmulator } from '../../providers/azure-devops/emulator.js';
+import type { GenericEmulator } from '../../providers/generic/emulator.js';
+import type { GithubEmulator } from '../../providers/github/emulator.js';
+import type { GitlabEmulator } from '../../providers/gitlab/emulator.js';
+import type { JenkinsEmulator } from '../../providers/jenkins/emulator.js';
 import type { CiProvider, Effect, Recorder } from './recorder.js';
 
 /**

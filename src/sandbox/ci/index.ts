@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { mountEmulatorAdmin } from './admin.js';
-import { mountAzureDevops, type AzureEmulator } from './azure-devops.js';
-import { mountGeneric, type GenericEmulator } from './generic.js';
-import { mountGithub, type GithubEmulator } from './github.js';
-import { mountGitlab, type GitlabEmulator } from './gitlab.js';
-import { mountJenkins, type JenkinsEmulator } from './jenkins.js';
-import { generateGithubAppKey } from './keys.js';
+import { mountAzureDevops, type AzureEmulator } from '../../providers/azure-devops/emulator.js';
+import { mountGeneric, type GenericEmulator } from '../../providers/generic/emulator.js';
+import { mountGithub, type GithubEmulator } from '../../providers/github/emulator.js';
+import { mountGitlab, type GitlabEmulator } from '../../providers/gitlab/emulator.js';
+import { mountJenkins, type JenkinsEmulator } from '../../providers/jenkins/emulator.js';
+import { generateGithubAppKey } from '../../providers/github/emulator-keys.js';
 import { createRecorder, type CiProvider, type ReceivedCall } from './recorder.js';
 
 /**
@@ -21,10 +21,10 @@ import { createRecorder, type CiProvider, type ReceivedCall } from './recorder.j
  */
 
 export type { CiProvider, Effect, ReceivedCall } from './recorder.js';
-export type { AzurePendingCheck } from './azure-devops.js';
-export type { RateLimitFault } from './github-rate-limit.js';
-export type { HookDelivery, HookTarget } from './github-hooks.js';
-export { generateGithubAppKey, type GithubAppKey } from './keys.js';
+export type { AzurePendingCheck } from '../../providers/azure-devops/emulator.js';
+export type { RateLimitFault } from '../../providers/github/emulator-rate-limit.js';
+export type { HookDelivery, HookTarget } from '../../providers/github/emulator-hooks.js';
+export { generateGithubAppKey, type GithubAppKey } from '../../providers/github/emulator-keys.js';
 
 export interface CiEmulatorOptions {
   /** 0 (default) picks a free port. Binds 127.0.0.1 only. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as azdev from 'azure-devops-node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureTokenExpiredError } from '../../../src/ci/azure-devops.js';
+import { AzureTokenExpiredError } from '../../../src/providers/azure-devops/callback.js';
 import {
   CallbackRefusedError,
   createCallbackClients,

@@ -3,7 +3,7 @@ import { request } from '@octokit/request';
 import { Octokit } from '@octokit/rest';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInstallationTokens } from '../../../src/ci/github-app.js';
+import { createInstallationTokens } from '../../../src/providers/github/app.js';
 import { startCiEmulator, type CiEmulator } from '../../../src/sandbox/ci/index.js';
 
 /**

@@ -4,14 +4,14 @@ import { createCallbackClients, type CallbackClients } from '../../../src/ci/ind
 import { CiSchema } from '../../../src/config/ci.js';
 import { UpstreamError } from '../../../src/errors.js';
 import type { Callback } from '../../../src/events/common.js';
-import { normalizeGitlab } from '../../../src/receivers/gitlab/index.js';
+import { normalizeGitlab } from '../../../src/providers/gitlab/receiver/index.js';
 import { createSealer } from '../../../src/security/seal.js';
 import {
   startCiEmulator,
   type CiEmulator,
   type ReceivedCall,
 } from '../../../src/sandbox/ci/index.js';
-import type { GitlabPipelineOptions } from '../../../src/sandbox/ci/gitlab.js';
+import type { GitlabPipelineOptions } from '../../../src/providers/gitlab/emulator.js';
 import { verified } from '../../fixtures/github-request.js';
 import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 

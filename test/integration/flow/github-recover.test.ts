@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../../src/bus/port.js';
-import { createInstallationTokens } from '../../../src/ci/github-app.js';
-import { createGithubAppHooks } from '../../../src/ci/github-app-hooks.js';
+import { createInstallationTokens } from '../../../src/providers/github/app.js';
+import { createGithubAppHooks } from '../../../src/providers/github/app-hooks.js';
 import { busRecoveryPoints, recoverGithub } from '../../../src/commands/recover-github.js';
 import { githubFixture } from '../../fixtures/github-request.js';
 import { judge, recordingFetch } from '../../support/github-openapi.js';

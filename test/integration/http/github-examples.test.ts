@@ -7,7 +7,7 @@ import { fromRecord } from '../../../src/bus/cloudevents.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics.js';
-import { signGithub } from '../../../src/receivers/github/sign.js';
+import { signGithub } from '../../../src/providers/github/receiver/sign.js';
 import { startReceiver, type ReceiverRuntime } from '../../../src/runtime/receiver.js';
 
 /**

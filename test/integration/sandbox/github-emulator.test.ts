@@ -4,8 +4,8 @@ import { judge, recordingFetch } from '../../support/github-openapi.js';
 
 /**
  * The emulated GitHub answers the failure paths as GitHub does (sources cited in
- * src/sandbox/ci/github.ts and github-rate-limit.ts), and every answer is one GitHub's REST
- * description allows for that operation.
+ * src/providers/github/emulator.ts and emulator-rate-limit.ts), and every answer is one GitHub's
+ * REST description allows for that operation.
  */
 
 let ci: CiEmulator;
@@ -14,7 +14,7 @@ const recorder = recordingFetch();
 
 beforeAll(async () => {
   ci = await startCiEmulator();
-  const { createInstallationTokens } = await import('../../../src/ci/github-app.js');
+  const { createInstallationTokens } = await import('../../../src/providers/github/app.js');
   token = await createInstallationTokens(
     {
       appId: ci.credentials.githubAppId,

@@ -5,10 +5,14 @@ import {
   feedUrl,
   jwtExpiry,
   withApiVersion,
-} from '../../../src/ci/azure-devops.js';
-import { messageId } from '../../../src/ci/generic.js';
+} from '../../../src/providers/azure-devops/callback.js';
+import { messageId } from '../../../src/providers/generic/callback.js';
 import { joinUrl } from '../../../src/ci/http.js';
-import { capitaliseInputId, inputUrl, jenkinsRoot } from '../../../src/ci/jenkins.js';
+import {
+  capitaliseInputId,
+  inputUrl,
+  jenkinsRoot,
+} from '../../../src/providers/jenkins/callback.js';
 
 describe('Jenkins input URLs', () => {
   it('capitalises the first a-z letter of the input id, as InputStep.setId does', () => {

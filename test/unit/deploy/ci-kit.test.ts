@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { azureDevopsReceiver } from '../../../src/receivers/azure-devops/index.js';
-import { githubReceiver } from '../../../src/receivers/github/index.js';
-import { jenkinsReceiver } from '../../../src/receivers/jenkins/index.js';
+import { azureDevopsReceiver } from '../../../src/providers/azure-devops/receiver/index.js';
+import { githubReceiver } from '../../../src/providers/github/receiver/index.js';
+import { jenkinsReceiver } from '../../../src/providers/jenkins/receiver/index.js';
 import { sign } from '../../../src/security/standard-webhooks.js';
 import {
   AUTH_TOKEN,

@@ -9,7 +9,7 @@ import { sign, verifyStandardWebhook } from '../../../src/security/standard-webh
 import {
   ServiceNowMessageSchema,
   servicenowReceiver,
-} from '../../../src/receivers/servicenow/index.js';
+} from '../../../src/providers/servicenow/receiver/index.js';
 import { outboundBody } from '../../../src/sandbox/servicenow/business-rules.js';
 import { testContext } from '../../fixtures/standard-webhook-request.js';
 
