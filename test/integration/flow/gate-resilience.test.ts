@@ -36,8 +36,8 @@ const gateWaiting = (number: string) =>
 
 describe('one CR and one decision, whatever is repeated or lost', () => {
   it('makes one CR and one release for a GitHub delivery sent again and redelivered under a new id', async () => {
-    const callback = stack.ci.github.pending('acme', 'payments', 2001, 'production');
-    const payload = githubFixture('deployment_protection_rule.requested');
+    const callback = stack.ci.github.pending('Codertocat', 'Hello-World', 2001, 'production');
+    const payload = githubFixture('synthetic-deployment_protection_rule.requested');
     payload.deployment_callback_url = callback;
     payload.environment = 'production';
     const send = (deliveryId: string) =>
@@ -56,7 +56,7 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
     expect(await again.json()).toMatchObject({ status: 'duplicate' });
     expect((await send('redeliver-2')).status).toBe(202);
 
-    const correlationId = 'github/acme/payments/run-2001-production';
+    const correlationId = 'github/Codertocat/Hello-World/run-2001-production';
     const cr = await theChange(stack, correlationId, (r) => r.state === '-3');
     await eventually(async () => {
       await outboundSettled(stack);
