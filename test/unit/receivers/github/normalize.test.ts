@@ -246,6 +246,14 @@ describe('normalizeGithub', () => {
       key: 'github/Codertocat/Hello-World/run-2202229078',
       data: { action: 'completed', event: 'workflow_job' },
     });
+    // A failed job too: which jobs failed is not a pipeline event of its own.
+    const failed = only(
+      await normalize('workflow_job', githubFixture('workflow_job.completed.failure')),
+    );
+    expect(failed).toMatchObject({
+      type: 'dev.changegate.webhook.received',
+      key: 'github/Codertocat/Hello-World/run-2202229078',
+    });
     const suite = only(await normalize('check_suite', githubFixture('check_suite.completed')));
     expect(suite.key).toBe('github/Codertocat/Hello-World/check-suite-118578147');
     const push = only(await normalize('push', githubFixture('push')));
