@@ -50,6 +50,12 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
       labelNames: ['close_code'] as const,
       registers: [registry],
     }),
+    linksRefused: new Counter({
+      name: 'changegate_links_refused_total',
+      help: 'Change requests a pipeline named or matched that were refused (not bound to the deployment, bound to another)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     gateDecisions: new Counter({
       name: 'changegate_gate_decisions_total',
       help: 'Gates decided, by outcome (released, rejected, expired)',

@@ -11,10 +11,20 @@ export const RunSchema = z.object({
   attempt: z.number().int().positive().optional(),
 });
 
+/** A person as a CI system names them (any of the three may be missing). */
+export const PersonSchema = z.object({
+  login: z.string().optional(),
+  name: z.string().optional(),
+  email: z.string().optional(),
+});
+export type Person = z.infer<typeof PersonSchema>;
+
 export const CommitSchema = z.object({
   sha: z.string().optional(),
   ref: z.string().optional(),
   message: z.string().optional(),
+  author: PersonSchema.optional(),
+  committer: PersonSchema.optional(),
 });
 
 /** One deployment of one project to one environment, as every provider describes it. */
@@ -27,6 +37,8 @@ export const DeploymentDataSchema = CicdOriginSchema.extend({
   run: RunSchema.optional(),
   commit: CommitSchema.default({}),
   actor: z.string().optional(),
+  /** The author of the pull/merge request the deployed commit came from, when known. */
+  pullRequestAuthor: PersonSchema.optional(),
   /** A CR the pipeline names explicitly (deployment input, commit trailer, CI variable). */
   changeNumber: z.string().optional(),
   labels: z.array(z.string()).default([]),

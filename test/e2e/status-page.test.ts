@@ -91,7 +91,7 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
         .find(
           (r) =>
             r.correlation_id === 'github/Codertocat/Hello-World/run-4242-production' &&
-            r.state === '-3',
+            r.approval === 'requested',
         ),
     );
 

@@ -25,7 +25,7 @@ async function approveWhenRequested(correlationId: string) {
   const cr = await eventually(() =>
     stack.servicenow.admin
       .records('change_request')
-      .find((r) => r.correlation_id === correlationId && r.state === '-3'),
+      .find((r) => r.correlation_id === correlationId && r.approval === 'requested'),
   );
   stack.servicenow.admin.approve(cr.number!);
 }

@@ -57,7 +57,7 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
     expect((await send('redeliver-2')).status).toBe(202);
 
     const correlationId = 'github/Codertocat/Hello-World/run-2001-production';
-    const cr = await theChange(stack, correlationId, (r) => r.state === '-3');
+    const cr = await theChange(stack, correlationId, (r) => r.approval === 'requested');
     await eventually(async () => {
       await outboundSettled(stack);
       return stack.workers.gate?.states().find((s) => s.number === cr.number);
@@ -84,7 +84,7 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
       202,
     );
     const correlationId = 'generic/resilience/acme/payments/rerun-1';
-    const cr = await theChange(stack, correlationId, (r) => r.state === '-3');
+    const cr = await theChange(stack, correlationId, (r) => r.approval === 'requested');
     expect(await sendChangegate(stack, 'generic/resilience', 'requested', data(2, second))).toBe(
       202,
     );
@@ -117,7 +117,7 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
     const cr = await theChange(
       stack,
       'generic/resilience/acme/payments/restart-1',
-      (r) => r.state === '-3',
+      (r) => r.approval === 'requested',
     );
     await gateWaiting(cr.number!);
 
@@ -153,16 +153,19 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
     const cr = await theChange(
       stack,
       'generic/resilience/acme/payments/reconcile-1',
-      (r) => r.state === '-3',
+      (r) => r.approval === 'requested',
     );
     await gateWaiting(cr.number!);
     await outboundSettled(stack);
 
-    stack.servicenow.admin.faults.inject({ kind: 'drop-outbound', count: 1 });
+    // One approval is two messages (technical approval: Assess → Authorize, CAB: → Scheduled):
+    // both are lost.
+    stack.servicenow.admin.faults.inject({ kind: 'drop-outbound', count: 2 });
     stack.servicenow.admin.approve(cr.number!);
     await outboundSettled(stack);
     const dropped = stack.servicenow.admin.outbound.sent().filter((m) => m.dropped);
     expect(dropped.map((m) => [m.sysId, JSON.parse(m.body).data.approval])).toEqual([
+      [cr.sys_id, 'requested'],
       [cr.sys_id, 'approved'],
     ]);
     // Nothing polls: without the message the gate keeps waiting.

@@ -43,7 +43,7 @@ describe('GitHub deployment protection rule, in one process', () => {
         .find(
           (r) =>
             r.correlation_id === 'github/Codertocat/Hello-World/run-1001-production' &&
-            r.state === '-3',
+            r.approval === 'requested',
         ),
     ); // Authorize: approval requested
     expect(stack.ci.received().filter((c) => c.effect === 'released')).toHaveLength(0);
