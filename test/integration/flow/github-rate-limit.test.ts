@@ -47,7 +47,7 @@ async function waitingGate(runId: number) {
   const cr = await theChange(
     stack,
     `github/Codertocat/Hello-World/run-${runId}-production`,
-    (r) => r.state === '-3',
+    (r) => r.approval === 'requested',
   );
   await eventually(async () => {
     await outboundSettled(stack);
