@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CallbackSchema, CicdOriginSchema, HttpUrlSchema } from './common.js';
+import { CallbackSchema, CicdOriginSchema, HttpUrlSchema, PROVIDERS } from './common.js';
 
 /** The origin fields every CI/CD event carries, as a normalizer writes them. */
 export type CicdOrigin = z.input<typeof CicdOriginSchema>;
@@ -92,8 +92,13 @@ export type TestReportedData = z.infer<typeof TestReportedDataSchema>;
 
 /** A verified delivery that no normalizer maps: published anyway, so subscribers lose nothing. */
 export const WebhookReceivedDataSchema = CicdOriginSchema.extend({
+  /** Every receiver, ServiceNow's business rules included: none may refuse a verified delivery. */
+  provider: z.enum([...PROVIDERS, 'servicenow']),
   action: z.string().optional(),
-  /** Why a verified delivery was not mapped further, e.g. `invalid_field:builds.0.id`. */
+  /**
+   * Why a verified delivery was not mapped further: it could not be normalized (e.g.
+   * `invalid_json: …`), or a known event had a shape it could not read (`invalid_field:builds.0.id`).
+   */
   reason: z.string().optional(),
 });
 export type WebhookReceivedData = z.infer<typeof WebhookReceivedDataSchema>;

@@ -104,9 +104,10 @@ describe('logs of a run with known secrets', () => {
       15_000,
     );
 
-    // Refused deliveries that carry a real secret: the rejection is logged, the secret is not.
+    // Deliveries that carry a real secret and are refused or not understood: logged, the secret
+    // is not. (A verified body that is not JSON is accepted as webhook.received.)
     const badBody = gitlabRequest('Deployment Hook', {}, { token: SECRETS.gitlab, body: '{"x":' });
-    expect(await post('gitlab', badBody)).toBe(400);
+    expect(await post('gitlab', badBody)).toBe(202);
     const unsignedId = githubRequest('deployment_protection_rule', gh, {
       secret: SECRETS.github,
       omit: ['x-github-delivery'],
@@ -123,7 +124,7 @@ describe('logs of a run with known secrets', () => {
     });
     expect(
       await post('azure-devops', { headers: azure, body: new TextEncoder().encode('[]') }),
-    ).toBe(400);
+    ).toBe(202);
 
     const logs = stack.logs();
     const secrets = [...new Set([...configuredSecrets(), ...stack.wireSecrets()])].filter(

@@ -40,13 +40,14 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
     const payload = githubFixture('synthetic-deployment_protection_rule.requested');
     payload.deployment_callback_url = callback;
     payload.environment = 'production';
-    const send = (deliveryId: string) =>
+    const send = (deliveryId: string, body?: string) =>
       post(
         stack,
         'github',
         githubRequest('deployment_protection_rule', payload, {
           secret: SECRETS.github,
           deliveryId,
+          ...(body ? { body } : {}),
         }),
       );
 
@@ -54,7 +55,10 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
     const again = await send('redeliver-1');
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ status: 'duplicate' });
-    expect((await send('redeliver-2')).status).toBe(202);
+    // The same signed bytes under a new id are a replay, stopped at the receiver.
+    expect((await send('redeliver-2')).status).toBe(200);
+    // The same event in other bytes under a new id passes the receiver: the workers dedupe it.
+    expect((await send('redeliver-3', JSON.stringify(payload, null, 1))).status).toBe(202);
 
     const correlationId = 'github/Codertocat/Hello-World/run-2001-production';
     const cr = await theChange(stack, correlationId, (r) => r.approval === 'requested');
