@@ -5,7 +5,23 @@ import { SECRETS, eventually, startStack, type Stack } from '../../support/stack
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // Production links a CR named by a Change trailer (off by default), and a CR of this project
+  // may serve another of its deployments (a linked CR must belong to the project).
+  stack = await startStack({
+    config: {
+      changes: {
+        policies: [
+          {
+            name: 'production',
+            match: { environment: 'prod*' },
+            mode: 'normal',
+            link: { byNumber: true, allowReuse: true },
+          },
+          { name: 'uncontrolled', match: {}, mode: 'none' },
+        ],
+      },
+    },
+  });
 });
 afterAll(async () => stack?.close());
 

@@ -851,7 +851,7 @@ describe('ServiceNow sandbox over HTTP', () => {
   });
 
   describe('a standard change made findable', () => {
-    it('takes correlation_id from a Table API PATCH; the rule fires on the next state change', async () => {
+    it("takes correlation_id from a Table API PATCH, and the kit's rule fires on it", async () => {
       await sn.admin.outbound.idle();
       listener.received.length = 0;
       const [template] = sn.admin.records('std_change_record_producer');
@@ -873,8 +873,9 @@ describe('ServiceNow sandbox over HTTP', () => {
       });
       expect((await find()).map((r) => r.sys_id)).toEqual([id]);
       await sn.admin.outbound.idle();
-      // correlation_id is not one of the rule's trigger fields: nothing is sent yet.
-      expect(listener.received).toHaveLength(0);
+      // The kit's rule fires on correlation_id.changes() (deploy/servicenow), so a standard
+      // change tagged after its template create is reported at once, then on every state change.
+      expect(listener.received).toHaveLength(1);
       await api(`/api/now/table/change_request/${id}`, {
         method: 'PATCH',
         body: JSON.stringify({ state: '-2' }),
@@ -884,6 +885,7 @@ describe('ServiceNow sandbox over HTTP', () => {
         (m) => JSON.parse(m.body.toString('utf8')) as { data: Record<string, unknown> },
       );
       expect(bodies.map((b) => [b.data.correlation_id, b.data.state, b.data.approval])).toEqual([
+        ['gh/app/std-2', '-5', 'approved'],
         ['gh/app/std-2', '-2', 'approved'],
       ]);
     });
