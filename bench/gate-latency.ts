@@ -7,13 +7,11 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { signGithub } from '../src/providers/github/receiver/sign.js';
+import { githubFixture } from '../test/fixtures/github-request.js';
 import type { BenchContext } from './lib/context.js';
 import { startGateStack, type GateStack } from './lib/gate-stack.js';
 import { BENCH_SECRET } from './lib/github-deliveries.js';
-import { ROOT } from './lib/process.js';
 import type { Goal, Section } from './lib/report.js';
 import { distribution, int, ms, table } from './lib/stats.js';
 
@@ -43,18 +41,13 @@ export async function registerGates(
   ctx: BenchContext,
   count: number,
 ): Promise<Map<number, string>> {
-  const template = JSON.parse(
-    readFileSync(
-      join(ROOT, 'test/fixtures/github/deployment_protection_rule.requested.json'),
-      'utf8',
-    ),
-  ) as Record<string, unknown>;
+  const template = githubFixture('synthetic-deployment_protection_rule.requested');
   const runs = Array.from({ length: count }, (_, i) => 700_000 + i);
   const post = async (runId: number) => {
     const payload = structuredClone(template);
     payload.deployment_callback_url = stack.ci.github.pending(
-      'acme',
-      'payments',
+      'Codertocat',
+      'Hello-World',
       runId,
       'production',
     );

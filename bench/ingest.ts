@@ -292,7 +292,8 @@ function report(
   const body = `
 ${runLine(ctx)}
 
-Payload: \`test/fixtures/github/workflow_run.completed.json\` as GitHub sends it (compact JSON,
+Payload: the recorded \`workflow_run\` completed (\`@octokit/webhooks-examples\`
+\`workflow_run[1]\`) as GitHub sends it (compact JSON,
 ${int(r.bodyBytes)} B), 256 run ids (keys spread over 6 partitions), a unique
 \`X-GitHub-Delivery\` per request, HMAC-SHA256 signed. changegate writes a
 ${int(r.recordBytes.value)} B record value per delivery (CloudEvent binary mode, raw payload kept;

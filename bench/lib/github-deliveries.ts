@@ -1,6 +1,6 @@
 /**
- * Signed GitHub `workflow_run` deliveries for the load generator, built from the real fixture
- * (test/fixtures/github/workflow_run.completed.json, ~20 KB as GitHub sends it: compact JSON).
+ * Signed GitHub `workflow_run` deliveries for the load generator, built from a recorded payload
+ * (`@octokit/webhooks-examples`, workflow_run[1], ~19 KB as GitHub sends it: compact JSON).
  *
  * Variants differ in the run id (so keys spread over partitions like real traffic from many
  * pipelines). The receiver dedupes GitHub deliveries on their signed bytes as well as on
@@ -9,13 +9,11 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { toRecord } from '../../src/bus/cloudevents.js';
 import { buildEvent } from '../../src/events/build.js';
 import { githubReceiver } from '../../src/providers/github/receiver/index.js';
 import { signGithub } from '../../src/providers/github/receiver/sign.js';
-import { ROOT } from './process.js';
+import { githubFixture } from '../../test/fixtures/github-request.js';
 
 export const BENCH_SECRET = 'bench-github-secret-0123456';
 
@@ -32,17 +30,12 @@ export interface DeliverySet {
   bodyBytes: number;
 }
 
-function fixture(): Record<string, unknown> {
-  const path = join(ROOT, 'test/fixtures/github/workflow_run.completed.json');
-  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-}
-
 /**
  * `variants` signed bodies. With `targetBytes`, the commit message is padded (or the payload
  * used as is when it is already larger) so each body is about that size.
  */
 export function githubDeliveries(variants = 256, targetBytes?: number): DeliverySet {
-  const base = fixture();
+  const base = githubFixture('workflow_run.completed');
   const bodies: SignedBody[] = [];
   for (let i = 0; i < variants; i++) {
     const payload = structuredClone(base) as {

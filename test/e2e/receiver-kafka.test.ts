@@ -1,14 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalKafka, type LocalKafka } from '../../scripts/kafka-local.js';
-import { githubFixture, githubRequest } from '../fixtures/github-request.js';
+import {
+  githubFixture,
+  githubFixtureEvent,
+  githubRequest,
+  type GithubFixtureName,
+} from '../fixtures/github-request.js';
 import { hasKafka, kafkaBrokers } from '../support/kafka.js';
 import { freePort, runCli, waitReady, type CliProcess } from '../support/process.js';
 import type { RawRequest } from '../../src/receivers/types.js';
 
 const SECRET = 'github-secret-of-receiver-kafka';
 const KEY = Buffer.alloc(32, 11).toString('base64');
-const EVENTS = [
-  'deployment_protection_rule.requested',
+const EVENTS: GithubFixtureName[] = [
+  'synthetic-deployment_protection_rule.requested',
   'deployment_status.success',
   'workflow_run.completed',
   'workflow_job.completed',
@@ -29,10 +34,9 @@ function post(url: string, request: Pick<RawRequest, 'headers' | 'body'>) {
  * A recorded payload resent under a new id is a replay (the receiver dedupes on the signed
  * bytes), so each test delivery gets one added top-level key naming it; no field is changed.
  */
-function delivery(name: string, id: string) {
-  const event = name.split('.')[0]!;
+function delivery(name: GithubFixtureName, id: string) {
   const payload = { ...githubFixture(name), changegate_test_delivery: id };
-  return githubRequest(event, payload, { secret: SECRET, deliveryId: id });
+  return githubRequest(githubFixtureEvent(name), payload, { secret: SECRET, deliveryId: id });
 }
 
 /** `changegate tail <topic>` as a process: the CloudEvent ids it printed. */

@@ -71,8 +71,8 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
   });
 
   it('shows a pending gate awaiting approval, then "released" live once the CR is approved', async () => {
-    const callback = stack.ci.github.pending('acme', 'payments', 4242, 'production');
-    const payload = githubFixture('deployment_protection_rule.requested');
+    const callback = stack.ci.github.pending('Codertocat', 'Hello-World', 4242, 'production');
+    const payload = githubFixture('synthetic-deployment_protection_rule.requested');
     payload.deployment_callback_url = callback;
     payload.environment = 'production';
     const request = githubRequest('deployment_protection_rule', payload, {
@@ -90,7 +90,7 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
         .records('change_request')
         .find(
           (r) =>
-            r.correlation_id === 'github/acme/payments/run-4242-production' &&
+            r.correlation_id === 'github/Codertocat/Hello-World/run-4242-production' &&
             r.approval === 'requested',
         ),
     );
@@ -104,7 +104,7 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
 
     const row = page.locator('#gates').getByRole('row').filter({ hasText: cr.number! });
     await row.getByText('awaiting approval', { exact: true }).waitFor({ timeout: 10_000 });
-    expect(await row.textContent()).toContain('acme/payments → production');
+    expect(await row.textContent()).toContain('Codertocat/Hello-World → production');
     expect(stack.ci.received().filter((c) => c.effect === 'released')).toHaveLength(0);
 
     mkdirSync('test-results', { recursive: true });

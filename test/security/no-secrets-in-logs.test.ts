@@ -59,8 +59,13 @@ describe('logs of a run with known secrets', () => {
   it('contain no configured secret and no token changegate sent or received', async () => {
     // Gated releases through three CI systems: OAuth to ServiceNow, a GitHub App installation
     // token, a GitLab token, a signed generic callback.
-    const gh = githubFixture('deployment_protection_rule.requested');
-    gh.deployment_callback_url = stack.ci.github.pending('acme', 'payments', 9001, 'production');
+    const gh = githubFixture('synthetic-deployment_protection_rule.requested');
+    gh.deployment_callback_url = stack.ci.github.pending(
+      'Codertocat',
+      'Hello-World',
+      9001,
+      'production',
+    );
     gh.environment = 'production';
     expect(
       await post(
@@ -71,7 +76,7 @@ describe('logs of a run with known secrets', () => {
         }),
       ),
     ).toBe(202);
-    await approveWhenRequested('github/acme/payments/run-9001-production');
+    await approveWhenRequested('github/Codertocat/Hello-World/run-9001-production');
 
     // GitLab's hook delivers the Pipeline Hook of a deploy job waiting for approval.
     stack.ci.gitlab.hooks({ url: `${stack.receiver.url}/hooks/gitlab`, token: SECRETS.gitlab });

@@ -56,8 +56,8 @@ export async function githubGate(
   environment: string,
   runId = unique(),
 ): Promise<GateDeployment> {
-  const callback = await stack.ci.githubPending('acme', 'payments', runId, environment);
-  const payload = githubFixture('deployment_protection_rule.requested');
+  const callback = await stack.ci.githubPending('Codertocat', 'Hello-World', runId, environment);
+  const payload = githubFixture('synthetic-deployment_protection_rule.requested');
   payload.deployment_callback_url = callback;
   payload.environment = environment;
   return {

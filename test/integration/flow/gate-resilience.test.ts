@@ -36,8 +36,8 @@ const gateWaiting = (number: string) =>
 
 describe('one CR and one decision, whatever is repeated or lost', () => {
   it('makes one CR and one release for a GitHub delivery sent again and redelivered under a new id', async () => {
-    const callback = stack.ci.github.pending('acme', 'payments', 2001, 'production');
-    const payload = githubFixture('deployment_protection_rule.requested');
+    const callback = stack.ci.github.pending('Codertocat', 'Hello-World', 2001, 'production');
+    const payload = githubFixture('synthetic-deployment_protection_rule.requested');
     payload.deployment_callback_url = callback;
     payload.environment = 'production';
     const send = (deliveryId: string, body?: string) =>
@@ -60,7 +60,7 @@ describe('one CR and one decision, whatever is repeated or lost', () => {
     // The same event in other bytes under a new id passes the receiver: the workers dedupe it.
     expect((await send('redeliver-3', JSON.stringify(payload, null, 1))).status).toBe(202);
 
-    const correlationId = 'github/acme/payments/run-2001-production';
+    const correlationId = 'github/Codertocat/Hello-World/run-2001-production';
     const cr = await theChange(stack, correlationId, (r) => r.approval === 'requested');
     await eventually(async () => {
       await outboundSettled(stack);

@@ -34,8 +34,8 @@ async function post(path: string, request: { headers: Headers; body: Uint8Array 
 }
 
 function protectionRule(runId: number, environment = 'production') {
-  const callback = stack.ci.github.pending('acme', 'payments', runId, environment);
-  const payload = githubFixture('deployment_protection_rule.requested');
+  const callback = stack.ci.github.pending('Codertocat', 'Hello-World', runId, environment);
+  const payload = githubFixture('synthetic-deployment_protection_rule.requested');
   payload.deployment_callback_url = callback;
   payload.environment = environment;
   return payload;
@@ -58,7 +58,7 @@ describe('GitHub deployment protection rule, in one process', () => {
         .records('change_request')
         .find(
           (r) =>
-            r.correlation_id === 'github/acme/payments/run-1001-production' &&
+            r.correlation_id === 'github/Codertocat/Hello-World/run-1001-production' &&
             r.approval === 'requested',
         ),
     ); // Authorize: approval requested
@@ -102,15 +102,15 @@ describe('GitHub CR named by a Change trailer of the deployed commit', () => {
     const cr = await eventually(() =>
       stack.servicenow.admin
         .records('change_request')
-        .find((r) => r.correlation_id === 'github/acme/payments/run-3001-production'),
+        .find((r) => r.correlation_id === 'github/Codertocat/Hello-World/run-3001-production'),
     );
 
     // A later deployment of another commit whose message names that CR; the payload names none.
     const sha = 'c0ffee0000000000000000000000000000000001';
     const installationId = String((first.installation as { id: number }).id);
     stack.ci.github.commit(
-      'acme',
-      'payments',
+      'Codertocat',
+      'Hello-World',
       sha,
       `Refunds\n\nChange: ${cr.number}\n`,
       installationId,
@@ -139,7 +139,7 @@ describe('GitHub CR named by a Change trailer of the deployed commit', () => {
     expect(
       stack.servicenow.admin
         .records('change_request')
-        .filter((r) => r.correlation_id === 'github/acme/payments/run-3002-prod-eu'),
+        .filter((r) => r.correlation_id === 'github/Codertocat/Hello-World/run-3002-prod-eu'),
     ).toHaveLength(0);
     expect(stack.ci.received().filter((c) => c.path.endsWith(`/commits/${sha}`))).toHaveLength(1);
   });

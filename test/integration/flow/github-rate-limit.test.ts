@@ -31,9 +31,10 @@ const gateEvents = (number: string) =>
     .filter((e) => e.type !== 'dev.changegate.gate.registered');
 
 async function waitingGate(runId: number) {
-  const callback = stack.ci.github.pending('acme', 'payments', runId, 'production');
-  const payload = githubFixture('deployment_protection_rule.requested');
+  const callback = stack.ci.github.pending('Codertocat', 'Hello-World', runId, 'production');
+  const payload = githubFixture('synthetic-deployment_protection_rule.requested');
   payload.deployment_callback_url = callback;
+  payload.environment = 'production';
   const res = await post(
     stack,
     'github',
@@ -45,8 +46,8 @@ async function waitingGate(runId: number) {
   expect(res.status).toBe(202);
   const cr = await theChange(
     stack,
-    `github/acme/payments/run-${runId}-production`,
-    (r) => r.state === '-3',
+    `github/Codertocat/Hello-World/run-${runId}-production`,
+    (r) => r.approval === 'requested',
   );
   await eventually(async () => {
     await outboundSettled(stack);
@@ -86,7 +87,7 @@ describe('GitHub rate limits on the release', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     const state = stack.workers.gate!.states().find((s) => s.number === cr.number)!;
     expect(Object.values(state.gates).map((g) => g.status)).toEqual(['deciding']);
-    expect(stack.ci.github.state('acme', 'payments', 8002, 'production')).toBe('pending');
+    expect(stack.ci.github.state('Codertocat', 'Hello-World', 8002, 'production')).toBe('pending');
     expect(decisions(stack, path)).toHaveLength(0);
     expect(gateEvents(cr.number!)).toEqual([]);
     // One request learned the limit; the retries waited without sending anything.

@@ -10,7 +10,12 @@ import {
   SECRETS as AZURE_SECRETS,
   checkRequest,
 } from '../../fixtures/azure-devops-request.js';
-import { githubFixture, githubRequest, verified } from '../../fixtures/github-request.js';
+import {
+  githubFixture,
+  githubRequest,
+  verified,
+  type GithubFixtureName,
+} from '../../fixtures/github-request.js';
 import {
   SECRET,
   VERIFY,
@@ -47,8 +52,8 @@ describe('GitHub App manifest', () => {
   });
 
   it('subscribes only to events changegate turns into deployment or pipeline events', async () => {
-    const fixtures: Record<string, string> = {
-      deployment_protection_rule: 'deployment_protection_rule.requested',
+    const fixtures: Record<string, GithubFixtureName> = {
+      deployment_protection_rule: 'synthetic-deployment_protection_rule.requested',
       deployment_status: 'deployment_status.success',
       workflow_run: 'workflow_run.completed',
     };

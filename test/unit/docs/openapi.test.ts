@@ -259,7 +259,7 @@ describe('every answer the receiver gives is described by the OpenAPI document',
         '/hooks/github',
         githubRequest(
           'deployment_protection_rule',
-          githubFixture('deployment_protection_rule.requested'),
+          githubFixture('synthetic-deployment_protection_rule.requested'),
           {
             secret: GITHUB,
             deliveryId: 'down-1',
@@ -279,7 +279,7 @@ describe('every answer the receiver gives is described by the OpenAPI document',
       '/hooks/github',
       githubRequest(
         'deployment_protection_rule',
-        githubFixture('deployment_protection_rule.requested'),
+        githubFixture('synthetic-deployment_protection_rule.requested'),
         {
           secret: GITHUB,
           deliveryId: 'gh-1',

@@ -49,7 +49,7 @@ describe('ingest', () => {
       project: string;
     };
     expect(data.raw.payload).toEqual(payload);
-    expect(data.project).toBe('acme/payments');
+    expect(data.project).toBe('octo-org/octo-repo');
   });
 
   it('re-encodes instead of splicing when a prototype key had to be dropped', async () => {

@@ -50,38 +50,49 @@ describe('normalizeGithub', () => {
     const e = only(
       await normalize(
         'deployment_protection_rule',
-        githubFixture('deployment_protection_rule.requested'),
+        githubFixture('synthetic-deployment_protection_rule.requested'),
       ),
     );
     expect(e.type).toBe('dev.changegate.deployment.requested');
-    expect(e.key).toBe('github/acme/payments/run-8123456789-production');
+    expect(e.key).toBe('github/Codertocat/Hello-World/run-289782451-github-pages');
     expect(e.subject).toBe(e.key);
     expect(e.data).toMatchObject({
       provider: 'github',
-      project: 'acme/payments',
+      project: 'Codertocat/Hello-World',
       event: 'deployment_protection_rule',
       deliveryId: 'd-1',
-      environment: 'production',
-      deploymentId: 'run-8123456789-production',
-      correlationId: 'github/acme/payments/run-8123456789-production',
-      run: { id: '8123456789', url: 'https://github.com/acme/payments/actions/runs/8123456789' },
-      commit: { sha: '7638417db6d59f3c431d3e1f261cc637155684cd', ref: 'main' },
-      actor: 'octocat',
-      labels: ['hotfix', 'payments'],
-      emergency: true,
+      environment: 'github-pages',
+      deploymentId: 'run-289782451-github-pages',
+      correlationId: 'github/Codertocat/Hello-World/run-289782451-github-pages',
+      run: {
+        id: '289782451',
+        url: 'https://github.com/Codertocat/Hello-World/actions/runs/289782451',
+      },
+      commit: { sha: 'f95f852bd8fca8fcc58a9a2d6c842781e32a215e', ref: 'master' },
+      actor: 'Codertocat',
+      labels: ['bug'],
+      emergency: false,
       callback: {
         kind: 'github',
-        url: 'https://api.github.com/repos/acme/payments/actions/runs/8123456789/deployment_protection_rule',
-        params: { installationId: '51234567', environment: 'production' },
+        url: 'https://api.github.com/repos/Codertocat/Hello-World/actions/runs/289782451/deployment_protection_rule',
+        params: { installationId: '1', environment: 'github-pages', deploymentId: '145988746' },
       },
       raw: { truncated: false },
     });
     expect((e.data as { raw: { bytes: number } }).raw.bytes).toBeGreaterThan(5000);
   });
 
+  it('marks a deployment whose pull request carries a hotfix label as an emergency', async () => {
+    const p = githubFixture('synthetic-deployment_protection_rule.requested');
+    const pr = (p.pull_requests as Array<Record<string, unknown>>)[0]!;
+    pr.labels = [...(pr.labels as object[]), { name: 'hotfix' }];
+    const e = only(await normalize('deployment_protection_rule', p));
+    expect(e.data).toMatchObject({ labels: ['bug', 'hotfix'], emergency: true });
+  });
+
   it('maps a re-run (run_attempt 2, new deployment id) to the same correlationId', async () => {
-    const first = githubFixture('deployment_protection_rule.requested');
-    const rerun = githubFixture('deployment_protection_rule.requested');
+    const first = githubFixture('synthetic-deployment_protection_rule.requested');
+    const rerun = githubFixture('synthetic-deployment_protection_rule.requested');
     (rerun.deployment as { id: number }).id = 1234567999;
     const a = only(await normalize('deployment_protection_rule', first));
     const b = only(await normalize('deployment_protection_rule', rerun, ctx, 'd-2'));
@@ -90,18 +101,18 @@ describe('normalizeGithub', () => {
       correlationId: (a.data as { correlationId: string }).correlationId,
     });
 
-    const status = githubFixture('deployment_status.success');
+    const status = githubFixture('deployment_status.in_progress');
     (status.workflow_run as { run_attempt: number }).run_attempt = 2;
     (status.deployment as { id: number }).id = 1234567999;
     const c = only(await normalize('deployment_status', status));
     expect(c.data).toMatchObject({
-      correlationId: 'github/acme/payments/run-8123456789-production',
+      correlationId: 'github/Codertocat/Hello-World/run-289782451-github-pages',
       run: { attempt: 2 },
     });
   });
 
   it('finds a change number in a pull request title and no emergency without such a label', async () => {
-    const p = githubFixture('deployment_protection_rule.requested');
+    const p = githubFixture('synthetic-deployment_protection_rule.requested');
     const pr = (p.pull_requests as Array<Record<string, unknown>>)[0]!;
     pr.title = 'Refunds for CHG0012345';
     pr.labels = [{ name: 'payments' }];
@@ -114,7 +125,7 @@ describe('normalizeGithub', () => {
   });
 
   it('finds a change number in the deployment payload', async () => {
-    const p = githubFixture('deployment_protection_rule.requested');
+    const p = githubFixture('synthetic-deployment_protection_rule.requested');
     (p.deployment as Record<string, unknown>).payload = { change_number: 'CHG0099999' };
     p.pull_requests = [];
     const e = only(await normalize('deployment_protection_rule', p));
@@ -122,7 +133,7 @@ describe('normalizeGithub', () => {
   });
 
   it('rejects a protection rule without repository.full_name', async () => {
-    const p = githubFixture('deployment_protection_rule.requested');
+    const p = githubFixture('synthetic-deployment_protection_rule.requested');
     delete (p.repository as Record<string, unknown>).full_name;
     expect(await reason(normalize('deployment_protection_rule', p))).toBe(
       'missing_field:repository.full_name',
@@ -130,18 +141,20 @@ describe('normalizeGithub', () => {
   });
 
   it('rejects a protection rule without a callback URL or installation', async () => {
-    const p = githubFixture('deployment_protection_rule.requested');
+    const p = githubFixture('synthetic-deployment_protection_rule.requested');
     delete p.deployment_callback_url;
     expect(await reason(normalize('deployment_protection_rule', p))).toBe(
       'missing_field:deployment_callback_url',
     );
-    const q = githubFixture('deployment_protection_rule.requested');
+    const q = githubFixture('synthetic-deployment_protection_rule.requested');
     delete q.installation;
     expect(await reason(normalize('deployment_protection_rule', q))).toBe(
       'missing_field:installation',
     );
   });
 
+  // Variants of one recording (with a workflow run) in every state; the recordings as they are
+  // go through the normalizer in recorded-examples.test.ts.
   it.each([
     ['success', 'dev.changegate.deployment.succeeded'],
     ['failure', 'dev.changegate.deployment.failed'],
@@ -151,37 +164,39 @@ describe('normalizeGithub', () => {
     ['pending', 'dev.changegate.webhook.received'],
     ['inactive', 'dev.changegate.webhook.received'],
   ])('maps deployment_status %s to %s', async (state, type) => {
-    const p = githubFixture('deployment_status.success');
+    const p = githubFixture('deployment_status.in_progress');
     (p.deployment_status as { state: string }).state = state;
     const e = only(await normalize('deployment_status', p));
     expect(e.type).toBe(type);
-    expect(e.key).toBe('github/acme/payments/run-8123456789-production');
+    expect(e.key).toBe('github/Codertocat/Hello-World/run-289782451-github-pages');
   });
 
   it('keys a deployment_status without a workflow run by the deployment id', async () => {
-    const p = githubFixture('deployment_status.success');
-    delete p.workflow_run;
+    const p = githubFixture('deployment_status.success'); // recorded without a workflow_run
     const e = only(await normalize('deployment_status', p));
     expect(e.type).toBe('dev.changegate.deployment.succeeded');
     expect(e.data).toMatchObject({
-      deploymentId: 'deployment-1234567001',
-      correlationId: 'github/acme/payments/deployment-1234567001',
+      deploymentId: 'deployment-145988746',
+      correlationId: 'github/Codertocat/Hello-World/deployment-145988746',
     });
   });
 
   it('reads no head_commit of a deployment_status: GitHub sends workflow_run.head_commit null there', async () => {
-    // The fixture carries a head_commit that GitHub's schema ("Deployment Workflow Run",
-    // @octokit/openapi-webhooks) types as null: it must not be read.
-    const e = only(
-      await normalize('deployment_status', githubFixture('deployment_status.success')),
-    );
-    expect(e.data).toMatchObject({ run: { attempt: 1, name: 'Deploy' } });
+    // GitHub's schema ("Deployment Workflow Run", @octokit/openapi-webhooks) types head_commit as
+    // null there and the recording has none; one is added here, a field GitHub never sends, to
+    // show it is not read.
+    const p = githubFixture('deployment_status.in_progress');
+    (p.workflow_run as Record<string, unknown>).head_commit = {
+      message: 'x\n\nChange: CHG0031337',
+    };
+    const e = only(await normalize('deployment_status', p));
+    expect(e.data).toMatchObject({ run: { attempt: 1, name: 'pages build and deployment' } });
     expect(e.data).not.toHaveProperty('changeNumber');
     expect((e.data as { commit: object }).commit).not.toHaveProperty('message');
   });
 
   it('reads no head_commit of a deployment_protection_rule: the event has none', async () => {
-    const p = githubFixture('deployment_protection_rule.requested');
+    const p = githubFixture('synthetic-deployment_protection_rule.requested');
     p.pull_requests = [];
     p.head_commit = { message: 'x\n\nChange: CHG0031337' };
     const e = only(await normalize('deployment_protection_rule', p));
@@ -200,13 +215,13 @@ describe('normalizeGithub', () => {
     (p.workflow_run as { conclusion: string }).conclusion = conclusion;
     const e = only(await normalize('workflow_run', p));
     expect(e.type).toBe(type);
-    expect(e.key).toBe('github/acme/payments/run-8123456789');
+    expect(e.key).toBe('github/octo-org/octo-repo/run-289782451');
     expect(e.data).toMatchObject({
       status,
-      pipeline: 'Deploy',
-      run: { id: '8123456789', attempt: 1 },
-      commit: { sha: '7638417db6d59f3c431d3e1f261cc637155684cd', ref: 'main' },
-      actor: 'octocat',
+      pipeline: 'test', // the recorded run's name is empty: the workflow's name stands in
+      run: { id: '289782451', attempt: 1 },
+      commit: { sha: '3484a3fb816e0859fd6e1cea078d76385ff50625', ref: 'master' },
+      actor: 'Codertocat',
     });
   });
 
@@ -228,13 +243,24 @@ describe('normalizeGithub', () => {
     const job = only(await normalize('workflow_job', githubFixture('workflow_job.completed')));
     expect(job).toMatchObject({
       type: 'dev.changegate.webhook.received',
-      key: 'github/acme/payments/run-8123456789',
+      key: 'github/Codertocat/Hello-World/run-2202229078',
       data: { action: 'completed', event: 'workflow_job' },
     });
+    // A failed job too: which jobs failed is not a pipeline event of its own.
+    const failed = only(
+      await normalize('workflow_job', githubFixture('workflow_job.completed.failure')),
+    );
+    expect(failed).toMatchObject({
+      type: 'dev.changegate.webhook.received',
+      key: 'github/Codertocat/Hello-World/run-2202229078',
+    });
     const suite = only(await normalize('check_suite', githubFixture('check_suite.completed')));
-    expect(suite.key).toBe('github/acme/payments/check-suite-21234567890');
+    expect(suite.key).toBe('github/Codertocat/Hello-World/check-suite-118578147');
     const push = only(await normalize('push', githubFixture('push')));
-    expect(push).toMatchObject({ key: 'github/acme/payments/push', data: { event: 'push' } });
+    expect(push).toMatchObject({
+      key: 'github/Codertocat/Hello-World/push',
+      data: { event: 'push' },
+    });
     expect(push.data).not.toHaveProperty('action');
   });
 
