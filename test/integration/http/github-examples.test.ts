@@ -104,9 +104,19 @@ describe(`${PACKAGE}@${version}: every example delivery`, () => {
     }
     const refused = answers.filter((a) => a.status !== 202 && a.status !== 200);
     expect(refused.map((a) => `${a.event}[${a.index}] ${a.status} ${a.text}`)).toEqual([]);
-    // Only a ping is answered 200 (nothing to publish); everything else is a 202.
-    expect(answers.filter((a) => a.status === 200).map((a) => a.event)).toEqual(
-      deliveries.filter((d) => d.event === 'ping').map(() => 'ping'),
+    // 200 for a ping (nothing to publish), and for an example whose bytes repeat an earlier one
+    // of the package (a few are identical): the signed bytes are a dedupe key (a replay under a
+    // new delivery id), so the repeat is a duplicate, published once. Everything else is a 202.
+    const seen = new Set<string>();
+    const expected200 = deliveries.flatMap((d) => {
+      const bytes = JSON.stringify(d.payload);
+      const repeat = seen.has(bytes);
+      seen.add(bytes);
+      return d.event === 'ping' || repeat ? [`${d.event}[${d.index}]`] : [];
+    });
+    expect(expected200.length).toBeLessThan(20);
+    expect(answers.filter((a) => a.status === 200).map((a) => `${a.event}[${a.index}]`)).toEqual(
+      expected200,
     );
 
     const accepted = answers.filter((a) => a.status === 202);

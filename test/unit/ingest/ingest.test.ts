@@ -82,7 +82,8 @@ describe('ingest', () => {
     publisher: { publish: async (r) => void published.push(...r) },
     durable,
   });
-  const request = () => githubRequest('push', { zen: 'x' }, { secret: 's', deliveryId: 'fake-1' });
+  const request = () =>
+    githubRequest('push', { zen: 'x' }, { secret: SECRET, deliveryId: 'fake-1' });
 
   it('publishes a verified delivery whose normalizer throws a TypeError as webhook.received, with the reason', async () => {
     const published: BusRecord[] = [];
