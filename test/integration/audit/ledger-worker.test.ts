@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditRecord } from '../../../src/audit/auditor.js';
 import {
+  CheckpointFileSchema,
   checkpointSignatureValid,
   foldCheckpoints,
   type Checkpoint,
@@ -93,7 +94,7 @@ describe('the audit ledger worker', () => {
     expect(dead[0]!['changegate-error']).toMatch(/^not an audit line/);
   });
 
-  it('writes signed checkpoints on a schedule and a last one at shutdown, to the topic and the file', async () => {
+  it('writes signed checkpoints per partition on a schedule and a last one at shutdown, to the topic and the file', async () => {
     bus = createMemoryBus();
     const file = join(mkdtempSync(join(tmpdir(), 'changegate-ledger-')), 'checkpoint.json');
     const scheduled = ConfigSchema.parse({
@@ -109,28 +110,50 @@ describe('the audit ledger worker', () => {
       );
       return out;
     };
+    const partitionOf = async (key: string) => {
+      let p = -1;
+      await bus.readToEnd(topics.auditLedger, (r) => {
+        if (r.key === key) p = r.partition;
+      });
+      return p;
+    };
     await writers().publish([line('CHG1', 1), line('CHG2', 1)]);
-    await eventually(async () => (await checkpoints()).length === 1, 5_000);
+    await eventually(async () => {
+      const all = await checkpoints();
+      return all.reduce((n, c) => n + c.chains, 0) === 2;
+    }, 5_000);
+    const first = await checkpoints();
     // Nothing moved: the schedule writes nothing more.
     await new Promise((r) => setTimeout(r, 200));
-    expect(await checkpoints()).toHaveLength(1);
+    expect(await checkpoints()).toHaveLength(first.length);
     await writers().publish([line('CHG1', 2)]);
     await eventually(async () => worker.heads().get('CHG1')?.seq === 2, 5_000);
     await worker.close();
     const all = await checkpoints();
     const folded = foldCheckpoints(KEY, all);
     expect(folded.problems).toEqual([]);
-    expect(all.at(-1)).toMatchObject({
+    const p1 = await partitionOf('CHG1');
+    const p2 = await partitionOf('CHG2');
+    expect(folded.newest.get(p1)?.heads.get('CHG1')?.seq).toBe(2);
+    expect(folded.newest.get(p2)?.heads.get('CHG2')?.seq).toBe(1);
+    // CHG1's partition moved once more: its chain of checkpoints has a second, listing only CHG1.
+    expect(all.filter((c) => c.partition === p1).at(-1)).toMatchObject({
       n: 2,
-      chains: 2,
       full: false,
       heads: [{ key: 'CHG1', seq: 2 }],
     });
-    expect(folded.newest?.heads.get('CHG2')?.seq).toBe(1);
-    const onFile = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
-    expect(onFile).toMatchObject({ n: 2, full: true, root: all.at(-1)!.root });
-    expect(onFile.heads.map((h) => h.key)).toEqual(['CHG1', 'CHG2']);
-    expect(checkpointSignatureValid(KEY, onFile)).toBe(true);
-    expect(checkpointSignatureValid(Buffer.alloc(32, 1), onFile)).toBe(false);
+    const onFile = CheckpointFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    expect(onFile.checkpoints.every((c) => c.full && checkpointSignatureValid(KEY, c))).toBe(true);
+    expect(onFile.checkpoints.every((c) => !checkpointSignatureValid(Buffer.alloc(32, 1), c))).toBe(
+      true,
+    );
+    const fileHeads = onFile.checkpoints.flatMap((c) => c.heads.map((h) => [h.key, h.seq]));
+    expect(fileHeads.sort()).toEqual([
+      ['CHG1', 2],
+      ['CHG2', 1],
+    ]);
+    expect(onFile.checkpoints.find((c) => c.partition === p1)?.root).toBe(
+      folded.newest.get(p1)?.checkpoint.root,
+    );
   });
 });
