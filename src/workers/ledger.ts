@@ -7,8 +7,13 @@ import type { Config } from '../config/schema.js';
 import { coerceError, PayloadError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCheckpointWriter } from './ledger/checkpoints.js';
+import { changelogRecords, headsFromLedger } from './ledger/legacy.js';
 import { append, ChainStateSchema, headOf, type ChainState } from './ledger/state.js';
-import { createStatefulProcessor } from './stateful/index.js';
+import {
+  createStatefulProcessor,
+  type StatefulProcessor,
+  type TaskContext,
+} from './stateful/index.js';
 
 export interface LedgerWorkerOptions {
   bus: Bus;
@@ -93,6 +98,42 @@ export async function startLedgerWorker({
     { topic: topics.auditCheckpoints, partitions: 1, cleanup: 'delete', retentionMs: -1 },
   ]);
 
+  const changelog = ledgerHeadsTopic(topics.auditLedger);
+  // Set once the processor runs; records may reach the handler before that.
+  const started: { processor?: StatefulProcessor<ChainState> } = {};
+
+  // Per partition since its assignment: chains the changelog had no head for, read from the
+  // ledger itself (ledger/legacy.ts). Checked once per assignment, and only when the changelog
+  // gave the partition no chain at all: a partition with chains has every chain's head.
+  const legacy = new Map<number, Promise<Map<string, ChainState>>>();
+  const legacyHeads = (ctx: TaskContext<ChainState>) => {
+    let found = legacy.get(ctx.partition);
+    if (!found) {
+      found = (async () => {
+        const known = started.processor?.entries().some(([, s]) => s.partition === ctx.partition);
+        if (known) return new Map<string, ChainState>();
+        const heads = await headsFromLedger(
+          bus,
+          topics.auditLedger,
+          ctx.partition,
+          auditKey,
+          recentIdsPerKey,
+        );
+        if (heads.size > 0) {
+          await ctx.publish(changelogRecords(changelog, heads));
+          log.info(
+            { partition: ctx.partition, chains: heads.size },
+            'chain heads read back from the ledger',
+          );
+        }
+        return heads;
+      })();
+      legacy.set(ctx.partition, found);
+      found.catch(() => legacy.delete(ctx.partition));
+    }
+    return found;
+  };
+
   const decode = (record: ConsumedRecord): AuditLine => {
     if (!verifyAuditLine(auditKey, record)) {
       throw new PayloadError(
@@ -147,21 +188,22 @@ export async function startLedgerWorker({
       }),
   };
 
-  const processor = await createStatefulProcessor({
+  const running = await createStatefulProcessor({
     bus: hooked,
     name: 'audit-ledger',
     groupId: groupId ?? `${groupPrefix}-audit-ledger`,
     input: topics.audit,
-    changelog: ledgerHeadsTopic(topics.auditLedger),
+    changelog,
     partitions,
     schema: ChainStateSchema,
     dlqTopic: topics.dlq,
     log,
     decode,
-    handle: (key, state, entry, ctx) => {
-      const step = append(key, state, entry, ctx.partition, auditKey, recentIdsPerKey);
-      if (step.kind === 'repeat') return Promise.resolve({});
-      return Promise.resolve({
+    handle: async (key, state, entry, ctx) => {
+      const head = state ?? (await legacyHeads(ctx)).get(key);
+      const step = append(key, head, entry, ctx.partition, auditKey, recentIdsPerKey);
+      if (step.kind === 'repeat') return {};
+      return {
         emit: [
           {
             topic: topics.auditLedger,
@@ -177,14 +219,19 @@ export async function startLedgerWorker({
           },
         ],
         state: step.state,
-      });
+      };
     },
   });
+  started.processor = running;
 
-  const chainsOf = (partition: number): Map<string, ChainHead> | undefined => {
-    if (!processor.partitions().includes(partition)) return undefined;
+  const chainsOf = async (partition: number): Promise<Map<string, ChainHead> | undefined> => {
+    if (!running.partitions().includes(partition)) return undefined;
     const out = new Map<string, ChainHead>();
-    for (const [k, s] of processor.entries()) if (s.partition === partition) out.set(k, headOf(s));
+    // Chains read back from the ledger and not appended to since: heads too.
+    const before = legacy.get(partition);
+    for (const [k, s] of before ? await before.catch(() => new Map<string, ChainState>()) : [])
+      out.set(k, headOf(s));
+    for (const [k, s] of running.entries()) if (s.partition === partition) out.set(k, headOf(s));
     return out;
   };
   const checkpoints = createCheckpointWriter({
@@ -199,14 +246,18 @@ export async function startLedgerWorker({
   });
   const inputPartitions = (ps: TopicPartition[]) =>
     ps.filter((p) => p.topic === topics.audit).map((p) => p.partition);
-  onAssigned = (ps) => checkpoints.forget(inputPartitions(ps));
+  onAssigned = (ps) => {
+    const mine = inputPartitions(ps);
+    checkpoints.forget(mine);
+    for (const p of mine) legacy.delete(p);
+  };
   onRevoked = async (ps) => {
     await checkpoints.write(inputPartitions(ps));
   };
 
   const timer = setInterval(() => {
     checkpoints
-      .write(processor.partitions())
+      .write(running.partitions())
       .catch((err: unknown) =>
         log.warn(
           { err: coerceError(err).message },
@@ -218,12 +269,12 @@ export async function startLedgerWorker({
   log.info({ changelog: ledgerHeadsTopic(topics.auditLedger) }, 'audit ledger running');
 
   return {
-    heads: () => new Map(processor.entries().map(([k, s]: [string, ChainState]) => [k, headOf(s)])),
-    partitions: () => processor.partitions(),
-    checkpoint: () => checkpoints.write(processor.partitions()),
+    heads: () => new Map(running.entries().map(([k, s]: [string, ChainState]) => [k, headOf(s)])),
+    partitions: () => running.partitions(),
+    checkpoint: () => checkpoints.write(running.partitions()),
     close: async () => {
       clearInterval(timer);
-      await processor.close();
+      await running.close();
     },
   };
 }

@@ -30,7 +30,7 @@ export interface CheckpointWriterOptions {
    * Every chain head of a ledger partition as this replica holds it now, or undefined when it
    * does not own the partition (it must not write the partition's checkpoint then).
    */
-  headsOf: (partition: number) => Map<string, ChainHead> | undefined;
+  headsOf: (partition: number) => Promise<Map<string, ChainHead> | undefined>;
 }
 
 export interface CheckpointWriter {
@@ -95,7 +95,7 @@ export function createCheckpointWriter(options: CheckpointWriterOptions): Checkp
     await load(partitions);
     const out: Checkpoint[] = [];
     for (const partition of partitions) {
-      const heads = headsOf(partition);
+      const heads = await headsOf(partition);
       const before = known.get(partition);
       if (!heads || !before || !moved(heads, before.heads)) continue;
       const { last } = before;

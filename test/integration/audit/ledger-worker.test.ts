@@ -10,7 +10,13 @@ import {
   type Checkpoint,
 } from '../../../src/audit/checkpoint.js';
 import { withAuditSigning } from '../../../src/audit/signing-bus.js';
-import { verifyChains, type StoredLedgerRecord } from '../../../src/audit/chain.js';
+import {
+  link,
+  verifyChains,
+  type ChainHead,
+  type StoredLedgerRecord,
+} from '../../../src/audit/chain.js';
+import type { AuditLine } from '../../../src/audit/entry.js';
 import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import { ConfigSchema } from '../../../src/config/schema.js';
 import { createLogger } from '../../../src/log.js';
@@ -74,6 +80,44 @@ describe('the audit ledger worker', () => {
       [4, 'step-4'],
     ]);
     expect(restarted.heads().get('CHG1')?.seq).toBe(4);
+  });
+
+  it('continues chains written before the heads changelog existed, instead of forking them', async () => {
+    bus = createMemoryBus();
+    // A ledger as the worker that kept its heads in memory left it: records, no changelog.
+    let head: ChainHead | undefined;
+    for (let n = 1; n <= 3; n++) {
+      const entry = JSON.parse(line('CHG7', n).value!.toString('utf8')) as AuditLine;
+      const record = link('CHG7', head, entry, KEY);
+      head = { seq: record.seq, hash: record.hash };
+      await bus.publish([
+        {
+          topic: topics.auditLedger,
+          key: 'CHG7',
+          value: Buffer.from(JSON.stringify(record)),
+          headers: {},
+        },
+      ]);
+    }
+    const worker = await startLedgerWorker({ bus, config, key: KEY, log });
+    workers.push(worker);
+    // The old worker's lines are redelivered to the new group; then a new one arrives.
+    await writers().publish([1, 2, 3, 4].map((n) => line('CHG7', n)));
+    await eventually(async () => (await ledgerRecords()).length === 4);
+    await new Promise((r) => setTimeout(r, 100));
+    const records = await ledgerRecords();
+    expect(records.map((r) => [r.seq, r.entry.action])).toEqual([
+      [1, 'step-1'],
+      [2, 'step-2'],
+      [3, 'step-3'],
+      [4, 'step-4'],
+    ]);
+    expect(verifyChains(records)).toBeUndefined();
+    // The heads read back went to the changelog: the next owner restores them.
+    await workers.pop()!.close();
+    const next = await startLedgerWorker({ bus, config, key: KEY, log, groupId: 'next' });
+    workers.push(next);
+    await eventually(() => next.heads().get('CHG7')?.seq === 4);
   });
 
   it('dead-letters a record that is not an audit line and goes on with the next', async () => {
