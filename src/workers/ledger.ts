@@ -106,30 +106,31 @@ export async function startLedgerWorker({
   // ledger itself (ledger/legacy.ts). Checked once per assignment, and only when the changelog
   // gave the partition no chain at all: a partition with chains has every chain's head.
   const legacy = new Map<number, Promise<Map<string, ChainState>>>();
+  /** The same, once read: their heads are the partition's too, for its checkpoints. */
+  const legacyRead = new Map<number, ReadonlyMap<string, ChainState>>();
   const legacyHeads = (ctx: TaskContext<ChainState>) => {
-    let found = legacy.get(ctx.partition);
+    const { partition } = ctx;
+    let found = legacy.get(partition);
     if (!found) {
       found = (async () => {
-        const known = started.processor?.entries().some(([, s]) => s.partition === ctx.partition);
+        const known = started.processor?.entries().some(([, s]) => s.partition === partition);
         if (known) return new Map<string, ChainState>();
         const heads = await headsFromLedger(
           bus,
           topics.auditLedger,
-          ctx.partition,
+          partition,
           auditKey,
           recentIdsPerKey,
         );
         if (heads.size > 0) {
           await ctx.publish(changelogRecords(changelog, heads));
-          log.info(
-            { partition: ctx.partition, chains: heads.size },
-            'chain heads read back from the ledger',
-          );
+          log.info({ partition, chains: heads.size }, 'chain heads read back from the ledger');
         }
+        if (legacy.get(partition) === found) legacyRead.set(partition, heads);
         return heads;
       })();
-      legacy.set(ctx.partition, found);
-      found.catch(() => legacy.delete(ctx.partition));
+      legacy.set(partition, found);
+      found.catch(() => legacy.delete(partition));
     }
     return found;
   };
@@ -160,9 +161,9 @@ export async function startLedgerWorker({
   };
 
   // The kit owns the partitions; the checkpoints need to hear of them too (the kit has no
-  // callbacks of its own): a revoked partition's last checkpoint is written before the kit
-  // drops its task, while its heads are still this replica's.
-  let onRevoked: (partitions: TopicPartition[]) => Promise<void> = async () => undefined;
+  // callbacks of its own): a revoked partition's heads are taken before the kit drops its task,
+  // and its last checkpoint written from them.
+  let onRevoked: (partitions: TopicPartition[]) => Promise<unknown> = () => Promise.resolve();
   let onAssigned: (partitions: TopicPartition[]) => void = () => undefined;
   const hooked: Bus = {
     kind: bus.kind,
@@ -180,10 +181,12 @@ export async function startLedgerWorker({
           onAssigned(ps);
         },
         onRevoked: async (ps) => {
-          await onRevoked(ps).catch((err: unknown) =>
+          // Heads taken first, synchronously, then the kit fences the tasks (synchronously too):
+          // the checkpoint states what the tasks had, and nothing writes after the call began.
+          const written = onRevoked(ps).catch((err: unknown) =>
             log.error({ err: coerceError(err).message }, 'audit checkpoint at revocation failed'),
           );
-          await options.onRevoked?.(ps);
+          await Promise.all([options.onRevoked?.(ps), written]);
         },
       }),
   };
@@ -224,13 +227,11 @@ export async function startLedgerWorker({
   });
   started.processor = running;
 
-  const chainsOf = async (partition: number): Promise<Map<string, ChainHead> | undefined> => {
+  const chainsOf = (partition: number): Map<string, ChainHead> | undefined => {
     if (!running.partitions().includes(partition)) return undefined;
     const out = new Map<string, ChainHead>();
     // Chains read back from the ledger and not appended to since: heads too.
-    const before = legacy.get(partition);
-    for (const [k, s] of before ? await before.catch(() => new Map<string, ChainState>()) : [])
-      out.set(k, headOf(s));
+    for (const [k, s] of legacyRead.get(partition) ?? []) out.set(k, headOf(s));
     for (const [k, s] of running.entries()) if (s.partition === partition) out.set(k, headOf(s));
     return out;
   };
@@ -249,10 +250,19 @@ export async function startLedgerWorker({
   onAssigned = (ps) => {
     const mine = inputPartitions(ps);
     checkpoints.forget(mine);
-    for (const p of mine) legacy.delete(p);
+    for (const p of mine) {
+      legacy.delete(p);
+      legacyRead.delete(p);
+    }
   };
   onRevoked = async (ps) => {
-    await checkpoints.write(inputPartitions(ps));
+    const mine = inputPartitions(ps);
+    const heads = new Map<number, Map<string, ChainHead>>();
+    for (const p of mine) {
+      const chains = chainsOf(p);
+      if (chains) heads.set(p, chains);
+    }
+    await checkpoints.write(mine, heads);
   };
 
   const timer = setInterval(() => {

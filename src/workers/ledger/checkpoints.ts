@@ -30,15 +30,20 @@ export interface CheckpointWriterOptions {
    * Every chain head of a ledger partition as this replica holds it now, or undefined when it
    * does not own the partition (it must not write the partition's checkpoint then).
    */
-  headsOf: (partition: number) => Promise<Map<string, ChainHead> | undefined>;
+  headsOf: (partition: number) => Map<string, ChainHead> | undefined;
 }
 
 export interface CheckpointWriter {
   /**
    * Write a checkpoint for each of `partitions` whose chains moved since its last one; resolves
-   * with those written. One call at a time: two racing would both claim number n.
+   * with those written. One call at a time: two racing would both claim number n. `heads`: the
+   * partitions' heads taken already (at revocation, before the tasks go); else `headsOf` them
+   * when their turn comes.
    */
-  write(partitions: readonly number[]): Promise<Checkpoint[]>;
+  write(
+    partitions: readonly number[],
+    heads?: ReadonlyMap<number, Map<string, ChainHead>>,
+  ): Promise<Checkpoint[]>;
   /** A partition was (re)assigned: its last checkpoint is read again before the next write. */
   forget(partitions: readonly number[]): void;
 }
@@ -91,11 +96,14 @@ export function createCheckpointWriter(options: CheckpointWriterOptions): Checkp
     return false;
   }
 
-  async function writeNow(partitions: readonly number[]): Promise<Checkpoint[]> {
+  async function writeNow(
+    partitions: readonly number[],
+    taken?: ReadonlyMap<number, Map<string, ChainHead>>,
+  ): Promise<Checkpoint[]> {
     await load(partitions);
     const out: Checkpoint[] = [];
     for (const partition of partitions) {
-      const heads = await headsOf(partition);
+      const heads = taken ? taken.get(partition) : headsOf(partition);
       const before = known.get(partition);
       if (!heads || !before || !moved(heads, before.heads)) continue;
       const { last } = before;
@@ -137,8 +145,8 @@ export function createCheckpointWriter(options: CheckpointWriterOptions): Checkp
   }
 
   return {
-    write(partitions) {
-      const run = queue.then(() => writeNow(partitions));
+    write(partitions, heads) {
+      const run = queue.then(() => writeNow(partitions, heads));
       queue = run.catch(() => undefined);
       return run;
     },
