@@ -287,6 +287,13 @@ describe.skipIf(!hasKafka())('the audit ledger as replicas on Kafka', () => {
     const ledger = await readLedger(admin, config.kafka.topics.auditLedger);
     const result = await exportAll(admin, config);
     expectChainsWhole(result, ledger);
+    // The killed process's file is older than the survivor's; per partition the newest counts.
+    const fromFiles = await exportAll(admin, config, {
+      files: [join(dir, 'process.json'), join(dir, 'replica.json')],
+    });
+    expect(fromFiles.problems).toEqual([]);
+    expect(fromFiles.exitCode).toBe(0);
+    expect(fromFiles.checkpoint?.partitions).toHaveLength(PARTITIONS);
     console.log(
       `ledger kill -9: survivor owned all ${PARTITIONS} partitions ${tookOver} ms after the kill; ${ledger.records.length} ledger records for ${KEYS * LINES} lines (${result.repeats} byte-for-byte repeats of appends cut short); ${result.checkpoint!.partitions.map((c) => `p${c.partition}#${c.n}`).join(' ')}`,
     );
