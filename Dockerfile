@@ -29,6 +29,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY schemas ./schemas
+# The receiver's spool directory: a volume mounted here starts owned by the process's user.
+RUN mkdir -p /var/lib/changegate && chown 1000:1000 /var/lib/changegate
 # Numeric uid of the image's `node` user: Kubernetes' runAsNonRoot can only verify a number.
 USER 1000:1000
 EXPOSE 8080

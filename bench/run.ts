@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ingestBenchmark } from './ingest.js';
+import { spoolBenchmark } from './spool.js';
 import { gateLatencyBenchmark } from './gate-latency.js';
 import { scalingBenchmark } from './scaling.js';
 import { gateStateBenchmark } from './gate-state.js';
@@ -23,6 +24,7 @@ import { writeReport, type Section } from './lib/report.js';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   ingest: ingestBenchmark,
+  spool: spoolBenchmark,
   gate: gateLatencyBenchmark,
   scaling: scalingBenchmark,
   'gate-state': gateStateBenchmark,

@@ -21,6 +21,7 @@ import {
   startWorkers,
   type WorkerName,
 } from './runtime/workers.js';
+import { registerSpoolCommands } from './commands/spool-cli.js';
 import { registerDemoCommand } from './demo/command.js';
 import { registerSandboxCommands } from './sandbox/servicenow/index.js';
 import { runDoctor } from './servicenow/doctor.js';
@@ -177,6 +178,7 @@ registerRecoverCommand(program, load);
 registerRecoverGitlabCommand(program, load);
 registerAuditCommands(program, load);
 registerDemoCommand(program);
+registerSpoolCommands(program, () => load().config);
 registerSandboxCommands(program);
 (await import('./sandbox/ci/cli.js')).registerCiEmulatorCommands(program);
 

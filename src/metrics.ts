@@ -11,7 +11,7 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     registry,
     deliveries: new Counter({
       name: 'changegate_deliveries_total',
-      help: 'Webhook deliveries by source and outcome (accepted, duplicate, ping, rejected_*, unavailable)',
+      help: 'Webhook deliveries by source and outcome (accepted, accepted_unparsed, duplicate, ping, rejected_*, unavailable)',
       labelNames: ['source', 'outcome'] as const,
       registers: [registry],
     }),
@@ -25,6 +25,22 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
       name: 'changegate_publish_batch_records',
       help: 'Records per produce request',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
+    spooled: new Counter({
+      name: 'changegate_spool_deliveries_total',
+      help: 'Deliveries through the spool: spooled (answered 202 from disk), forwarded (then on Kafka), skipped (already on Kafka), damaged (frame damaged on disk after it was written; logged)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    spoolBytes: new Gauge({
+      name: 'changegate_spool_bytes',
+      help: 'Bytes of spool segments on disk',
+      registers: [registry],
+    }),
+    spoolWaiting: new Gauge({
+      name: 'changegate_spool_waiting_deliveries',
+      help: 'Deliveries in the spool not yet on Kafka',
       registers: [registry],
     }),
     dedupeEntries: new Gauge({
@@ -48,6 +64,12 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
       name: 'changegate_changes_closed_total',
       help: 'Change requests closed, by close_code (success rate = successful / all)',
       labelNames: ['close_code'] as const,
+      registers: [registry],
+    }),
+    linksRefused: new Counter({
+      name: 'changegate_links_refused_total',
+      help: 'Change requests a pipeline named or matched that were refused (not bound to the deployment, bound to another)',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     gateDecisions: new Counter({

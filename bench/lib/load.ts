@@ -54,7 +54,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
             path,
             setupRequest: (request) => {
               const n = seq++;
-              const { body, signature } = deliveries.bodies[n % deliveries.bodies.length]!;
+              const { body, signature } = deliveries.unique(n, `${runId}-${n}`);
               return {
                 ...request,
                 method: 'POST',

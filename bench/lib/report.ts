@@ -28,7 +28,15 @@ export interface Section {
 }
 
 /** Sections appear in this order, whatever order they ran in. */
-export const SECTION_ORDER = ['ingest', 'gate', 'scaling', 'gate-state', 'workers', 'profile'];
+export const SECTION_ORDER = [
+  'ingest',
+  'spool',
+  'gate',
+  'scaling',
+  'gate-state',
+  'workers',
+  'profile',
+];
 
 /** One line about where and how a section was measured. */
 export function runLine(command: string): string {

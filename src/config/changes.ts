@@ -30,9 +30,26 @@ export const ChangePolicySchema = z.object({
       flag: z.boolean().default(true),
     })
     .prefault({}),
-  /** A CR number named by the pipeline is linked instead of creating one; `byTitle` finds one by exact short_description. */
+  /**
+   * Linking a CR the pipeline names (`byNumber`, off by default: anyone who can write a commit
+   * message could otherwise name any approved CR) or finds by exact short_description
+   * (`byTitle`). A linked CR must belong to this project × environment: bound to this
+   * deployment by correlation_id, or unbound and matching `cmdbCi`, `assignmentGroup` or every
+   * field of `fields`. A CR bound to another deployment is refused unless `allowReuse` (and
+   * only one of the same project).
+   */
   link: z
-    .object({ byNumber: z.boolean().default(true), byTitle: z.string().optional() })
+    .object({
+      byNumber: z.boolean().default(false),
+      byTitle: z.string().optional(),
+      /** sys_id of the CI a CR raised by hand must name (`cmdb_ci`). */
+      cmdbCi: z.string().min(1).optional(),
+      /** sys_id of the assignment group a CR raised by hand must have. */
+      assignmentGroup: z.string().min(1).optional(),
+      /** Other change_request fields a CR raised by hand must hold (templated). */
+      fields: z.record(z.string(), z.string()).default({}),
+      allowReuse: z.boolean().default(false),
+    })
     .prefault({}),
   /** release: one CR for every environment of one commit of a project. */
   reuse: z.enum(['none', 'release']).default('none'),
@@ -112,6 +129,29 @@ export const BlackoutSchema = z.object({
 });
 export type Blackout = z.infer<typeof BlackoutSchema>;
 
+/**
+ * Separation of duties: the person who approved the CR must not be one who pushed the change
+ * through (trigger actor, commit author or committer, PR author) nor changegate's own ServiceNow
+ * user. CI identities are matched to the approver's sys_user by e-mail, by user name, or through
+ * `identities` (CI login or e-mail → ServiceNow user_name). On by default where the environment is
+ * production-like.
+ */
+export const SeparationOfDutiesSchema = z
+  .object({
+    /** Unset: on for environments matching `productionLike`, off elsewhere. */
+    enabled: z.boolean().optional(),
+    productionLike: z.array(z.string().min(1)).default(['prod*']),
+    /** reject: fail the deployment · hold: keep the gate waiting for another approval. */
+    onViolation: z.enum(['reject', 'hold']).default('reject'),
+    /** ServiceNow user_names of changegate's integration user(s): never a valid approver. */
+    integrationUsers: z.array(z.string().min(1)).default([]),
+    /** CI identity (login or e-mail) → ServiceNow user_name, where they differ. */
+    identities: z.record(z.string(), z.string().min(1)).default({}),
+    matchBy: z.array(z.enum(['email', 'userName'])).default(['email', 'userName']),
+  })
+  .prefault({});
+export type SeparationOfDuties = z.infer<typeof SeparationOfDutiesSchema>;
+
 export const GatePolicySchema = z.object({
   /** States the CR must be in (strings as ServiceNow stores them; -1 Implement). */
   requiredStates: z.array(z.string()).default(['-1']),
@@ -129,6 +169,7 @@ export const GatePolicySchema = z.object({
     .positive()
     .default(24 * 60),
   onTimeout: z.enum(['reject', 'leave']).default('reject'),
+  separationOfDuties: SeparationOfDutiesSchema,
 });
 export type GatePolicy = z.infer<typeof GatePolicySchema>;
 

@@ -40,8 +40,9 @@ export const IncidentPolicySchema = z.object({
     .positive()
     .default(24 * 60),
   /**
-   * Integer field that counts the failures (a custom field of the install kit). The count is
-   * also in every repeat work note, so an instance without the field loses nothing but a column.
+   * Optional Integer field that gets a copy of the failure count. The count itself is the
+   * number of changegate failure notes on the incident, so it works without any custom field;
+   * an instance without this field (writes to it are ignored) loses nothing but a column.
    */
   countField: z.string().min(1).default('u_changegate_failures'),
   /** Where the CR that deployed is linked: `caused_by` (Caused by Change) or `rfc` (Change Request). */

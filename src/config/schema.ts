@@ -128,6 +128,31 @@ export const IngestSchema = z
         burst: z.number().int().positive(),
       })
       .optional(),
+    /**
+     * The receiver's durable spool: deliveries the bus does not acknowledge within
+     * `publishTimeoutMs` are fsynced here, answered 202, and forwarded once Kafka is writable.
+     */
+    spool: z
+      .object({
+        enabled: z.boolean().default(true),
+        /**
+         * One directory per receiver, on a persistent volume. Default `data/spool/<port>` under
+         * the working directory; with the in-memory bus or port 0, a temporary directory.
+         */
+        dir: z.string().min(1).optional(),
+        /** Past this the receiver answers 503 again (as without a spool). */
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(256 * MIB),
+        segmentBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(16 * MIB),
+      })
+      .prefault({}),
   })
   .prefault({});
 

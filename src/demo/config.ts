@@ -86,6 +86,22 @@ export function demoConfig({
             { name: 'uncontrolled', match: {}, mode: 'none' },
           ],
         },
+        cmdb: {
+          policies: [
+            {
+              name: 'acme-production-applications',
+              match: { project: 'acme/*', environment: 'production' },
+              // An application CI is identified with the host it runs on (the sandbox seeds web-01).
+              relations: [
+                {
+                  type: 'Runs on::Runs',
+                  className: 'cmdb_ci_linux_server',
+                  byEnvironment: { production: 'web-01' },
+                },
+              ],
+            },
+          ],
+        },
         ci: {
           // The CI emulator listens on 127.0.0.1: loopback callbacks are allowed for the demo only.
           allowLoopback: true,

@@ -62,7 +62,7 @@ export function asyncApiDocument({
       title: 'changegate topics',
       version: '1.0.0',
       description:
-        'Kafka topics of changegate. Events are CloudEvents 1.0 in binary content mode (value = JSON data, attributes in `ce_*` headers); each event type’s data is described by the JSON Schema in `schemas/events/<type>.schema.json`, embedded here. Topic names are the configured ones (`kafka.topics`).',
+        'Kafka topics of changegate. Events are CloudEvents 1.0 in binary content mode (value = JSON data, attributes in `ce_*` headers); each event type’s data is described by the JSON Schema in `schemas/events/<type>.schema.json`, embedded here. Topic names are the configured ones (`kafka.topics`). Delivery guarantee: a webhook answered 202 is on Kafka with acks=all, or fsynced in the receiving process’s spool, from where it is forwarded, in order, when the broker is writable again.',
     },
     defaultContentType: 'application/json',
     servers: {

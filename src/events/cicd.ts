@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CallbackSchema, CicdOriginSchema, HttpUrlSchema } from './common.js';
+import { CallbackSchema, CicdOriginSchema, HttpUrlSchema, PROVIDERS } from './common.js';
 
 /** The origin fields every CI/CD event carries, as a normalizer writes them. */
 export type CicdOrigin = z.input<typeof CicdOriginSchema>;
@@ -11,10 +11,20 @@ export const RunSchema = z.object({
   attempt: z.number().int().positive().optional(),
 });
 
+/** A person as a CI system names them (any of the three may be missing). */
+export const PersonSchema = z.object({
+  login: z.string().optional(),
+  name: z.string().optional(),
+  email: z.string().optional(),
+});
+export type Person = z.infer<typeof PersonSchema>;
+
 export const CommitSchema = z.object({
   sha: z.string().optional(),
   ref: z.string().optional(),
   message: z.string().optional(),
+  author: PersonSchema.optional(),
+  committer: PersonSchema.optional(),
 });
 
 /** One deployment of one project to one environment, as every provider describes it. */
@@ -27,6 +37,8 @@ export const DeploymentDataSchema = CicdOriginSchema.extend({
   run: RunSchema.optional(),
   commit: CommitSchema.default({}),
   actor: z.string().optional(),
+  /** The author of the pull/merge request the deployed commit came from, when known. */
+  pullRequestAuthor: PersonSchema.optional(),
   /** A CR the pipeline names explicitly (deployment input, commit trailer, CI variable). */
   changeNumber: z.string().optional(),
   labels: z.array(z.string()).default([]),
@@ -80,8 +92,13 @@ export type TestReportedData = z.infer<typeof TestReportedDataSchema>;
 
 /** A verified delivery that no normalizer maps: published anyway, so subscribers lose nothing. */
 export const WebhookReceivedDataSchema = CicdOriginSchema.extend({
+  /** Every receiver, ServiceNow's business rules included: none may refuse a verified delivery. */
+  provider: z.enum([...PROVIDERS, 'servicenow']),
   action: z.string().optional(),
-  /** Why a verified delivery was not mapped further, e.g. `invalid_field:builds.0.id`. */
+  /**
+   * Why a verified delivery was not mapped further: it could not be normalized (e.g.
+   * `invalid_json: …`), or a known event had a shape it could not read (`invalid_field:builds.0.id`).
+   */
   reason: z.string().optional(),
 });
 export type WebhookReceivedData = z.infer<typeof WebhookReceivedDataSchema>;

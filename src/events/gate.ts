@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PersonSchema } from './cicd.js';
 import { CallbackSchema, ProviderSchema, HttpUrlSchema } from './common.js';
 
 /** What the gate worker knows of a CR: the fields its rules read, as ServiceNow stores them. */
@@ -33,8 +34,33 @@ export const GateRegisteredDataSchema = z.object({
   registeredAt: z.iso.datetime({ offset: true }),
   /** The CR as read once at registration: it may already be approved. */
   change: ChangeSnapshotSchema.optional(),
+  /** Who pushed this deployment through, for separation of duties against the approver. */
+  people: z
+    .object({
+      actor: PersonSchema.optional(),
+      commitAuthor: PersonSchema.optional(),
+      committer: PersonSchema.optional(),
+      pullRequestAuthor: PersonSchema.optional(),
+    })
+    .optional(),
 });
 export type GateRegisteredData = z.infer<typeof GateRegisteredDataSchema>;
+
+/**
+ * Who approved the CR, from its `sysapproval_approver` records (state approved), read once when
+ * the gate decides to release. Names come from the approver's `sys_user` record.
+ */
+export const ApproverSchema = z.object({
+  /** sys_user sys_id (`sysapproval_approver.approver`). */
+  sysId: z.string().min(1),
+  /** sys_user `user_name`. */
+  userName: z.string().optional(),
+  name: z.string().optional(),
+  email: z.string().optional(),
+  /** The approval record's `sys_updated_on` (ServiceNow time, UTC). */
+  approvedAt: z.string().optional(),
+});
+export type Approver = z.infer<typeof ApproverSchema>;
 
 export const GateDecidedDataSchema = z.object({
   gateId: z.string().min(1),
@@ -48,6 +74,8 @@ export const GateDecidedDataSchema = z.object({
   waitedMs: z.number().nonnegative(),
   /** From the ServiceNow update that made the decision possible to the CI callback's answer. */
   latencyMs: z.number().nonnegative().optional(),
+  /** On a release: who approved the CR (empty when it needed no approver, e.g. standard). */
+  approvedBy: z.array(ApproverSchema).optional(),
   callback: z.object({
     status: z.enum(['done', 'already-decided', 'skipped', 'failed']),
     httpStatus: z.number().int().optional(),

@@ -1,6 +1,7 @@
 import type { GatePolicy } from '../config/changes.js';
-import type { ChangeSnapshot, GateRegisteredData } from '../events/gate.js';
+import type { Approver, ChangeSnapshot, GateRegisteredData } from '../events/gate.js';
 import { STATE, evaluate } from './rules.js';
+import { separationApplies, separationViolation } from './separation.js';
 
 export type Outcome = 'released' | 'rejected' | 'expired';
 
@@ -23,6 +24,11 @@ export interface CrState {
   gates: Record<string, GateEntry>;
   advanceRequested?: boolean;
   leftImplementReported?: boolean;
+  /** Who approved the CR, read once when a gate would release; cleared when the approval changes. */
+  approvedBy?: Approver[];
+  /** The approvers were asked for and have not answered (or could not be read: `approversError`). */
+  approversRequested?: boolean;
+  approversError?: string;
   touchedAt: number;
 }
 
@@ -30,6 +36,8 @@ export type Input =
   | { kind: 'registered'; gate: GateRegisteredData }
   | { kind: 'change'; change: ChangeSnapshot }
   | { kind: 'tick' }
+  /** The answer to a `read-approvers` effect. */
+  | { kind: 'approvers'; approvedBy?: Approver[]; error?: string }
   | {
       kind: 'callback-done';
       gateId: string;
@@ -56,6 +64,8 @@ export type Effect =
       error?: string;
     }
   | { kind: 'timer'; at: number }
+  /** Read who approved the CR (sysapproval_approver), once; answered with an `approvers` input. */
+  | { kind: 'read-approvers'; sysId: string; number: string }
   | { kind: 'advance'; sysId: string; number: string }
   | { kind: 'left-implement'; sysId: string; number: string; state: string };
 
@@ -129,6 +139,11 @@ export function step(
         });
       }
       if (input.change.state !== STATE.scheduled) state.advanceRequested = false;
+      if (input.change.approval !== undefined && input.change.approval !== 'approved') {
+        delete state.approvedBy;
+        delete state.approversRequested;
+        delete state.approversError;
+      }
       break;
     }
     case 'callback-done': {
@@ -144,6 +159,16 @@ export function step(
           ...(input.httpStatus !== undefined ? { httpStatus: input.httpStatus } : {}),
           ...(input.error !== undefined ? { error: input.error } : {}),
         });
+      }
+      break;
+    }
+    case 'approvers': {
+      state.approversRequested = false;
+      if (input.approvedBy) {
+        state.approvedBy = input.approvedBy;
+        delete state.approversError;
+      } else {
+        state.approversError = input.error ?? 'unknown error';
       }
       break;
     }
@@ -180,16 +205,58 @@ export function step(
         state.advanceRequested = true;
         effects.push({ kind: 'advance', sysId: state.change.sysId, number: state.number });
       }
+      // Approved but not releasable yet (moving to Implement, window, blackout): read who
+      // approved now, at the approval, so the release does not wait on it.
+      if (
+        state.change?.approval === 'approved' &&
+        state.approvedBy === undefined &&
+        !state.approversRequested &&
+        !state.approversError
+      ) {
+        state.approversRequested = true;
+        effects.push({ kind: 'read-approvers', sysId: state.change.sysId, number: state.number });
+      }
       continue;
     }
-    const outcome: Outcome = verdict.verdict === 'release' ? 'released' : 'rejected';
-    state.gates[gateId] = { ...entry, status: 'deciding', outcome, reason: verdict.reason };
+    let outcome: Outcome = verdict.verdict === 'release' ? 'released' : 'rejected';
+    let reason = verdict.reason;
+    if (outcome === 'released' && state.change) {
+      // Who approved is read once, before the first release, and travels with every release.
+      if (state.approvedBy === undefined && !state.approversError) {
+        state.gates[gateId] = { ...entry, reason: `${verdict.reason}; reading who approved` };
+        if (!state.approversRequested) {
+          state.approversRequested = true;
+          effects.push({ kind: 'read-approvers', sysId: state.change.sysId, number: state.number });
+        }
+        continue;
+      }
+      const sod = policy.separationOfDuties;
+      if (state.approvedBy === undefined && separationApplies(sod, entry.gate.environment)) {
+        state.gates[gateId] = {
+          ...entry,
+          reason: `approved, but separation of duties cannot be checked: the approvers could not be read (${state.approversError})`,
+        };
+        effects.push({ kind: 'timer', at: entry.expiresAt });
+        continue;
+      }
+      const violation = separationViolation(sod, entry.gate, state.approvedBy ?? []);
+      if (violation && sod.onViolation === 'hold') {
+        state.gates[gateId] = { ...entry, reason: `${violation}; held for another approval` };
+        effects.push({ kind: 'timer', at: entry.expiresAt });
+        continue;
+      }
+      if (violation) {
+        outcome = 'rejected';
+        reason = violation;
+      }
+    }
+    state.gates[gateId] = { ...entry, status: 'deciding', outcome, reason };
     effects.push({
       kind: 'callback',
       gateId,
       outcome,
       decision: outcome === 'released' ? 'approve' : 'reject',
-      reason: verdict.reason,
+      reason,
     });
   }
   return { state, effects: dedupeTimers(effects) };

@@ -51,9 +51,17 @@ export function createHooksRoutes({ receivers, log, metrics, ...deps }: HooksOpt
         deps,
         { ackWithinMs: entry.ackWithinMs },
       );
-      metrics.deliveries.inc({ source, outcome: result.outcome });
+      const unparsed = result.outcome === 'accepted' && result.unparsed !== undefined;
+      metrics.deliveries.inc({ source, outcome: unparsed ? 'accepted_unparsed' : result.outcome });
       if (result.outcome === 'accepted') {
-        log.debug({ source, ids: result.ids, types: result.types }, 'delivery accepted');
+        // Where the acknowledged delivery is: on Kafka (acks=all) or fsynced in the spool.
+        c.header('changegate-durability', result.durability);
+        if (result.unparsed !== undefined) {
+          log.info(
+            { source, ids: result.ids, reason: result.unparsed },
+            'delivery not understood; published as webhook.received',
+          );
+        } else log.debug({ source, ids: result.ids, types: result.types }, 'delivery accepted');
         return c.json(
           result.reply ?? { status: 'accepted', ids: result.ids, types: result.types },
           202,

@@ -28,9 +28,11 @@ interface Pending {
  * records is acknowledged by the bus (acks=all), and one caller's records always travel in one
  * batch, so an event and its delivery-log marker are written together or not at all.
  *
- * A caller that times out gets BusUnavailableError (503) while its batch may still be written
- * later; that is safe because the sender redelivers and the marker in the same batch turns the
- * redelivery into a duplicate (200), never into a second event.
+ * A caller that times out gets BusUnavailableError. If its records were still queued they are
+ * dropped from the queue (never sent); if their batch was already in flight it may still be
+ * written later. That is safe: the receiver then spools the same records (or the sender
+ * redelivers), the CloudEvent id is the same, and the marker turns a redelivery into a
+ * duplicate (200).
  */
 export class BatchingPublisher {
   readonly #options: Required<Omit<BatchingPublisherOptions, 'onBatch'>> &
@@ -57,12 +59,7 @@ export class BatchingPublisher {
     }
     return new Promise<void>((resolve, reject) => {
       let done = false;
-      const deadline = setTimeout(() => {
-        if (done) return;
-        done = true;
-        reject(new BusUnavailableError(`bus did not acknowledge within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#queue.push({
+      const pending: Pending = {
         records,
         bytes,
         settle: (err) => {
@@ -72,7 +69,20 @@ export class BatchingPublisher {
           if (err) reject(err);
           else resolve();
         },
-      });
+      };
+      const deadline = setTimeout(() => {
+        if (done) return;
+        done = true;
+        // Still waiting for a batch: it will never be sent, so a spool may take it instead
+        // without the risk of the same records also reaching the bus from here.
+        const queued = this.#queue.indexOf(pending);
+        if (queued >= 0) {
+          this.#queue.splice(queued, 1);
+          this.#queuedBytes -= bytes;
+        }
+        reject(new BusUnavailableError(`bus did not acknowledge within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#queue.push(pending);
       this.#queuedBytes += bytes;
       this.#schedule();
     });

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
@@ -12,6 +13,10 @@ import type { Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { RECEIVERS } from '../receivers/registry.js';
 import { startStatusPage, type ChangeActions } from '../web/index.js';
+import { spoolDir } from '../spool/dir.js';
+import { DurablePublisher } from '../spool/durable-publisher.js';
+import { Forwarder } from '../spool/forwarder.js';
+import { Spool } from '../spool/spool.js';
 import { listen } from './listen.js';
 import { sealerFromConfig } from './sealer.js';
 
@@ -49,8 +54,6 @@ export async function startReceiver({
   statusActions,
 }: StartReceiverOptions): Promise<ReceiverRuntime> {
   const bus = shared ?? createBus(config, { log });
-  await bus.ensureTopics(topicSpecs(config.kafka));
-
   const deliveries = new DeliveryLog({
     bus,
     topic: config.kafka.topics.deliveries,
@@ -58,13 +61,27 @@ export async function startReceiver({
     maxEntries: config.ingest.dedupeMaxEntries,
     log,
   });
-  const restored = await deliveries.restore();
-  if (bus.kind === 'kafka') {
-    await deliveries.follow(
-      `changegate-receiver-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-    );
-  }
-  metrics.dedupeEntries.set(deliveries.size);
+  let restored = 0;
+  let live = false;
+  let markLive!: () => void;
+  const connected = new Promise<void>((resolve) => (markLive = resolve));
+  let following = false;
+  const connect = async () => {
+    if (!live) {
+      await bus.ensureTopics(topicSpecs(config.kafka));
+      restored = await deliveries.restore();
+      metrics.dedupeEntries.set(deliveries.size);
+      // The window is known: deliveries may go to Kafka directly, and the spool be forwarded.
+      live = true;
+      markLive();
+    }
+    if (bus.kind === 'kafka' && !following) {
+      await deliveries.follow(
+        `changegate-receiver-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      );
+      following = true;
+    }
+  };
 
   const publisher = new BatchingPublisher({
     bus,
@@ -78,6 +95,38 @@ export async function startReceiver({
       metrics.dedupeEntries.set(deliveries.size);
     },
   });
+
+  const spooling = config.ingest.spool.enabled
+    ? await openSpool({
+        config,
+        log,
+        bus,
+        deliveries,
+        publisher,
+        metrics,
+        connected,
+        live: () => live,
+      })
+    : undefined;
+  let stopping = false;
+  if (!spooling) await connect();
+  else {
+    // With a spool the receiver does not need Kafka to start: deliveries are spooled until the
+    // delivery log is restored (so nothing is forwarded that Kafka already has), then drained.
+    const connecting = connectWithBackoff(connect, log, () => stopping).then(() =>
+      spooling.forwarder.kick(),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([connecting, new Promise((r) => (timer = setTimeout(r, START_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (!live) {
+      log.warn(
+        { spool: spooling.spool.dir },
+        'bus unavailable at start: accepting deliveries into the spool until it is back',
+      );
+    }
+  }
+
   const sealer = sealerFromConfig(config, log);
   const statusPage = await startStatusPage({
     config,
@@ -87,11 +136,16 @@ export async function startReceiver({
   });
   const app = createApp({
     config,
-    bus,
+    // Ready while deliveries can be acknowledged: by the bus, or by the spool while it has room.
+    bus: {
+      kind: bus.kind,
+      isReady: async () => (spooling && !spooling.spool.full) || bus.isReady(),
+    },
     log,
     metrics,
     publisher,
     deliveries,
+    durable: spooling?.durable,
     seal: (secret) => sealer.seal(secret),
     receivers: RECEIVERS,
     extend: (app) => {
@@ -105,6 +159,7 @@ export async function startReceiver({
       url: server.url,
       bus: bus.kind,
       restoredDeliveries: restored,
+      ...(spooling ? { spool: spooling.spool.dir, spooled: spooling.spool.waiting } : {}),
       sources: configuredSources(config),
     },
     'receiver listening',
@@ -119,13 +174,117 @@ export async function startReceiver({
     deliveries,
     close: () =>
       (closing ??= (async () => {
+        stopping = true;
         await statusPage?.close(); // its live streams would hold the server open
         await server.close(config.server.shutdownGraceMs);
         await publisher.close();
+        if (spooling && live && spooling.spool.waiting > 0) {
+          // Scale-down or rollout: hand what the spool holds to Kafka now if it is reachable,
+          // rather than leave it on a volume until this receiver runs again.
+          spooling.forwarder.kick();
+          await Promise.race([spooling.forwarder.idle(), sleep(config.server.shutdownGraceMs)]);
+        }
+        await spooling?.close();
         await deliveries.close();
         if (!shared) await bus.close();
         log.info('receiver stopped');
       })()),
+  };
+}
+
+/** How long a receiver with a spool waits for Kafka at start before it opens its port anyway. */
+const START_WAIT_MS = 10_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Topics, delivery-log restore and follow, retried with back-off (1 s doubling to 30 s) until
+ * they succeed: each attempt is driven by the previous one failing, and it stops at the first
+ * success.
+ */
+async function connectWithBackoff(
+  connect: () => Promise<void>,
+  log: Logger,
+  stopped: () => boolean,
+): Promise<void> {
+  for (let attempt = 1; !stopped(); attempt++) {
+    try {
+      await connect();
+      if (attempt > 1) log.info({ attempt }, 'bus reachable: delivery log restored');
+      return;
+    } catch (err) {
+      log.warn({ err: (err as Error).message, attempt }, 'bus not reachable yet; retrying');
+      await sleep(Math.min(30_000, 1000 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+async function openSpool({
+  config,
+  log,
+  bus,
+  deliveries,
+  publisher,
+  metrics,
+  connected,
+  live,
+}: {
+  config: Config;
+  log: Logger;
+  bus: Bus;
+  deliveries: DeliveryLog;
+  publisher: BatchingPublisher;
+  metrics: Metrics;
+  /** Resolves once the delivery log is restored: only then may the spool be forwarded. */
+  connected: Promise<void>;
+  live: () => boolean;
+}) {
+  const { dir, ephemeral } = spoolDir(config);
+  const spool = await Spool.open({
+    dir,
+    maxBytes: config.ingest.spool.maxBytes,
+    segmentBytes: config.ingest.spool.segmentBytes,
+    log,
+  });
+  const gauges = () => {
+    metrics.spoolBytes.set(spool.bytes);
+    metrics.spoolWaiting.set(spool.waiting);
+  };
+  gauges();
+  const forwarder = new Forwarder({
+    spool,
+    bus,
+    deliveries,
+    maxBatchRecords: config.ingest.maxBatchRecords,
+    maxBatchBytes: config.ingest.maxBatchBytes,
+    ready: connected,
+    log,
+    onForwarded: (forwarded, skipped) => {
+      metrics.spooled.inc({ outcome: 'forwarded' }, forwarded);
+      if (skipped > 0) metrics.spooled.inc({ outcome: 'skipped' }, skipped);
+      metrics.dedupeEntries.set(deliveries.size);
+      gauges();
+    },
+    onDamaged: () => metrics.spooled.inc({ outcome: 'damaged' }),
+  });
+  const durable = new DurablePublisher({
+    publisher,
+    spool,
+    forwarder,
+    live,
+    onSpooled: () => {
+      metrics.spooled.inc({ outcome: 'spooled' });
+      gauges();
+    },
+  });
+  return {
+    spool,
+    forwarder,
+    durable,
+    async close() {
+      await forwarder.close();
+      await spool.close();
+      if (ephemeral) await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -132,6 +132,7 @@ export async function startWorkers({
         commits: callbacks.commits,
         onChangeCreated: (ms) => metrics.changeCreation.observe(ms / 1000),
         onChangeClosed: (code) => metrics.changesClosed.inc({ close_code: code }),
+        onLinkRefused: (reason) => metrics.linksRefused.inc({ reason }),
       }),
     incident: () => incidentWorker({ config, bus, servicenow }),
     cmdb: () => cmdbWorker({ config, bus, servicenow }),

@@ -22,11 +22,16 @@ export interface ApprovalDecision {
 export interface ChangeApi {
   createNormal(fields: Record<string, unknown>, options?: CreateOptions): Promise<SnRecord>;
   createEmergency(fields: Record<string, unknown>, options?: CreateOptions): Promise<SnRecord>;
-  /** From a published standard change template (`std_change_producer_version` sys_id). */
+  /**
+   * From a published standard change template (`std_change_record_producer` sys_id). One plain
+   * POST: the API ignores fields the template lacks, correlation_id included, so there is no
+   * correlation id to send or recover by — `createStandardChange` (change-lifecycle.ts) makes
+   * the result findable.
+   */
   createStandard(
     templateId: string,
     fields: Record<string, unknown>,
-    options?: CreateOptions,
+    options?: { signal?: AbortSignal },
   ): Promise<SnRecord>;
   /** @throws ServiceNowError kind `not_found` when there is no such change. */
   get(sysId: string, options?: { signal?: AbortSignal }): Promise<SnRecord>;
@@ -106,8 +111,17 @@ export function createChangeApi(
     createNormal: (fields, options) => create(`${BASE}/normal`, `${BASE}/normal`, fields, options),
     createEmergency: (fields, options) =>
       create(`${BASE}/emergency`, `${BASE}/emergency`, fields, options),
-    createStandard: (templateId, fields, options) =>
-      create(`${BASE}/standard/${seg(templateId)}`, `${BASE}/standard/{template}`, fields, options),
+    async createStandard(templateId, fields, options) {
+      const res = await request({
+        method: 'POST',
+        path: `${BASE}/standard/${seg(templateId)}`,
+        route: `${BASE}/standard/{template}`,
+        table: TABLE,
+        json: fields,
+        signal: options?.signal,
+      });
+      return flattenRecord(unwrapResult(res.json));
+    },
     get: (sysId, options) => read(sysId, 'value', options?.signal),
     getDisplay: (sysId, options) => read(sysId, 'display_value', options?.signal),
     async patch(sysId, fields, options) {

@@ -9,6 +9,7 @@ import type { ServiceNowConnection } from '../config/servicenow.js';
 import { createAttachmentApi, type AttachmentApi } from './attachment.js';
 import { createAuthenticator, authModeOf, type Authenticator } from './auth.js';
 import { createChangeApi, type ChangeApi } from './change.js';
+import { createChangeLifecycle, type ChangeLifecycle } from './change-lifecycle.js';
 import { createCmdbApi, type CmdbApi } from './cmdb.js';
 import type { ConnectionContext, ServiceNowMetrics } from './context.js';
 import type { FetchImpl } from './http.js';
@@ -23,6 +24,8 @@ export interface ServiceNowClient {
   readonly url: string;
   readonly table: TableApi;
   readonly change: ChangeApi;
+  /** Standard changes that stay findable; state walks along the instance's `nextstates`. */
+  readonly lifecycle: ChangeLifecycle;
   readonly attachment: AttachmentApi;
   readonly cmdb: CmdbApi;
   /** The raw pipeline, for endpoints the typed APIs do not cover yet. */
@@ -73,11 +76,13 @@ export function createServiceNowClient(
   const bucket = new TokenBucket(connection.rateLimit);
   const request = createRequester(ctx, auth, bucket);
   const table = createTableApi(request, ctx);
+  const change = createChangeApi(request, ctx, table);
   return {
     name: connectionName,
     url: connection.url,
     table,
-    change: createChangeApi(request, ctx, table),
+    change,
+    lifecycle: createChangeLifecycle({ change, table }, ctx),
     attachment: createAttachmentApi(request),
     cmdb: createCmdbApi(request),
     request,

@@ -1,7 +1,8 @@
 /**
  * `changegate doctor`: a "test connection" for every configured ServiceNow connection —
- * reachability (DNS/TCP/TLS), credentials, the roles and plugin the bridge needs, and the
- * outbound-message secret — printed as a table, with a fix next to every failure.
+ * reachability (DNS/TCP/TLS), credentials, the roles and plugin the bridge needs, the instance
+ * features it relies on (doctor-features.ts), and the outbound-message secret — printed as a
+ * table, with a fix next to every failure.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { ServiceNowConnection } from '../config/servicenow.js';
 import { coerceError } from '../errors.js';
 import { createServiceNowClient } from './client.js';
+import { checkFeatures } from './doctor-features.js';
 import { ServiceNowError } from './errors.js';
 import { NetworkError, sendHttp, type FetchImpl, type NetworkPhase } from './http.js';
 
@@ -23,7 +25,7 @@ export interface DoctorRow {
 }
 
 export interface DoctorOptions {
-  config: Pick<Config, 'servicenow' | 'sources'>;
+  config: Pick<Config, 'servicenow' | 'sources'> & Partial<Pick<Config, 'incidents'>>;
   out?: { write(chunk: string): unknown };
   fetchImpl?: FetchImpl | undefined;
   /** Per-request ceiling, so an unreachable instance does not hold the command for minutes. */
@@ -63,7 +65,8 @@ export async function runDoctor({
     });
   }
   for (const [name, connection] of connections) {
-    rows.push(...(await checkConnection(name, connection, fetchImpl, timeoutMs)));
+    const countField = config.incidents?.policies.find((p) => p.countField)?.countField;
+    rows.push(...(await checkConnection(name, connection, fetchImpl, timeoutMs, countField)));
   }
   const secrets = config.sources.servicenow?.secrets ?? [];
   rows.push(
@@ -89,6 +92,7 @@ async function checkConnection(
   connection: ServiceNowConnection,
   fetchImpl: FetchImpl,
   timeoutMs: number,
+  countField: string | undefined,
 ): Promise<DoctorRow[]> {
   const rows: DoctorRow[] = [];
   const label = `${name}:`;
@@ -176,6 +180,16 @@ async function checkConnection(
       return 'GET /api/sn_chg_rest/change allowed (plugin com.snc.change_management.rest_api active)';
     }),
   );
+  // 4. The instance features changegate relies on (approvals, journal ACL, rules, fields, roles).
+  try {
+    rows.push(...(await checkFeatures(label, client, connection, countField)));
+  } catch (err) {
+    rows.push({
+      check: `${label} features`,
+      result: 'FAIL',
+      detail: coerceError(err).message,
+    });
+  }
   return rows;
 }
 

@@ -87,11 +87,19 @@ export interface FixContext {
   table?: string | undefined;
   auth: AuthMode;
   snMessage?: string | undefined;
+  snDetail?: string | undefined;
 }
 
+/** A business rule or the state model refused the write: the user had the rights. */
+const RULE_ABORT =
+  /invalid state transition|aborted by business rule|mandatory fields are not filled/i;
+
 /** The most likely fix for a failure, from what the endpoint and table tell us. */
-export function fixFor({ kind, path, table, auth, snMessage }: FixContext): string {
+export function fixFor({ kind, path, table, auth, snMessage, snDetail }: FixContext): string {
   const chgRest = path.includes('/api/sn_chg_rest/');
+  if (kind === 'forbidden' && RULE_ABORT.test(`${snMessage ?? ''} ${snDetail ?? ''}`)) {
+    return 'a business rule or the change state model refused this write (not a missing role): move the CR only to a state GET /api/sn_chg_rest/change/{sys_id}/nextstates offers, with the fields that state needs';
+  }
   if (
     chgRest &&
     (PLUGIN_MISSING.test(snMessage ?? '') || kind === 'not_found') &&

@@ -15,5 +15,13 @@ export type { TableApi, QueryOptions, ReadOptions, CreateOptions } from './table
 export type { ChangeApi, ChangeType, ApprovalDecision } from './change.js';
 export type { AttachmentApi, UploadOptions } from './attachment.js';
 export type { CmdbApi, CmdbItem, CmdbRelation, ReconcileResult } from './cmdb.js';
+export { CHANGE_STATE, parseNextStates, stateLabel } from './change-lifecycle.js';
+export type {
+  ChangeLifecycle,
+  StandardCreate,
+  StandardCreated,
+  WalkOutcome,
+  WalkResult,
+} from './change-lifecycle.js';
 export { runDoctor } from './doctor.js';
 export type { DoctorOptions } from './doctor.js';

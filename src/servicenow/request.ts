@@ -201,7 +201,14 @@ export function errorFromResponse(
     status: res.status,
     snMessage: message,
     snDetail: detail,
-    fix: fixFor({ kind, path: req.path, table: req.table, auth: ctx.authMode, snMessage: message }),
+    fix: fixFor({
+      kind,
+      path: req.path,
+      table: req.table,
+      auth: ctx.authMode,
+      snMessage: message,
+      snDetail: detail,
+    }),
     retryAfterMs: extra.retryAfterMs,
     maybeCommitted: extra.maybeCommitted,
   });

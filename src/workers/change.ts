@@ -11,9 +11,16 @@ import type { CloudEvent } from '../events/envelope.js';
 import { formatServiceNowTime } from '../gate/servicenow-time.js';
 import { changeKind, resolvePolicy, templateVars } from '../policy/resolve.js';
 import { render } from '../policy/template.js';
-import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../servicenow/index.js';
+import {
+  CHANGE_STATE,
+  stateLabel,
+  type ServiceNowClient,
+  type ServiceNowClients,
+  type SnRecord,
+} from '../servicenow/index.js';
 import type { GateCallbacks } from './ports.js';
 import type { HandlerContext, WorkerDefinition } from './runtime.js';
+import { linkVerdict } from './change-link.js';
 import { snapshotFromRecord } from './servicenow-gate-port.js';
 import { withCommitReference } from './commit-reference.js';
 
@@ -27,10 +34,20 @@ export interface ChangeWorkerOptions {
   clock?: () => number;
   onChangeCreated?: (ms: number) => void;
   onChangeClosed?: (closeCode: string) => void;
+  /** A named or matched CR was refused (`bound-elsewhere`, `not-bound`). */
+  onLinkRefused?: (reason: string) => void;
 }
 
 const TABLE = 'change_request';
 const SOURCE = '/changegate/worker/change';
+/** Tolerated difference between our clock and the instance's, for sys_created_on bounds. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** When the deployment was requested: the event's time, else now. */
+const eventTime = (event: CloudEvent, clock: () => number) => {
+  const t = event.time ? Date.parse(event.time) : NaN;
+  return Number.isFinite(t) ? t : clock();
+};
 
 /**
  * The change worker: deployments in, change requests out.
@@ -121,6 +138,7 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     kind: string,
     d: DeploymentData,
     correlationId: string,
+    requestedAt: number,
   ) {
     const vars = templateVars(d);
     const now = clock();
@@ -136,43 +154,30 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     if (kind === 'standard') {
       if (!policy.template)
         throw new Error(`policy ${policy.name}: mode standard needs a template`);
-      cr = await client.change.createStandard(await templateId(client, policy.template), fields, {
+      const made = await client.lifecycle.createStandard({
+        templateId: await templateId(client, policy.template),
+        fields,
         correlationId,
+        createdAfter: formatServiceNowTime(new Date(requestedAt - CLOCK_SKEW_MS)),
       });
-    } else if (kind === 'emergency') {
-      cr = await requestApproval(
-        client,
-        kind,
-        await client.change.createEmergency(fields, { correlationId }),
-      );
+      cr = (await schedule(client, made.cr)).cr;
     } else {
-      cr = await requestApproval(
-        client,
-        kind,
-        await client.change.createNormal(fields, { correlationId }),
-      );
+      const created =
+        kind === 'emergency'
+          ? await client.change.createEmergency(fields, { correlationId })
+          : await client.change.createNormal(fields, { correlationId });
+      cr = (await client.lifecycle.requestApproval(created)).cr;
     }
     options.onChangeCreated?.(performance.now() - started);
     return cr;
   }
 
   /**
-   * Move a new normal or emergency CR on to Authorize, where its approval is requested. Also run
-   * for a CR of ours found still in New or Assess: its create landed but this step did not (the
-   * worker died in between, or ServiceNow failed it), and left there nobody is asked to approve.
+   * A standard CR is pre-approved; on instances whose standard model starts in New it is moved
+   * to Scheduled, where the gate's advance to Implement takes over.
    */
-  async function requestApproval(
-    client: ServiceNowClient,
-    kind: string,
-    cr: SnRecord,
-  ): Promise<SnRecord> {
-    if (kind === 'emergency') return client.table.patch(TABLE, cr.sys_id!, { state: '-3' });
-    // A normal change starts in New; "Request Approval" moves it to Assess. Instances whose
-    // approval flow moves it on to Authorize by itself refuse the second write: that's fine.
-    const assessed =
-      cr.state === '-4' ? cr : await client.table.patch(TABLE, cr.sys_id!, { state: '-4' });
-    return client.table.patch(TABLE, cr.sys_id!, { state: '-3' }).catch(() => assessed);
-  }
+  const schedule = (client: ServiceNowClient, cr: SnRecord) =>
+    client.lifecycle.walkTo(cr, CHANGE_STATE.scheduled);
 
   async function templateId(client: ServiceNowClient, template: string): Promise<string> {
     if (/^[0-9a-f]{32}$/.test(template)) return template;
@@ -239,6 +244,46 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         );
         return;
       }
+      const verdict = linkVerdict(policy, d, cr, correlationId);
+      if (!verdict.ok) {
+        // Never a silent new CR: the pipeline is told why, the refusal is audited and counted.
+        ctx.log.warn({ correlationId, number: cr.number, reason: verdict.reason }, verdict.detail);
+        options.onLinkRefused?.(verdict.reason);
+        if (d.callback) {
+          await callbacks.decide(d.callback, {
+            outcome: 'reject',
+            comment: `changegate: refused ${named.how}: ${verdict.detail}`,
+            ...(cr.number ? { changeNumber: cr.number } : {}),
+          });
+        }
+        await publish(
+          [],
+          [
+            {
+              ...audit,
+              action: 'link-refused',
+              reason: verdict.detail,
+              detail: { change: cr.number, refusal: verdict.reason, how: named.how },
+            },
+          ],
+          event.id,
+        );
+        return;
+      }
+      detail = `${detail}; ${verdict.why}`;
+      // The install kit's business rule only reports CRs that carry a correlation_id: a CR
+      // raised by hand has none, and its approval would never reach the gate. Binding it to
+      // this deployment makes it reported, and marks it as taken for any other deployment.
+      if (verdict.bind && cr.sys_id) {
+        cr = {
+          ...cr,
+          ...(await client.table.patch(TABLE, cr.sys_id, {
+            correlation_id: correlationId,
+            correlation_display: 'changegate',
+          })),
+        };
+        detail = `${detail}; bound to ${correlationId}`;
+      }
     } else if (kind === 'link') {
       const reason = `policy ${policy.name} only links a CR the pipeline names, and none was named`;
       if (d.callback)
@@ -253,9 +298,12 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         const unrequested =
           (cr.approval ?? 'not requested') === 'not requested' &&
           (cr.state === '-5' || (kind === 'normal' && cr.state === '-4'));
-        if (unrequested && kind !== 'standard') cr = await requestApproval(client, kind, cr);
+        if (unrequested && kind !== 'standard')
+          cr = (await client.lifecycle.requestApproval(cr)).cr;
+        else if (kind === 'standard' && cr.state === CHANGE_STATE.new)
+          cr = (await schedule(client, cr)).cr;
       } else {
-        cr = await create(client, policy, kind, d, correlationId);
+        cr = await create(client, policy, kind, d, correlationId, eventTime(event, clock));
         how = 'created';
         detail = `${kind} change created by policy ${policy.name}`;
       }
@@ -285,6 +333,12 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
           policy: policy.gate,
           registeredAt: new Date(clock()).toISOString(),
           change: snapshotFromRecord(cr),
+          people: {
+            ...(d.actor ? { actor: { login: d.actor } } : {}),
+            ...(d.commit.author ? { commitAuthor: d.commit.author } : {}),
+            ...(d.commit.committer ? { committer: d.commit.committer } : {}),
+            ...(d.pullRequestAuthor ? { pullRequestAuthor: d.pullRequestAuthor } : {}),
+          },
         },
       });
     }
@@ -310,9 +364,10 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     if (!policy || policy.mode === 'none') return undefined;
     const client = servicenow.clientFor(policy.connection);
     const named = await findNamed(client, policy, d);
-    const cr = named
-      ? named.cr
-      : await client.table.findByCorrelationId(TABLE, crCorrelation(policy, d));
+    const correlationId = crCorrelation(policy, d);
+    const cr = named ? named.cr : await client.table.findByCorrelationId(TABLE, correlationId);
+    // A named CR this deployment may not use (refused at its request) is never touched.
+    if (named && cr && !linkVerdict(policy, d, cr, correlationId).ok) return undefined;
     return cr?.sys_id && cr.number ? { cr, client, policy } : undefined;
   }
 
@@ -322,11 +377,15 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     const { cr, client, policy } = found;
     const note = `changegate: deployment of ${d.project} to ${d.environment} started.${d.run?.url ? ` Run: ${d.run.url}` : ''}`;
     const events: NormalizedEvent[] = [];
-    // Only Scheduled (approved) may move to Implement: from New/Assess/Authorize the state model
-    // refuses the write, which would fail the event and lose the note with it.
-    if (policy.implementOnStart && cr.state === '-2') {
-      await client.table.patch(TABLE, cr.sys_id!, { state: '-1', work_notes: note });
-      events.push(action('implementing', cr, d.correlationId));
+    // Only an approved CR (Scheduled) moves to Implement, along the transitions the instance
+    // offers; one still waiting, or already moved on by the instance, only gets the note.
+    if (policy.implementOnStart && cr.state === CHANGE_STATE.scheduled) {
+      const walked = await client.lifecycle.walkTo(cr, CHANGE_STATE.implement, {
+        fieldsFor: () => ({ work_notes: note }),
+      });
+      if (walked.outcome === 'reached')
+        events.push(action('implementing', walked.cr, d.correlationId));
+      else await client.table.addWorkNote(TABLE, cr.sys_id!, `${note} (${walked.detail})`);
     } else {
       await client.table.addWorkNote(TABLE, cr.sys_id!, note);
     }
@@ -358,10 +417,17 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     const notes = `changegate: deployment of ${d.project} to ${d.environment} ${result}.${d.run?.url ? ` Run: ${d.run.url}` : ''}`;
     const todo = succeeded ? policy.onSuccess : policy.onFailure;
     // Only an authorized CR (Scheduled, Implement, Review) can be closed; one that was never
-    // approved, or is already closed or canceled, only gets the note — for a person to judge.
-    const closable = ['-2', '-1', '0'].includes(cr.state ?? '');
+    // approved, or is already closed or canceled (by a person or the instance's own workflow),
+    // only gets the note — that is done, not a failure.
+    const closable = [CHANGE_STATE.scheduled, CHANGE_STATE.implement, CHANGE_STATE.review].includes(
+      (cr.state ?? '') as never,
+    );
     if (todo === 'leave' || !closable) {
-      const why = closable ? '' : ` The change request was not closed: its state is ${cr.state}.`;
+      const why = closable
+        ? ''
+        : cr.state === CHANGE_STATE.closed
+          ? ' The change request was already closed.'
+          : ` The change request was not closed: its state is ${stateLabel(cr.state)}.`;
       await client.table.addWorkNote(TABLE, cr.sys_id!, notes + why);
       await publish(
         [],
@@ -371,7 +437,7 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
             actor: 'changegate/change',
             action: 'change.noted',
             correlationId: d.correlationId,
-            reason: `deployment ${result}`,
+            reason: `deployment ${result}${cr.state === CHANGE_STATE.closed ? '; already closed' : ''}`,
           },
         ],
         event.id,
@@ -379,19 +445,38 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
       return;
     }
     const closeCode = succeeded ? 'successful' : 'unsuccessful';
-    // ServiceNow closes through Review: Implement → Review → Closed, close code and notes set.
-    if (cr.state !== '-1' && cr.state !== '0')
-      await client.table.patch(TABLE, cr.sys_id!, { state: '-1' });
-    if (cr.state !== '0') {
-      await client.table.patch(TABLE, cr.sys_id!, { state: '0', work_notes: notes });
-    } else {
-      await client.table.addWorkNote(TABLE, cr.sys_id!, notes);
-    }
-    const closed = await client.table.patch(TABLE, cr.sys_id!, {
-      state: '3',
-      close_code: closeCode,
-      close_notes: notes,
+    // ServiceNow closes through Review (Implement → Review → Closed, close code and notes on the
+    // last hop); the walk follows whatever transitions this instance's model offers.
+    const walked = await client.lifecycle.walkTo(cr, CHANGE_STATE.closed, {
+      fieldsFor: (to) =>
+        to === CHANGE_STATE.closed
+          ? { close_code: closeCode, close_notes: notes, work_notes: notes }
+          : undefined,
     });
+    if (walked.outcome === 'blocked' || walked.outcome === 'ended') {
+      // The instance will not close it now (a condition or its own workflow): say so on the CR
+      // for a person to judge; retrying the event would not change the instance's mind.
+      await client.table.addWorkNote(
+        TABLE,
+        cr.sys_id!,
+        `${notes} The change request was not closed: ${walked.detail}.`,
+      );
+      await publish(
+        [],
+        [
+          {
+            key: cr.number!,
+            actor: 'changegate/change',
+            action: 'change.noted',
+            correlationId: d.correlationId,
+            reason: `deployment ${result}; not closed: ${walked.detail}`,
+          },
+        ],
+        event.id,
+      );
+      return;
+    }
+    const closed = walked.cr;
     options.onChangeClosed?.(closeCode);
     const events: NormalizedEvent[] = [
       action('closed', closed.number ? closed : cr, d.correlationId, { closeCode }),

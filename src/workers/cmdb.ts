@@ -6,7 +6,7 @@ import { DeploymentDataSchema, PipelineDataSchema } from '../events/cicd.js';
 import type { CloudEvent } from '../events/envelope.js';
 import type { ServiceNowClients, SnRecord } from '../servicenow/index.js';
 import type { ReconcileResult } from '../servicenow/cmdb.js';
-import { reconcilePlan, type Installed } from './cmdb/payload.js';
+import { MissingHostError, reconcilePlan, type Installed } from './cmdb/payload.js';
 import { resolveCmdbPolicy } from './cmdb/policy.js';
 import { journalHas } from './incident/journal.js';
 import { findRelatedChange } from './incident/related-change.js';
@@ -48,7 +48,29 @@ export function cmdbWorker(options: CmdbWorkerOptions): WorkerDefinition {
     const policy = resolveCmdbPolicy(config.cmdb.policies, kind, installed);
     if (!policy) return;
     const client = servicenow.clientFor(policy.connection);
-    const plan = reconcilePlan(policy, installed);
+    let plan: ReturnType<typeof reconcilePlan>;
+    try {
+      plan = reconcilePlan(policy, installed);
+    } catch (err) {
+      if (!(err instanceof MissingHostError)) throw err;
+      // A payload IRE would refuse (MISSING_DEPENDENCY) is not sent; redelivery cannot fix config.
+      ctx.log.warn({ policy: policy.name, environment: installed.environment }, err.message);
+      await bus.publish([
+        auditRecord(
+          topics.audit,
+          {
+            key: change?.correlationId ?? `${installed.provider}/${installed.project}`,
+            actor: ACTOR,
+            action: `cmdb.${kind}.skipped`,
+            reason: err.message,
+            ...(change?.correlationId ? { correlationId: change.correlationId } : {}),
+            detail: { eventId: event.id, policy: policy.name },
+          },
+          new Date(clock()),
+        ),
+      ]);
+      return;
+    }
     const result = await client.cmdb.identifyReconcile(
       { items: plan.items, relations: plan.relations },
       { dataSource: policy.dataSource },

@@ -133,9 +133,10 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
         }
         for (const effect of later) {
           if (effect.kind === 'timer') arm(number, effect.at);
+          else if (effect.kind === 'read-approvers') queue.push(await readApprovers(effect.sysId));
           else if (effect.kind === 'advance') {
             try {
-              await servicenow.moveToImplement(effect.sysId);
+              await servicenow.moveToImplement(effect.sysId, states.get(number)?.change?.state);
               log.info({ number }, 'moved CR to Implement');
             } catch (err) {
               log.warn(
@@ -189,6 +190,21 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     const answer = await callBack(state, gateId, decision, entry.reason);
     if (answer) await apply(number, [answer]);
     else retryLater(number, gateId, round + 1);
+  };
+
+  /**
+   * Who approved the CR, read once before its first release (the `read-approvers` effect); the
+   * answer goes back to the machine, which checks separation of duties and keeps the names for
+   * the release event, the audit entry and later gates of the same approval.
+   */
+  const readApprovers = async (sysId: string): Promise<Input> => {
+    try {
+      return { kind: 'approvers', approvedBy: await servicenow.getApprovers(sysId) };
+    } catch (err) {
+      const error = coerceError(err).message;
+      log.warn({ sysId, err: error }, 'could not read the approvers (sysapproval_approver)');
+      return { kind: 'approvers', error };
+    }
   };
 
   /** Call the CI system; undefined when it stayed unreachable (kept deciding, retried later). */
@@ -257,6 +273,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       ...(entry.triggeredAt !== undefined
         ? { latencyMs: Math.max(0, now - entry.triggeredAt) }
         : {}),
+      ...(effect.outcome === 'released' && state.approvedBy
+        ? { approvedBy: state.approvedBy }
+        : {}),
       callback: {
         status: effect.callback,
         ...(effect.httpStatus !== undefined ? { httpStatus: effect.httpStatus } : {}),
@@ -286,7 +305,12 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
         action: `gate.${effect.outcome}`,
         reason: effect.reason,
         correlationId: entry.gate.correlationId,
-        detail: { gateId: effect.gateId, callback: data.callback, waitedMs: data.waitedMs },
+        detail: {
+          gateId: effect.gateId,
+          callback: data.callback,
+          waitedMs: data.waitedMs,
+          ...(data.approvedBy ? { approvedBy: data.approvedBy } : {}),
+        },
       }),
     ];
   };
@@ -398,7 +422,8 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
   const resumed = [...states.values()].filter((s) => openGates(s).length > 0);
   // A move to Implement asked for just before a crash may never have reached ServiceNow: forget
   // the request so the first evaluation after restart asks again (the move is idempotent).
-  for (const state of resumed) states.set(state.number, { ...state, advanceRequested: false });
+  for (const state of resumed)
+    states.set(state.number, { ...state, advanceRequested: false, approversRequested: false });
   // Resume many CRs at once: their state writes then share produce requests instead of each
   // waiting for its own acknowledgement (100 000 open gates would otherwise take minutes).
   const resume = async (state: CrState) => {

@@ -8,13 +8,14 @@ import { render } from '../policy/template.js';
 import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../servicenow/index.js';
 import {
   descriptionOf,
+  EVENT_MARKER_PREFIX,
   eventMarker,
   firstNoteOf,
   occurrenceVars,
   repeatNoteOf,
   shortDescriptionOf,
 } from './incident/describe.js';
-import { journalHas } from './incident/journal.js';
+import { journalCount, journalHas } from './incident/journal.js';
 import { keyedSerial } from './incident/keyed-serial.js';
 import { occurrenceOf, type Occurrence } from './incident/occurrence.js';
 import { resolveIncidentPolicy } from './incident/policy.js';
@@ -40,7 +41,8 @@ const OPEN_STATES = '1,2,3';
  * - A failure files an incident whose `correlation_id` is the failure's fingerprint
  *   (`<provider>/<project>/<pipeline-or-environment>/<kind>`), linked to the CR that deployed.
  * - A failure whose fingerprint has an open incident opened within `repeatWindowMinutes` adds a
- *   work note "failed again (N times)" and sets the count field, in one PATCH, instead.
+ *   work note "failed again (N times)" instead, N counted from the failure notes already on the
+ *   incident (no custom field needed); the count field gets a copy where the instance has it.
  * - The next success of the fingerprint resolves its open incidents (policy `resolveOnSuccess`).
  *
  * Idempotency: every failure's work note carries its CloudEvent id, and the count moves in the
@@ -93,7 +95,12 @@ export function incidentWorker(options: IncidentWorkerOptions): WorkerDefinition
         ]);
         return;
       }
-      const count = Math.max(1, Number.parseInt(latest[policy.countField] ?? '', 10) || 1) + 1;
+      // The count is the number of failure notes already on the incident (each carries its
+      // event's marker), so it needs no custom field; the count field, where the instance has
+      // it, is only a copy (and a floor for incidents counted before notes carried markers).
+      const noted = await journalCount(client.table, latest.sys_id, EVENT_MARKER_PREFIX);
+      const stored = Number.parseInt(latest[policy.countField] ?? '', 10) || 0;
+      const count = Math.max(1, noted, stored) + 1;
       await patchOnce(client, TABLE, latest.sys_id, {
         [policy.countField]: String(count),
         work_notes: repeatNoteOf(o, count, event.id),

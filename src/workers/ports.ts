@@ -1,14 +1,18 @@
 import type { Callback } from '../events/common.js';
-import type { ChangeSnapshot } from '../events/gate.js';
+import type { Approver, ChangeSnapshot } from '../events/gate.js';
 
 /**
- * What the gate worker needs of ServiceNow: read a CR once, move it to Implement, leave a note.
+ * What the gate worker needs of ServiceNow: read a CR once, move it to Implement, leave a note,
+ * and read who approved a CR once when its gate releases.
  * `servicenow-ports.ts` implements it over the REST client; tests may use the sandbox.
  */
 export interface GateServiceNow {
   getChange(number: string): Promise<ChangeSnapshot | undefined>;
-  moveToImplement(sysId: string): Promise<void>;
+  /** `state`: the CR's state as the gate knows it (saves a read). */
+  moveToImplement(sysId: string, state?: string): Promise<void>;
   addWorkNote(sysId: string, text: string): Promise<void>;
+  /** The approvers of the CR's approved `sysapproval_approver` records (empty when none). */
+  getApprovers(sysId: string): Promise<Approver[]>;
 }
 
 export interface GateCallbacks {

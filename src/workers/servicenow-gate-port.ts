@@ -1,5 +1,6 @@
 import type { ChangeSnapshot } from '../events/gate.js';
-import type { ServiceNowClients, SnRecord } from '../servicenow/index.js';
+import { approversOf } from '../servicenow/approvals.js';
+import { CHANGE_STATE, type ServiceNowClients, type SnRecord } from '../servicenow/index.js';
 import type { GateServiceNow } from './ports.js';
 
 /** The fields gate rules read by name; the rest of the record goes to `fields`. */
@@ -32,12 +33,17 @@ export function gateServiceNowPort(
       });
       return record ? snapshotFromRecord(record) : undefined;
     },
-    async moveToImplement(sysId) {
-      await client().table.patch('change_request', sysId, { state: '-1' });
+    async moveToImplement(sysId, state) {
+      const sn = client();
+      const cr = state ? { sys_id: sysId, state } : await sn.table.get('change_request', sysId);
+      const walked = await sn.lifecycle.walkTo(cr, CHANGE_STATE.implement);
+      if (walked.outcome === 'blocked' || walked.outcome === 'ended')
+        throw new Error(`${cr.number ?? sysId} not moved to Implement: ${walked.detail}`);
     },
     async addWorkNote(sysId, text) {
       if (!sysId) return;
       await client().table.addWorkNote('change_request', sysId, text);
     },
+    getApprovers: (sysId) => approversOf(client().table, sysId),
   };
 }

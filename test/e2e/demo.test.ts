@@ -58,7 +58,7 @@ describe('npm run demo', () => {
     // 3. the CR as the sandbox holds it
     const first = match(
       stdout,
-      /created (CHG\d{7}) in ServiceNow +type=normal +state=Authorize +approval=requested/,
+      /created (CHG\d{7}) in ServiceNow +type=normal +state=Assess +approval=requested/,
     )[1]!;
 
     // 4. held, approved, released with a measured latency

@@ -40,6 +40,9 @@ export const E2E_SECRETS = {
 
 const OAUTH = { clientId: 'changegate-e2e', clientSecret: randomBytes(12).toString('hex') };
 
+/** What a hand-raised CR carries so that the `controlled` policy lets a pipeline link it. */
+export const LINKABLE_JUSTIFICATION = 'release planned with changegate';
+
 /** Environments routed to the special gate policies (see {@link gatePolicies}). */
 export const ENV = {
   /** Default gate policy. */
@@ -269,7 +272,14 @@ export async function startE2eStack({
             gate: 'freeze',
           },
           { name: 'hurry', match: { environment: `${ENV.hurry}*` }, mode: 'normal', gate: 'hurry' },
-          { name: 'controlled', match: {}, mode: 'normal', gate: 'default' },
+          {
+            name: 'controlled',
+            match: {},
+            mode: 'normal',
+            gate: 'default',
+            // A CR raised by hand may be named by a pipeline when it carries this justification.
+            link: { byNumber: true, fields: { justification: LINKABLE_JUSTIFICATION } },
+          },
         ],
       },
       gates: { policies: gatePolicies() },

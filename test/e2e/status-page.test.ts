@@ -90,7 +90,8 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
         .records('change_request')
         .find(
           (r) =>
-            r.correlation_id === 'github/acme/payments/run-4242-production' && r.state === '-3',
+            r.correlation_id === 'github/acme/payments/run-4242-production' &&
+            r.approval === 'requested',
         ),
     );
 

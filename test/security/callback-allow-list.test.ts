@@ -115,7 +115,10 @@ describe('callback URLs outside the allow-list', () => {
       const cr = await eventually(() =>
         stack.servicenow.admin
           .records('change_request')
-          .find((r) => r.correlation_id === 'generic/argo/acme/ssrf/ssrf-1' && r.state === '-3'),
+          .find(
+            (r) =>
+              r.correlation_id === 'generic/argo/acme/ssrf/ssrf-1' && r.approval === 'requested',
+          ),
       );
       stack.servicenow.admin.approve(cr.number!);
       const decided = await eventually(() =>

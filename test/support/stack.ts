@@ -54,6 +54,8 @@ export async function startStack({
 } = {}): Promise<Stack> {
   const servicenow = await startServiceNowSandbox({
     oauth: { clientId: 'changegate', clientSecret: oauthSecret },
+    // The install kit's journal read ACL (deploy/servicenow step 5c) for the integration's itil.
+    readAcls: { sys_journal_field: ['itil'] },
   });
   const ci = await startCiEmulator();
   const topics = topicPrefix

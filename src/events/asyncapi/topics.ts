@@ -38,7 +38,7 @@ export const KEYS: Record<Topic, string> = {
 
 /** What each topic carries. */
 export const CHANNEL_DESCRIPTIONS: Record<Topic, string> = {
-  cicd: 'Normalized CI/CD events from every receiver (GitHub, GitLab, Jenkins, Azure DevOps, generic sources).',
+  cicd: 'Normalized CI/CD events from every receiver (GitHub, GitLab, Jenkins, Azure DevOps, generic sources). A delivery the receiver acknowledged (202) is here, or fsynced in that receiver’s spool and forwarded here in order once the broker is writable; a forwarded event carries the same CloudEvent id (the delivery id) it would have had, so a copy that also landed from a timed-out publish is a duplicate consumers drop. Verified deliveries no normalizer understands are here as `dev.changegate.webhook.received` with `data.reason`.',
   changes:
     'Change-request stream: ServiceNow updates pushed by the business rule, gate registrations and decisions, and the change worker’s actions.',
   servicenow: 'Other ServiceNow records the business rules push (incidents, CMDB CIs).',

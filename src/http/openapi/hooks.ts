@@ -126,7 +126,9 @@ export const HOOK_PATHS: Json = {
     ],
     body: { anyOf: [ref('AzureDevopsServiceHook'), ref('AzureDevopsCheckBody')] },
     accepted: {
-      description: 'Published (service hook: Accepted; check: AzureCheckAccepted).',
+      description:
+        "Published (service hook: Accepted; check: AzureCheckAccepted): on Kafka with acks=all, or fsynced in this receiver's spool (`changegate-durability`).",
+      headers: { 'changegate-durability': { $ref: '#/components/headers/Durability' } },
       content: {
         'application/json': { schema: { oneOf: [ref('Accepted'), ref('AzureCheckAccepted')] } },
       },

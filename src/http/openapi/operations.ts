@@ -52,13 +52,16 @@ export const OPERATION_PATHS: Json = {
   }),
   '/readyz': {
     get: {
-      summary: 'Readiness: the bus accepts writes',
+      summary: 'Readiness: deliveries can be acknowledged',
       tags: ['operations'],
       responses: {
-        '200': readiness('ready', 'Kafka (or the embedded bus) accepts writes.'),
+        '200': readiness(
+          'ready',
+          'Kafka (or the embedded bus) accepts writes — or, on a receiver, its spool has room, so deliveries are still acknowledged while Kafka is away. Workers answer for the bus only.',
+        ),
         '503': readiness(
           'unavailable',
-          'The bus cannot take writes; take the pod out of rotation.',
+          'The bus cannot take writes (and, on a receiver, the spool is full or disabled); take the pod out of rotation.',
         ),
       },
     },

@@ -33,10 +33,18 @@ export const HEADERS: Json = {
     description: 'Seconds to wait before redelivering.',
     schema: { type: 'integer' },
   },
+  Durability: {
+    description:
+      "Where the acknowledged delivery is. `kafka`: written to Kafka with acks=all. `spooled`: Kafka did not acknowledge within `ingest.publishTimeoutMs`, so the delivery was fsynced to this receiver's spool and is forwarded to Kafka, in order, once the broker is writable (also after a restart). Either way it is acknowledged: do not redeliver.",
+    schema: { type: 'string', enum: ['kafka', 'spooled'] },
+  },
 };
+
+const durability = { 'changegate-durability': { $ref: '#/components/headers/Durability' } };
 
 /** The responses the `/hooks` routes refer to by name. */
 export const RESPONSES: Json = {
+  // Every 202 carries `changegate-durability` (http/hooks.ts).
   Duplicate: {
     description: 'Already accepted (a redelivery), or a ping. Nothing new is published.',
     content: {
@@ -44,12 +52,14 @@ export const RESPONSES: Json = {
     },
   },
   Accepted: {
-    description: 'Verified, normalized and acknowledged by Kafka.',
+    description:
+      "Verified and acknowledged: on Kafka with acks=all, or fsynced in this receiver's spool (see the `changegate-durability` header). A verified delivery that cannot be normalized (not JSON, not the shape the route reads) is accepted too, published as `dev.changegate.webhook.received` with `data.reason`.",
+    headers: durability,
     content: { 'application/json': { schema: ref('Accepted') } },
   },
   BadRequest: errorBody(
     ['invalid_payload'],
-    'Not UTF-8, not JSON, or not the shape the route reads (reason names the field or header).',
+    'An id header (`webhook-id`, `X-GitHub-Delivery`, `Idempotency-Key`, `X-Gitlab-Event-UUID`, `PlanId`, …) over 200 characters (reason `invalid_header:<name>`). Verified bodies are never refused for their content.',
   ),
   Unauthorized: errorBody(
     ['verification_failed'],
@@ -66,7 +76,7 @@ export const RESPONSES: Json = {
   Unavailable: retryAfter(
     errorBody(
       ['bus_unavailable'],
-      'Kafka did not acknowledge in time; nothing was accepted, redeliver after Retry-After.',
+      "Kafka did not acknowledge in time and the receiver's spool is full (or disabled); nothing was accepted, redeliver after Retry-After.",
     ),
   ),
   TooManyRequests: retryAfter(

@@ -1,6 +1,10 @@
 /**
- * The "async business rule" of the changegate install kit: after an insert/update of a
- * change_request or incident it POSTs a Standard-Webhooks-signed message to every target.
+ * The "async business rules" of the changegate install kit (deploy/servicenow/README.md step 4,
+ * business-rules/*.js, sign.js): after an insert/update of a change_request or incident whose
+ * `correlation_id` is set, and only when the rule's condition holds (insert, or state /
+ * approval / start_date / end_date changed for a change; insert, state or priority changed for
+ * an incident), POST a Standard-Webhooks-signed message with the kit's listed fields, `null`
+ * for an empty value (GlideRecord.getValue()).
  *
  * Like `RESTMessageV2.executeAsync()` it runs after the transaction answered, does not retry,
  * and times out after 10 s (`setHttpTimeout(10000)`). An optional jitter delays each message
@@ -18,8 +22,8 @@ const EVENT_TYPE: Readonly<Record<string, string>> = {
   incident: 'incident.updated',
 };
 
-const LEADING_KEYS = [
-  'sys_id',
+/** sign.js KNOWN_FIELDS: every message carries them after `table` and `sys_id`. */
+export const KNOWN_FIELDS = [
   'number',
   'state',
   'approval',
@@ -27,7 +31,20 @@ const LEADING_KEYS = [
   'start_date',
   'end_date',
   'sys_updated_on',
+  'sys_mod_count',
 ] as const;
+
+/** sign.js DEFAULT_EXTRA_FIELDS (the property changegate.fields.<table> unset). */
+export const DEFAULT_EXTRA_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  change_request: ['type', 'risk', 'impact', 'assignment_group', 'cmdb_ci', 'close_code'],
+  incident: ['priority', 'impact', 'urgency', 'assignment_group', 'cmdb_ci', 'close_code'],
+};
+
+/** The fields whose change fires the rule (README step 4, Condition column). */
+export const TRIGGER_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  change_request: ['state', 'approval', 'start_date', 'end_date', 'correlation_id'],
+  incident: ['state', 'priority'],
+};
 
 /** Whether a table has the outbound business rule. */
 export function hasBusinessRule(table: string): boolean {
@@ -35,20 +52,50 @@ export function hasBusinessRule(table: string): boolean {
 }
 
 /**
- * The exact body the business rule sends: `{type, timestamp, data}` with `data.table` first, the
- * well-known keys next, then every other string field. Serialized once, signed as is.
+ * The rule's condition: `!current.correlation_id.nil() && (current.operation() == 'insert' ||
+ * current.<trigger>.changes() || …)`. `previous` is undefined for an insert.
  */
-export function outboundBody(table: string, record: SnRecord, now: Date): string {
-  const data: Record<string, string> = { table };
-  for (const key of LEADING_KEYS) data[key] = record[key] ?? '';
-  for (const [key, value] of Object.entries(record)) {
-    if (!(key in data) && typeof value === 'string') data[key] = value;
+export function ruleFires(
+  table: string,
+  record: SnRecord,
+  previous: SnRecord | undefined,
+  triggers: readonly string[] = TRIGGER_FIELDS[table] ?? [],
+): boolean {
+  if (!hasBusinessRule(table) || !(record.correlation_id ?? '')) return false;
+  if (!previous) return true;
+  return triggers.some((f) => (record[f] ?? '') !== (previous[f] ?? ''));
+}
+
+/**
+ * The exact body sign.js builds: `{type, timestamp, data}` with `data.table`, `data.sys_id`,
+ * the known fields, then the extra fields; empty values are `null`. Serialized once, signed as is.
+ */
+export function outboundBody(
+  table: string,
+  record: SnRecord,
+  now: Date,
+  extraFields: readonly string[] = DEFAULT_EXTRA_FIELDS[table] ?? [],
+): string {
+  const data: Record<string, string | null> = { table, sys_id: record.sys_id ?? '' };
+  for (const name of [...KNOWN_FIELDS, ...extraFields]) {
+    const key = name.trim();
+    if (!key || key in data) continue;
+    const value = record[key];
+    data[key] = value === undefined || value === '' ? null : value;
   }
   return JSON.stringify({
-    type: EVENT_TYPE[table] ?? `${table}.updated`,
+    type: EVENT_TYPE[table] ?? 'record.updated',
     timestamp: now.toISOString(),
     data,
   });
+}
+
+/** What an instance's properties and rule conditions add to the kit's defaults. */
+export interface RuleConfig {
+  /** `changegate.fields.<table>`: extra fields sent (replaces the default list). */
+  fields?: Record<string, string[]>;
+  /** Extra `|| current.<field>.changes()` terms in the rule condition. */
+  triggers?: Record<string, string[]>;
 }
 
 export interface DispatcherOptions {
@@ -56,6 +103,7 @@ export interface DispatcherOptions {
   faults: Faults;
   jitterMs?: number;
   timeoutMs?: number;
+  rules?: RuleConfig;
   onError?: (err: unknown) => void;
 }
 
@@ -75,9 +123,13 @@ export class OutboundDispatcher {
     return this.sentLog.map((r) => ({ ...r, headers: { ...r.headers } }));
   }
 
-  /** Queue the messages for one committed write; they go out after `delayMs` (+ jitter). */
-  schedule(table: string, record: SnRecord): void {
-    if (!hasBusinessRule(table)) return;
+  /** Queue the messages for one committed write when the rule fires; jitter delays each. */
+  schedule(table: string, record: SnRecord, previous?: SnRecord): void {
+    const triggers = [
+      ...(TRIGGER_FIELDS[table] ?? []),
+      ...(this.opts.rules?.triggers?.[table] ?? []),
+    ];
+    if (!ruleFires(table, record, previous, triggers)) return;
     for (const target of this.targets) {
       const jitter = this.opts.jitterMs ? Math.floor(Math.random() * this.opts.jitterMs) : 0;
       const task = new Promise<void>((resolve) => {
@@ -103,7 +155,12 @@ export class OutboundDispatcher {
   private async deliver(target: OutboundTarget, table: string, record: SnRecord): Promise<void> {
     const now = this.opts.clock();
     const id = newGuid();
-    const body = outboundBody(table, record, now);
+    const body = outboundBody(
+      table,
+      record,
+      now,
+      this.opts.rules?.fields?.[table] ?? DEFAULT_EXTRA_FIELDS[table] ?? [],
+    );
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       ...sign(target.secret, id, now, body),

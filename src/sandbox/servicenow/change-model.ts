@@ -1,14 +1,21 @@
 /**
- * The type-driven change_request state model, as a pure function of (record, patch).
+ * The type-driven change_request state model, as pure functions of (record, patch).
  *
  * States and labels come from ServiceNow's "State model and transitions" page (New -5, Assess -4,
- * Authorize -3, Scheduled -2, Implement -1, Review 0, Closed 3, Canceled 4). Normal changes walk
- * every state; emergency changes skip Assess; standard changes are pre-authorized and start in
- * Scheduled. Cancel is allowed from any open state except Review; normal and emergency changes
- * can be reverted to New from Assess/Authorize. A rejected approval sends the change back to New.
- *
- * Simplification (say so in tests): one approval step in Authorize instead of the Assess
- * (technical) + Authorize (CAB) pair a real normal change has.
+ * Authorize -3, Scheduled -2, Implement -1, Review 0, Closed 3, Canceled 4). Change models
+ * (`chg_model`, Change Management API "GET /sn_chg_rest/change/model") define transition
+ * criteria a change must meet before it moves on. Here:
+ * - normal: New -> Assess (technical approval requested); Assess -> Authorize only once the
+ *   technical approvals are approved (automatic, by the approval engine); Authorize (CAB
+ *   approval) -> Scheduled only once approved (automatic); a rejection sends it back to New.
+ * - emergency: New -> Authorize (emergency CAB approval) -> Scheduled (automatic).
+ * - standard: pre-approved by its template (approval `approved`), created in New and moved to
+ *   Scheduled by the client (change-management-api.md: the standard change created from template
+ *   1c87925347c12200e0ef563dbb9a7177 answers `state -5 New` in the PATCH
+ *   …/change/standard/{sys_id} example; "Change model states: New, Scheduled, Implement, Review,
+ *   and Closed").
+ * Cancel is allowed from any open state except Review. A client writing `state` can only make
+ * the manual moves; `system` writes (the approval engine) may make the automatic ones.
  *
  * @module
  */
@@ -53,12 +60,12 @@ export const CLOSE_CODES: Readonly<Record<string, string>> = {
 
 const { NEW, ASSESS, AUTHORIZE, SCHEDULED, IMPLEMENT, REVIEW, CLOSED, CANCELED } = STATE;
 
-// Moves a client may request by writing `state`. Authorize -> Scheduled is deliberately absent:
-// only an approval moves a change out of Authorize.
+// Moves a client may request by writing `state`. Assess -> Authorize and Authorize -> Scheduled
+// are absent: only approvals move a change on (AUTOMATIC below).
 const TRANSITIONS: Readonly<Record<ChangeType, Readonly<Record<string, readonly string[]>>>> = {
   normal: {
     [NEW]: [ASSESS, CANCELED],
-    [ASSESS]: [AUTHORIZE, NEW, CANCELED],
+    [ASSESS]: [NEW, CANCELED],
     [AUTHORIZE]: [NEW, CANCELED],
     [SCHEDULED]: [IMPLEMENT, CANCELED],
     [IMPLEMENT]: [REVIEW, CANCELED],
@@ -79,6 +86,22 @@ const TRANSITIONS: Readonly<Record<ChangeType, Readonly<Record<string, readonly 
   },
 };
 
+/** Moves the approval engine makes when a stage's approvals are all approved. */
+export const AUTOMATIC: Readonly<Record<ChangeType, Readonly<Record<string, string>>>> = {
+  normal: { [ASSESS]: AUTHORIZE, [AUTHORIZE]: SCHEDULED },
+  emergency: { [AUTHORIZE]: SCHEDULED },
+  standard: {},
+};
+
+/** Approval stage a change waits on in a state: technical at Assess, CAB at Authorize. */
+export type ApprovalStage = 'technical' | 'cab';
+
+export function approvalStage(type: ChangeType, state: string): ApprovalStage | undefined {
+  if (type === 'normal' && state === ASSESS) return 'technical';
+  if ((type === 'normal' || type === 'emergency') && state === AUTHORIZE) return 'cab';
+  return undefined;
+}
+
 /** Parse the `type` field; anything unknown is treated as normal, the platform default. */
 export function changeTypeOf(value: string | undefined): ChangeType {
   return value === 'standard' || value === 'emergency' ? value : 'normal';
@@ -97,37 +120,26 @@ function label(state: string): string {
 
 /** Defaults a new change gets before the client's fields are applied. */
 export function newChangeDefaults(type: ChangeType): Fields {
-  const pre = type === 'standard';
-  return {
-    type,
-    state: pre ? SCHEDULED : NEW,
-    approval: pre ? 'approved' : 'not requested',
-    phase: 'requested',
-    risk: '3',
-    impact: '3',
-    priority: '4',
-    active: 'true',
-    start_date: '',
-    end_date: '',
-    close_code: '',
-    close_notes: '',
-    correlation_id: '',
-    correlation_display: '',
-    chg_model: '',
-  };
+  return { type, state: NEW, approval: type === 'standard' ? 'approved' : 'not requested' };
 }
 
 /**
- * Plan the effect of `patch` on `current`: validate the state transition, apply approval side
- * effects (Authorize -> requested; approved -> Scheduled; rejected -> New), enforce close data.
+ * Plan the effect of `patch` on `current`: validate the state transition, set the approval
+ * field the way the approval engine does (requested when a stage starts, not requested when a
+ * change goes back to New), enforce close data. `system` writes (the approval engine) may make
+ * the automatic moves and set `approval`; a client's `approval` is dropped before this runs.
  * Returns the full field set to store, or the business-rule abort detail.
  */
-export function planChange(current: Fields, patch: Fields, label_ = 'change_request'): ChangePlan {
+export function planChange(
+  current: Fields,
+  patch: Fields,
+  opts: { system?: boolean; label?: string } = {},
+): ChangePlan {
   const type = changeTypeOf(patch.type ?? current.type);
   const next: Fields = { ...current, ...patch, type };
   const from = current.state ?? NEW;
   const to = next.state ?? NEW;
-  const ref = `${label_} ${current.number ?? ''}`.trim();
+  const ref = `${opts.label ?? 'change_request'} ${current.number ?? ''}`.trim();
 
   if (patch.type !== undefined && patch.type !== current.type && from !== NEW) {
     return { ok: false, detail: `Change type can only be modified in the New state (${ref})` };
@@ -139,25 +151,23 @@ export function planChange(current: Fields, patch: Fields, label_ = 'change_requ
         detail: `Invalid state transition: ${ref} is ${label(from)} and can no longer change state`,
       };
     }
-  } else if (to !== from && !allowedNextStates(type, from).includes(to)) {
-    return {
-      ok: false,
-      detail: `Invalid state transition from ${label(from)} to ${label(to)} for a ${type} change (${ref}). Allowed: ${
-        allowedNextStates(type, from).map(label).join(', ') || 'none'
-      }`,
-    };
+  } else if (to !== from) {
+    const manual = allowedNextStates(type, from).includes(to);
+    const automatic = opts.system === true && AUTOMATIC[type][from] === to;
+    if (!manual && !automatic) {
+      const pending = approvalStage(type, from);
+      return {
+        ok: false,
+        detail: `Invalid state transition from ${label(from)} to ${label(to)} for a ${type} change (${ref}). Allowed: ${
+          allowedNextStates(type, from).map(label).join(', ') || 'none'
+        }${pending ? `; ${label(from)} moves on once its ${pending} approvals are approved` : ''}`,
+      };
+    }
   }
 
-  // Approval side effects, in the order a workflow would run them.
-  if (to === AUTHORIZE && from !== AUTHORIZE) next.approval = 'requested';
-  if (to === NEW && from !== NEW && next.approval === 'requested') next.approval = 'not requested';
-  if (patch.approval !== undefined && patch.approval !== current.approval) {
-    if (next.state !== AUTHORIZE || current.approval !== 'requested') {
-      return { ok: false, detail: `No approval is pending on ${ref} (state ${label(to)})` };
-    }
-    if (patch.approval === 'approved') next.state = SCHEDULED;
-    else if (patch.approval === 'rejected') next.state = NEW;
-    else return { ok: false, detail: `Invalid approval value: ${patch.approval}` };
+  if (to !== from) {
+    if (approvalStage(type, to)) next.approval = 'requested';
+    else if (to === NEW && patch.approval === undefined) next.approval = 'not requested';
   }
 
   if (next.state === CLOSED && from !== CLOSED) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_USER } from './auth.js';
 import { startServiceNowSandbox, type ServiceNowSandboxOptions } from './server.js';
@@ -60,6 +61,12 @@ export function registerSandboxCommands(program: Command): void {
     .option('--outbound <url>', 'business-rule target (changegate /hooks/servicenow)')
     .option('--outbound-secret <whsec>', 'Standard Webhooks secret for the outbound target')
     .option('--no-seed', 'start without demo users, groups and CIs')
+    .option('--tls-key <file>', 'serve HTTPS with this PEM private key (with --tls-cert)')
+    .option('--tls-cert <file>', 'PEM certificate for --tls-key')
+    .option(
+      '--invalid-query-returns-no-rows',
+      'set glide.invalid_query.returns_no_rows: a query term on an unknown field returns no rows',
+    )
     .action(
       async (o: {
         port: string;
@@ -69,13 +76,23 @@ export function registerSandboxCommands(program: Command): void {
         outbound?: string;
         outboundSecret?: string;
         seed: boolean;
+        tlsKey?: string;
+        tlsCert?: string;
+        invalidQueryReturnsNoRows?: boolean;
       }) => {
         if (o.outbound && !o.outboundSecret)
           throw new Error('--outbound needs --outbound-secret whsec_…');
+        if (!o.tlsKey !== !o.tlsCert) throw new Error('--tls-key and --tls-cert go together');
         const options: ServiceNowSandboxOptions = {
           port: Number(o.port),
           host: o.host,
           seed: o.seed,
+          ...(o.tlsKey && o.tlsCert
+            ? {
+                tls: { key: readFileSync(o.tlsKey, 'utf8'), cert: readFileSync(o.tlsCert, 'utf8') },
+              }
+            : {}),
+          ...(o.invalidQueryReturnsNoRows ? { invalidQueryReturnsNoRows: true } : {}),
           ...(o.clientId && o.clientSecret
             ? { oauth: { clientId: o.clientId, clientSecret: o.clientSecret } }
             : {}),
@@ -104,11 +121,20 @@ export function registerSandboxCommands(program: Command): void {
 
   sandbox
     .command('approve <change>')
-    .description('Approve the pending approval of a change (number or sys_id)')
+    .description(
+      'Approve a change (number or sys_id) as its approvers: each pending sysapproval_approver record by its own approver',
+    )
     .option('--url <url>', 'sandbox URL', DEFAULT_URL)
     .option('--comment <text>', 'approver comment')
-    .action((change: string, o: { url: string; comment?: string }) =>
-      callAdmin(o.url, `/changes/${encodeURIComponent(change)}/approve`, { comment: o.comment }),
+    .option('--as <user>', "approve only this approver's record (default: every pending approver)")
+    .option('--stage-only', 'approve the current stage only (technical, or CAB), not the next')
+    .action(
+      (change: string, o: { url: string; comment?: string; as?: string; stageOnly?: boolean }) =>
+        callAdmin(o.url, `/changes/${encodeURIComponent(change)}/approve`, {
+          comment: o.comment,
+          approver: o.as,
+          ...(o.stageOnly ? { stages: 'current' } : {}),
+        }),
     );
 
   sandbox
@@ -116,8 +142,12 @@ export function registerSandboxCommands(program: Command): void {
     .description('Reject the pending approval of a change; it goes back to New')
     .option('--url <url>', 'sandbox URL', DEFAULT_URL)
     .option('--comment <text>', 'rejection reason')
-    .action((change: string, o: { url: string; comment?: string }) =>
-      callAdmin(o.url, `/changes/${encodeURIComponent(change)}/reject`, { comment: o.comment }),
+    .option('--as <user>', 'reject as this approver (default: the first pending one)')
+    .action((change: string, o: { url: string; comment?: string; as?: string }) =>
+      callAdmin(o.url, `/changes/${encodeURIComponent(change)}/reject`, {
+        comment: o.comment,
+        approver: o.as,
+      }),
     );
 
   sandbox

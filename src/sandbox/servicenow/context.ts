@@ -22,6 +22,10 @@ export interface SandboxContext {
   attachmentMaxBytes: number;
   /** Identification attributes per CI class for identifyreconcile (default `name`). */
   identificationRules: Record<string, string[]>;
+  /** `glide.invalid_query.returns_no_rows`: a term on an unknown field empties the result. */
+  invalidQueryReturnsNoRows: boolean;
+  /** Roles that may read a table's rows; others see them filtered out (not refused). */
+  readAcls: Record<string, string[]>;
   requestLog: RequestLogEntry[];
   /** Set once listening: `http://127.0.0.1:<port>`. */
   baseUrl: string;

@@ -128,8 +128,47 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function test(cond: Condition, record: Readonly<Record<string, string>>): boolean {
-  const actual = record[cond.field] ?? '';
+/** How a condition reads a field of a record (dot-walking `caller_id.name` goes through here). */
+export type ValueOf<T> = (record: T, field: string) => string;
+
+const plainValue: ValueOf<Readonly<Record<string, string>>> = (record, field) =>
+  record[field] ?? '';
+
+/**
+ * Drop every condition and ORDERBY on a field the table does not have. ServiceNowDocs
+ * rest-apis/change-management-api.md (sysparm_query): "If part of the query is invalid, such as
+ * by specifying an invalid field name, the instance ignores the invalid part … Set
+ * [glide.invalid_query.returns_no_rows] to true to return no rows on an invalid query", a
+ * property that "controls the behavior of all queries across the instance". `invalid` lists the
+ * dropped field names.
+ */
+export function pruneQuery(
+  query: EncodedQuery,
+  known: (field: string) => boolean,
+): { query: EncodedQuery; invalid: string[] } {
+  const invalid = new Set<string>();
+  const keep = (field: string): boolean => {
+    if (known(field)) return true;
+    invalid.add(field);
+    return false;
+  };
+  const queries = query.queries
+    .map((clauses) =>
+      clauses
+        .map((alternatives) => alternatives.filter((cond) => keep(cond.field)))
+        .filter((alternatives) => alternatives.length > 0),
+    )
+    .filter((clauses) => clauses.length > 0);
+  // A query whose every term was dropped matches everything, like an empty one.
+  const all = query.queries.length > 0 && queries.length < query.queries.length;
+  return {
+    query: { queries: all ? [] : queries, orderBy: query.orderBy.filter((o) => keep(o.field)) },
+    invalid: [...invalid],
+  };
+}
+
+function test<T>(cond: Condition, record: T, valueOf: ValueOf<T>): boolean {
+  const actual = valueOf(record, cond.field);
   const lower = actual.toLowerCase();
   const want = cond.value.toLowerCase();
   switch (cond.op) {
@@ -168,10 +207,14 @@ function test(cond: Condition, record: Readonly<Record<string, string>>): boolea
 }
 
 /** Whether `record` satisfies the parsed query. */
-export function matches(query: EncodedQuery, record: Readonly<Record<string, string>>): boolean {
+export function matches<T = Readonly<Record<string, string>>>(
+  query: EncodedQuery,
+  record: T,
+  valueOf: ValueOf<T> = plainValue as unknown as ValueOf<T>,
+): boolean {
   if (query.queries.length === 0) return true;
   return query.queries.some((clauses) =>
-    clauses.every((alternatives) => alternatives.some((cond) => test(cond, record))),
+    clauses.every((alternatives) => alternatives.some((cond) => test(cond, record, valueOf))),
   );
 }
 
@@ -179,14 +222,15 @@ export function matches(query: EncodedQuery, record: Readonly<Record<string, str
 export function applyQuery<T extends Readonly<Record<string, string>>>(
   query: EncodedQuery,
   records: readonly T[],
+  valueOf: ValueOf<T> = plainValue,
 ): T[] {
-  const hits = records.filter((record) => matches(query, record));
+  const hits = records.filter((record) => matches(query, record, valueOf));
   if (query.orderBy.length === 0) return hits;
   return hits
     .map((record, index) => ({ record, index }))
     .sort((x, y) => {
       for (const { field, desc } of query.orderBy) {
-        const diff = compare(x.record[field] ?? '', y.record[field] ?? '');
+        const diff = compare(valueOf(x.record, field), valueOf(y.record, field));
         if (diff !== 0) return desc ? -diff : diff;
       }
       return x.index - y.index;

@@ -7,15 +7,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createAdmin, DEFAULT_TEMPLATES, seed, type SandboxAdmin } from './admin.js';
+import {
+  ApprovalEngine,
+  APPROVER_USERS,
+  DEFAULT_APPROVERS,
+  type ApproverConfig,
+} from './approvals.js';
 import { Auth, DEFAULT_USER } from './auth.js';
-import { OutboundDispatcher } from './business-rules.js';
+import { OutboundDispatcher, type RuleConfig } from './business-rules.js';
 import { afterResponse, type SandboxContext } from './context.js';
+import { Dictionary, type DictionaryExtension } from './dictionary.js';
 import { Faults } from './faults.js';
+import { DEFAULT_READ_ACLS } from './routes/http.js';
 import { adminRoutes } from './routes/admin.js';
 import { attachmentRoutes } from './routes/attachment.js';
+import { batchRoutes } from './routes/batch.js';
 import { changeRoutes } from './routes/change.js';
 import { fail, type SandboxEnv } from './routes/http.js';
 import { identifyRoutes } from './routes/identify.js';
@@ -38,6 +48,8 @@ export interface ServiceNowSandboxOptions {
   users?: SandboxUser[];
   /** Business-rule targets (changegate's `/hooks/servicenow`). */
   outbound?: OutboundTarget[];
+  /** The instance's `changegate.fields.<table>` properties and extra rule-condition fields. */
+  outboundRules?: RuleConfig;
   /** Random 0..N ms delay per outbound message, so deliveries can arrive out of order. */
   outboundJitterMs?: number;
   /** Standard change templates; default two (see DEFAULT_TEMPLATES). */
@@ -50,6 +62,23 @@ export interface ServiceNowSandboxOptions {
   attachmentMaxBytes?: number;
   /** identifyreconcile identification attributes per class (default `['name']`). */
   identificationRules?: Record<string, string[]>;
+  /**
+   * Tables or columns this instance has beyond the base dictionary (custom `u_` fields the
+   * install kit or an admin added). A field not in the dictionary does not exist.
+   */
+  dictionary?: DictionaryExtension;
+  /** The system property `glide.invalid_query.returns_no_rows` (default false, as shipped). */
+  invalidQueryReturnsNoRows?: boolean;
+  /** Approvers per stage (user_names); default tech.approver (technical), cab.approver (CAB). */
+  approvers?: ApproverConfig;
+  /**
+   * Row-level read ACLs: a table's rows are visible only to these roles; anyone else gets them
+   * filtered out (200, fewer rows; 404 by sys_id), not refused. Default
+   * `{ sys_journal_field: ['admin'] }`; pass the install kit's ACL role to model it installed.
+   */
+  readAcls?: Record<string, string[]>;
+  /** Serve HTTPS with this PEM key and certificate (ServiceNow's own clients refuse http://). */
+  tls?: { key: string; cert: string };
 }
 
 export interface ServiceNowSandbox {
@@ -79,9 +108,13 @@ export async function startServiceNowSandbox(
   opts: ServiceNowSandboxOptions = {},
 ): Promise<ServiceNowSandbox> {
   const clock = opts.clock ?? (() => new Date());
-  const users = opts.users ?? [DEFAULT_USER];
+  const configured = opts.users ?? [DEFAULT_USER];
+  const users = [
+    ...configured,
+    ...APPROVER_USERS.filter((a) => !configured.some((u) => u.username === a.username)),
+  ];
   const faults = new Faults();
-  const store = new Store(clock);
+  const store = new Store(clock, new Dictionary(opts.dictionary));
   const ctx: SandboxContext = {
     instanceName: opts.instanceName ?? 'changegate-sandbox',
     store,
@@ -91,18 +124,24 @@ export async function startServiceNowSandbox(
       clock,
       faults,
       ...(opts.outboundJitterMs ? { jitterMs: opts.outboundJitterMs } : {}),
+      ...(opts.outboundRules ? { rules: opts.outboundRules } : {}),
     }),
     clock,
     attachments: new Map(),
     attachmentMaxBytes: opts.attachmentMaxBytes ?? 10 * 1024 * 1024,
     identificationRules: opts.identificationRules ?? {},
+    invalidQueryReturnsNoRows: opts.invalidQueryReturnsNoRows ?? false,
+    readAcls: { ...DEFAULT_READ_ACLS, ...(opts.readAcls ?? {}) },
     requestLog: [],
     baseUrl: '',
     deferred: new AsyncLocalStorage(),
   };
-  store.onWrite((table, record) => afterResponse(ctx, () => ctx.outbound.schedule(table, record)));
+  store.onWrite((table, record, operation, previous) =>
+    afterResponse(ctx, () => ctx.outbound.schedule(table, record, previous)),
+  );
+  new ApprovalEngine(store, opts.approvers ?? DEFAULT_APPROVERS).attach();
   const reseed = (): void =>
-    seed(ctx, users, opts.templates ?? DEFAULT_TEMPLATES, opts.seed ?? true);
+    seed(ctx, configured, opts.templates ?? DEFAULT_TEMPLATES, opts.seed ?? true);
   reseed();
   const admin = createAdmin(ctx, reseed);
 
@@ -201,19 +240,28 @@ export async function startServiceNowSandbox(
   for (const prefix of ['/api/now/attachment', '/api/now/v1/attachment'])
     app.route(prefix, attachmentRoutes(ctx));
   app.route('/api/now/identifyreconcile', identifyRoutes(ctx));
+  app.route(
+    '/api/now/v1/batch',
+    batchRoutes((request, env) => app.fetch(request, env)),
+  );
 
   app.notFound((c) => fail(c, 400, 'Requested URI does not represent any resource', null));
   app.onError((err, c) => fail(c, 500, 'Internal Server Error', err.message));
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(
-      { fetch: app.fetch, port: opts.port ?? 0, hostname: opts.host ?? '127.0.0.1' },
+      {
+        fetch: app.fetch,
+        port: opts.port ?? 0,
+        hostname: opts.host ?? '127.0.0.1',
+        ...(opts.tls ? { createServer: createHttpsServer, serverOptions: opts.tls } : {}),
+      },
       () => resolve(s),
     );
   });
   const address = server.address() as AddressInfo;
   const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
-  ctx.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  ctx.baseUrl = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
   return {
     url: ctx.baseUrl,

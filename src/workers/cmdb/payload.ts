@@ -1,4 +1,5 @@
-import type { CmdbPolicy } from '../../config/cmdb.js';
+import { CMDB_CLASSES } from '../../config/cmdb-classes.js';
+import { cmdbClassOf, type CmdbPolicy } from '../../config/cmdb.js';
 import { render } from '../../policy/template.js';
 import type { CmdbItem, CmdbRelation } from '../../servicenow/index.js';
 
@@ -39,9 +40,20 @@ export function installedVars(i: Installed): Record<string, unknown> {
   };
 }
 
-/** The class a policy registers: configured, else by kind. */
-export function ciClassOf(policy: CmdbPolicy): string {
-  return policy.ci.className ?? (policy.kind === 'image' ? 'cmdb_ci_os_image' : 'cmdb_ci_appl');
+/** The class a policy registers: configured, else `cmdb_ci_appl` / `cmdb_ci_docker_image`. */
+export const ciClassOf = (policy: CmdbPolicy): string => cmdbClassOf(policy);
+
+/** The deployment names no host for a class identified with its host (a dependent rule). */
+export class MissingHostError extends Error {
+  constructor(
+    readonly policy: string,
+    readonly className: string,
+    readonly environment: string,
+  ) {
+    super(
+      `[changegate/workers/cmdb] policy ${policy}: ${className} is identified with the host it runs on, and no host is configured for environment "${environment}": add it to the Runs on relation's byEnvironment (or give the relation a name)`,
+    );
+  }
 }
 
 export interface ReconcilePlan {
@@ -67,8 +79,9 @@ export function reconcilePlan(policy: CmdbPolicy, i: Installed): ReconcilePlan {
     );
   }
   const version = render(policy.ci.version, vars).trim();
+  const rule = CMDB_CLASSES[className];
   const values: Record<string, string> = { name };
-  for (const [field, template] of Object.entries(policy.ci.values)) {
+  for (const [field, template] of Object.entries({ ...rule?.defaults, ...policy.ci.values })) {
     const value = render(template, vars);
     if (value !== '') values[field] = value;
   }
@@ -92,5 +105,8 @@ export function reconcilePlan(policy: CmdbPolicy, i: Installed): ReconcilePlan {
     if (!relations.some((r) => r.parent === parent && r.child === child && r.type === rel.type))
       relations.push({ parent, child, type: rel.type });
   }
+  const host = policy.ci.identifiedBy ? undefined : rule?.hostedOn;
+  if (host && !relations.some((r) => r.parent === 0 && r.type === host.type))
+    throw new MissingHostError(policy.name, className, i.environment);
   return { items, relations, ci: { className, name, version } };
 }

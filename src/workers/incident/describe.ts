@@ -64,8 +64,11 @@ export function descriptionOf(o: Occurrence): string {
 
 /** A journal marker that names one CloudEvent: how a redelivery is recognised. */
 export function eventMarker(eventId: string): string {
-  return `[changegate event ${eventId.replace(/[\^\r\n\]]/g, '_')}]`;
+  return `${EVENT_MARKER_PREFIX}${eventId.replace(/[\^\r\n\]]/g, '_')}]`;
 }
+
+/** What every failure note's marker starts with: counting them counts the failures. */
+export const EVENT_MARKER_PREFIX = '[changegate event ';
 
 /** The work note of the Nth failure (N ≥ 2), ending with the event's marker. */
 export function repeatNoteOf(o: Occurrence, count: number, eventId: string): string {

@@ -17,3 +17,21 @@ export async function journalHas(
   });
   return hits.length > 0;
 }
+
+/**
+ * How many of a record's work notes contain `marker` (up to `limit`): the failure count of an
+ * incident is the number of changegate event notes on it, kept without any custom field.
+ */
+export async function journalCount(
+  table: TableApi,
+  recordSysId: string,
+  marker: string,
+  limit = 1000,
+): Promise<number> {
+  const hits = await table.query('sys_journal_field', {
+    query: `element_id=${recordSysId}^element=work_notes^valueLIKE${marker}`,
+    fields: ['sys_id'],
+    limit,
+  });
+  return hits.length;
+}

@@ -197,7 +197,7 @@ export async function crsOf(stack: E2eStack, gate: GateDeployment): Promise<SnRe
   );
 }
 
-/** Wait for the deployment's CR to exist and wait for approval (Authorize). */
+/** Wait for the deployment's CR to exist and wait for approval (requested at Assess or Authorize). */
 export async function awaitingApproval(stack: E2eStack, gate: GateDeployment): Promise<SnRecord> {
   return poll(
     async () => (await crsOf(stack, gate)).find((r) => r.approval === 'requested'),

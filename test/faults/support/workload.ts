@@ -94,15 +94,21 @@ function failure(n: number): Delivery {
 }
 
 const FILLERS: readonly (() => Delivery)[] = [
-  () => ({
-    kind: 'filler',
-    provider: 'github',
-    route: '/hooks/github',
-    request: githubRequest('workflow_run', githubFixture('workflow_run.completed'), {
-      secret: E2E_SECRETS.github,
-      deliveryId: randomUUID(),
-    }),
-  }),
+  () => {
+    const deliveryId = randomUUID();
+    // The recorded payload plus one added key naming the delivery: the receiver dedupes GitHub
+    // on the signed bytes, so the same body under a new id would be a replay (answered 200).
+    const payload = {
+      ...githubFixture('workflow_run.completed'),
+      changegate_test_delivery: deliveryId,
+    };
+    return {
+      kind: 'filler',
+      provider: 'github',
+      route: '/hooks/github',
+      request: githubRequest('workflow_run', payload, { secret: E2E_SECRETS.github, deliveryId }),
+    };
+  },
   () => ({
     kind: 'filler',
     provider: 'gitlab',

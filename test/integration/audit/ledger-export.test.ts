@@ -69,7 +69,7 @@ describe('the audit ledger of one gated deployment', () => {
         deploymentData('acme/payments', 'pay-1', { callback: { kind: 'generic', url } }),
       );
     expect(await send('requested')).toBe(202);
-    const cr = await theChange(stack, CORRELATION, (r) => r.state === '-3');
+    const cr = await theChange(stack, CORRELATION, (r) => r.approval === 'requested');
     number = cr.number!;
     stack.servicenow.admin.approve(number);
     await eventually(() => stack.ci.generic.state('audit-wf-1') === 'released');

@@ -52,7 +52,7 @@ describe('changegate recover gitlab', () => {
 
     // The gate opens exactly as from the Pipeline Hook: CR, approval, approve + play.
     const correlationId = `gitlab/acme/missed/job-${missed.jobId}`;
-    const cr = await theChange(stack, correlationId, (r) => r.state === '-3');
+    const cr = await theChange(stack, correlationId, (r) => r.approval === 'requested');
     await eventually(async () => {
       const again = await recoverGitlab({ config, bus: stack.bus, log, dryRun: true });
       return again.known === 1 && again.registered === 0;

@@ -25,6 +25,20 @@ beforeAll(async () => {
             mode: 'standard',
             template: TEMPLATE.name,
           },
+          {
+            // A CR raised by hand is linkable by number when it carries this justification.
+            name: 'payments',
+            match: { project: 'acme/payments', environment: 'prod*' },
+            mode: 'normal',
+            link: { byNumber: true, fields: { justification: '{{project}} release' } },
+          },
+          {
+            // Links by number and even allows reuse: still only of its own project's CRs.
+            name: 'ledger',
+            match: { project: 'acme/ledger', environment: 'prod*' },
+            mode: 'normal',
+            link: { byNumber: true, allowReuse: true },
+          },
           { name: 'production', match: { environment: 'prod*' }, mode: 'normal' },
           { name: 'uncontrolled', match: {}, mode: 'none' },
         ],
@@ -81,15 +95,20 @@ describe('which change request a deployment gets', () => {
     const template = stack.servicenow.admin
       .records('std_change_record_producer')
       .find((t) => t.name === TEMPLATE.name);
-    expect(cr?.std_change_producer_version).toBe(template?.sys_id);
+    // The CR points at the template's current version (std_change_producer_version), not the template.
+    expect(cr?.std_change_producer_version).toBe(template?.current_version);
+    expect(template?.current_version).toMatch(/^[0-9a-f]{32}$/);
     expect(decisions(stack, path)).toHaveLength(1);
   });
 
   it('links the CR the pipeline names instead of creating one', async () => {
     const client = stack.workers.servicenow.clientFor();
-    const planned = await client.change.createNormal({ short_description: 'Q4 payments release' });
+    const planned = await client.change.createNormal({
+      short_description: 'Q4 payments release',
+      justification: 'acme/payments release',
+    });
+    // Request approval (New → Assess); the approvers move it on, not the client.
     await client.table.patch('change_request', planned.sys_id!, { state: '-4' });
-    await client.table.patch('change_request', planned.sys_id!, { state: '-3' });
     const before = stack.servicenow.admin.records('change_request').length;
 
     const path = await request('linked-1', 'acme/payments', 'link-1', {
@@ -102,6 +121,52 @@ describe('which change request a deployment gets', () => {
     expect(stack.servicenow.admin.records('change_request')).toHaveLength(before);
     expect(changeByNumber(stack, planned.number!)?.state).toBe('-1');
     expect(decisions(stack, path)).toHaveLength(1);
+  });
+
+  it("refuses project B's deployment naming project A's approved CR, with the reason, creating nothing", async () => {
+    // Project A's CR, created and approved for A's deployment.
+    const pathA = await request('borrow-a', 'acme/payments', 'borrow-a', {});
+    const crA = await theChange(
+      stack,
+      'generic/kinds/acme/payments/borrow-a',
+      (r) => r.approval === 'requested',
+    );
+    stack.servicenow.admin.approve(crA.number!);
+    await eventually(() => stack.ci.generic.state('borrow-a') === 'released');
+    const before = stack.servicenow.admin.records('change_request').length;
+
+    // Project B names it (a line in a commit message) under a policy that links by number.
+    const pathB = await request('borrow-b', 'acme/ledger', 'borrow-b', {
+      changeNumber: crA.number,
+    });
+    await eventually(() => stack.ci.generic.state('borrow-b') === 'rejected');
+    const [call] = decisions(stack, pathB);
+    expect(JSON.stringify(call?.body)).toContain(
+      `${crA.number} belongs to another deployment (generic/kinds/acme/payments/borrow-a)`,
+    );
+    const refusal = await audited(
+      stack,
+      (a) =>
+        a.action === 'link-refused' && a.correlationId === 'generic/kinds/acme/ledger/borrow-b',
+    );
+    expect(refusal.reason).toContain('cannot approve acme/ledger → production');
+    expect(stack.servicenow.admin.records('change_request')).toHaveLength(before);
+    expect(decisions(stack, pathA)).toHaveLength(1);
+  });
+
+  it('refuses a hand-raised CR that does not carry what the policy expects', async () => {
+    const client = stack.workers.servicenow.clientFor();
+    const stray = await client.change.createNormal({ short_description: 'someone else' });
+    await request('stray-1', 'acme/payments', 'stray-1', { changeNumber: stray.number });
+    await eventually(() => stack.ci.generic.state('stray-1') === 'rejected');
+    const refusal = await audited(
+      stack,
+      (a) =>
+        a.action === 'link-refused' && a.correlationId === 'generic/kinds/acme/payments/stray-1',
+    );
+    expect(refusal.reason).toMatch(/its justification \(justification\) is ""/);
+    // Not bound: it stays free for the deployment it was raised for.
+    expect(changeByNumber(stack, stray.number!)?.correlation_id).toBe('');
   });
 
   it('rejects a deployment that names a CR that does not exist, creating nothing', async () => {

@@ -43,7 +43,7 @@ async function deploy(type: DeploymentType, project: string, id: string, action:
 /** A CR created for a deployment without a gate, approved so it waits in Scheduled. */
 async function scheduledChange(project: string, id: string) {
   await deploy('requested', project, id, 'change.created');
-  const cr = await theChange(stack, correlation(project, id), (r) => r.state === '-3');
+  const cr = await theChange(stack, correlation(project, id), (r) => r.approval === 'requested');
   stack.servicenow.admin.approve(cr.number!);
   expect(changeByNumber(stack, cr.number!)?.state).toBe('-2');
   return cr;
@@ -71,10 +71,11 @@ describe('the change request follows its deployment', () => {
     const cr = await theChange(
       stack,
       correlation('acme/payments', 'life-early'),
-      (r) => r.state === '-3',
+      (r) => r.approval === 'requested',
     );
     await deploy('started', 'acme/payments', 'life-early', 'change.noted');
-    expect(changeByNumber(stack, cr.number!)).toMatchObject({ state: '-3', approval: 'requested' });
+    // Technical approval is requested at Assess; nothing moves it on before the approvers.
+    expect(changeByNumber(stack, cr.number!)).toMatchObject({ state: '-4', approval: 'requested' });
     expect(workNotes(stack, cr.sys_id!)).toContainEqual(
       'changegate: deployment of acme/payments to production started. Run: https://ci.acme.example/runs/life-early',
     );

@@ -5,7 +5,23 @@ import { SECRETS, eventually, startStack, type Stack } from '../../support/stack
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // Production links a CR named by a Change trailer (off by default), and a CR of this project
+  // may serve another of its deployments (a linked CR must belong to the project).
+  stack = await startStack({
+    config: {
+      changes: {
+        policies: [
+          {
+            name: 'production',
+            match: { environment: 'prod*' },
+            mode: 'normal',
+            link: { byNumber: true, allowReuse: true },
+          },
+          { name: 'uncontrolled', match: {}, mode: 'none' },
+        ],
+      },
+    },
+  });
 });
 afterAll(async () => stack?.close());
 
@@ -42,7 +58,8 @@ describe('GitHub deployment protection rule, in one process', () => {
         .records('change_request')
         .find(
           (r) =>
-            r.correlation_id === 'github/acme/payments/run-1001-production' && r.state === '-3',
+            r.correlation_id === 'github/acme/payments/run-1001-production' &&
+            r.approval === 'requested',
         ),
     ); // Authorize: approval requested
     expect(stack.ci.received().filter((c) => c.effect === 'released')).toHaveLength(0);

@@ -47,8 +47,9 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
+/** Approve the CR once its approval is requested (the instance asks at Assess). */
 async function approveWhenRequested(correlationId: string) {
-  const cr = await theChange(stack, correlationId, (r) => r.state === '-3');
+  const cr = await theChange(stack, correlationId, (r) => r.approval === 'requested');
   stack.servicenow.admin.approve(cr.number!);
   return cr;
 }
@@ -149,7 +150,7 @@ describe('gates whose provider limit or path makes the callback impossible', () 
     const cr = await theChange(
       stack,
       'jenkins/acme/flaky-app/flaky-9-production',
-      (r) => r.state === '-3',
+      (r) => r.approval === 'requested',
     );
     // More failures than one round of quick attempts: only a later round can release it.
     stack.ci.failNext('jenkins', 503, 6);
@@ -199,7 +200,7 @@ describe('an Azure AuthToken pasted into the check body', () => {
     const cr = await theChange(
       stack,
       'azure-devops/Payments/leaky/77-production',
-      (r) => r.state === '-3',
+      (r) => r.approval === 'requested',
     );
     expect(cr.description).toContain('From CI: Deploy leaky; debug token: [redacted]');
     expect(cr.description).toContain('Commit: Rotate keys (old: [redacted])');

@@ -19,7 +19,7 @@ afterAll(async () => stack?.close());
 
 /** Approve the CR once it waits in Authorize; returns it as it was then. */
 async function approveWhenRequested(correlationId: string) {
-  const cr = await theChange(stack, correlationId, (r) => r.state === '-3');
+  const cr = await theChange(stack, correlationId, (r) => r.approval === 'requested');
   stack.servicenow.admin.approve(cr.number!);
   return cr;
 }
@@ -57,7 +57,11 @@ describe('gates of every CI system, in one process', () => {
   it('rejects a GitLab deploy job when its CR is rejected: GitLab drops the job', async () => {
     stack.ci.gitlab.hooks({ url: `${stack.receiver.url}/hooks/gitlab`, token: SECRETS.gitlab });
     const g = await stack.ci.gitlab.pipeline({ projectId: 32, projectPath: 'acme/ledger' });
-    const cr = await theChange(stack, `gitlab/acme/ledger/job-${g.jobId}`, (r) => r.state === '-3');
+    const cr = await theChange(
+      stack,
+      `gitlab/acme/ledger/job-${g.jobId}`,
+      (r) => r.approval === 'requested',
+    );
     stack.servicenow.admin.reject(cr.number!, 'not during the sale');
     const rejected = await stack.ci.waitFor(
       (c) =>
@@ -166,7 +170,7 @@ describe('gates of every CI system, in one process', () => {
     const cr = await theChange(
       stack,
       'generic/argo/platform/ingress/ingress-2-prod',
-      (r) => r.state === '-3',
+      (r) => r.approval === 'requested',
     );
     stack.servicenow.admin.reject(cr.number!, 'not during the sale');
     const rejected = await stack.ci.waitFor(

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import type { ConsumedRecord } from '../../../src/bus/port.js';
 import { fromRecord } from '../../../src/bus/cloudevents.js';
@@ -268,32 +268,121 @@ describe('POST /hooks/*', () => {
     ['not JSON', 'this is not json', 'invalid_json'],
     ['truncated JSON', '{"zen": "x", "hook', 'invalid_json'],
     ['JSON of the wrong shape', '{"action":"requested","environment":42}', 'invalid_field'],
-  ])('answers 400 with a reason for %s', async (_, body, reason) => {
+  ])(
+    'accepts a verified body it cannot read (%s) as webhook.received with the reason',
+    async (_, body, reason) => {
+      const deliveryId = `bad-${reason}-${body.length}`;
+      const res = await post(
+        '/hooks/github',
+        githubRequest('deployment_protection_rule', null, { secret: GITHUB, body, deliveryId }),
+      );
+      expect(res.status).toBe(202);
+      await settle();
+      const [event] = eventsWithId(cicd, deliveryId);
+      expect(event?.headers.ce_type).toBe('dev.changegate.webhook.received');
+      const data = (fromRecord(event!).data ?? {}) as { reason?: string; event?: string };
+      expect(data.event).toBe('deployment_protection_rule');
+      expect(
+        data.reason?.startsWith(reason.split(':')[0]!) || data.reason?.startsWith('missing_field'),
+      ).toBe(true);
+    },
+  );
+
+  it.each<[string, string, () => RawRequest]>([
+    [
+      'gitlab',
+      '/hooks/gitlab',
+      () =>
+        gitlabRequest('Deployment Hook', null, {
+          token: GITLAB,
+          body: '{"object_kind":"deployment"}',
+          idempotencyKey: 'unread-gitlab',
+        }),
+    ],
+    [
+      'jenkins',
+      '/hooks/jenkins',
+      () =>
+        signedRequest(
+          { type: 'deployment.requested', data: {} },
+          { secret: WHSEC, id: 'unread-jenkins', at: new Date() },
+        ),
+    ],
+    [
+      'servicenow',
+      '/hooks/servicenow',
+      () =>
+        signedRequest(
+          { type: 'change.updated', data: {} },
+          { secret: WHSEC, id: 'unread-servicenow', at: new Date() },
+        ),
+    ],
+    [
+      'generic',
+      '/hooks/generic/argo',
+      () =>
+        signedRequest('not json at all', { secret: WHSEC, id: 'unread-generic', at: new Date() }),
+    ],
+    [
+      'azure-devops',
+      '/hooks/azure-devops',
+      () =>
+        serviceHookRequest(
+          { id: 'unread-azure', eventType: 'build.complete', resource: 42 },
+          { authorization: basic('azure-hook', 'Hook-Pa55word!') },
+        ),
+    ],
+  ])(
+    'accepts a verified %s delivery it cannot normalize (202, webhook.received with the reason)',
+    async (provider, path, make) => {
+      const res = await post(path, make());
+      expect(res.status).toBe(202);
+      const { ids } = (await res.json()) as { ids: string[] };
+      await settle();
+      const [event] = eventsWithId(cicd, ids[0]!);
+      expect(event?.headers.ce_type).toBe('dev.changegate.webhook.received');
+      const data = fromRecord(event!).data as { provider: string; reason?: string };
+      expect(data.provider).toBe(provider);
+      expect(data.reason).toMatch(
+        /^(missing_field|invalid_field|invalid_json|schema_mismatch|unknown)/,
+      );
+      // A redelivery of it is a duplicate like any other.
+      expect((await post(path, make())).status).toBe(200);
+    },
+  );
+
+  it('answers 401, not 202, to a body it cannot read when the signature is wrong', async () => {
     const res = await post(
       '/hooks/github',
-      githubRequest('deployment_protection_rule', null, {
-        secret: GITHUB,
-        body,
-        deliveryId: `bad-${reason}-${body.length}`,
-      }),
+      githubRequest('push', null, { secret: 'not-the-secret', body: 'this is not json' }),
     );
-    expect(res.status).toBe(400);
-    const answer = (await res.json()) as { reason: string };
-    expect(
-      answer.reason.startsWith(reason.split(':')[0]!) || answer.reason.startsWith('missing_field'),
-    ).toBe(true);
+    expect(res.status).toBe(401);
   });
 
-  it('answers 503 with Retry-After while the bus is down, publishes nothing, and 202 once it is back', async () => {
+  it('spools while the bus is down (202, durability: spooled) and forwards each delivery once when it is back', async () => {
     bus.setAvailable(false);
     const make = () =>
       githubRequest('push', githubFixture('push'), { secret: GITHUB, deliveryId: 'outage-1' });
     const down = await post('/hooks/github', make());
-    expect(down.status).toBe(503);
-    expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(down.status).toBe(202);
+    expect(down.headers.get('changegate-durability')).toBe('spooled');
+    const again = await post('/hooks/github', make());
+    expect(again.status).toBe(200); // the sender retried: the spool already holds it
+    await settle();
+    expect(eventsWithId(cicd, 'outage-1')).toHaveLength(0);
     bus.setAvailable(true);
-    const up = await post('/hooks/github', make());
-    expect(up.status).toBe(202); // not "duplicate": the first one was never written
+    await vi.waitFor(() => expect(eventsWithId(cicd, 'outage-1')).toHaveLength(1), 10_000);
+    const after = await post('/hooks/github', make());
+    expect(after.status).toBe(200);
+    const next = await post(
+      '/hooks/github',
+      githubRequest('push', githubFixture('push'), {
+        secret: GITHUB,
+        deliveryId: 'outage-2',
+        body: JSON.stringify({ ...githubFixture('push'), after: 'x' }),
+      }),
+    );
+    expect(next.headers.get('changegate-durability')).toBe('kafka');
     await settle();
     expect(eventsWithId(cicd, 'outage-1')).toHaveLength(1);
   });

@@ -244,13 +244,13 @@ describe('ServiceNow sandbox over HTTP', () => {
 
     it('paginates with X-Total-Count and a Link header', async () => {
       for (let i = 0; i < 5; i++) {
-        await api('/api/now/table/u_page_test', {
+        await api('/api/now/table/sys_user_group', {
           method: 'POST',
-          body: JSON.stringify({ name: `row-${i}` }),
+          body: JSON.stringify({ name: `page-row-${i}` }),
         });
       }
       const res = await api(
-        '/api/now/table/u_page_test?sysparm_limit=2&sysparm_offset=2&sysparm_query=ORDERBYname',
+        '/api/now/table/sys_user_group?sysparm_limit=2&sysparm_offset=2&sysparm_query=nameSTARTSWITHpage-row-^ORDERBYname',
       );
       expect(res.headers.get('x-total-count')).toBe('5');
       const link = res.headers.get('link') ?? '';
@@ -262,8 +262,8 @@ describe('ServiceNow sandbox over HTTP', () => {
       );
       expect(rels).toEqual({ first: '0', prev: '0', next: '4', last: '4' });
       expect((await json<Result<Rec[]>>(res)).result.map((r) => r.name)).toEqual([
-        'row-2',
-        'row-3',
+        'page-row-2',
+        'page-row-3',
       ]);
     });
 
@@ -274,12 +274,36 @@ describe('ServiceNow sandbox over HTTP', () => {
       });
       const chg = (await json<Result<Rec>>(res)).result;
       expect(chg.work_notes).toBe('');
-      const notes = await api(
-        `/api/now/table/sys_journal_field?sysparm_query=element_id=${chg.sys_id}^element=work_notes`,
-      );
-      expect((await json<Result<Rec[]>>(notes)).result.map((n) => n.value)).toEqual([
-        'pipeline https://ci/1',
-      ]);
+      const query = `/api/now/table/sys_journal_field?sysparm_query=element_id=${chg.sys_id}^element=work_notes`;
+      // Without an ACL granting sys_journal_field, the rows are filtered out, not refused.
+      const hidden = await api(query);
+      expect(hidden.status).toBe(200);
+      expect((await json<Result<Rec[]>>(hidden)).result).toEqual([]);
+      const [entry] = sn.admin
+        .records('sys_journal_field')
+        .filter((j) => j.element_id === chg.sys_id);
+      expect(entry).toMatchObject({ element: 'work_notes', value: 'pipeline https://ci/1' });
+      expect((await api(`/api/now/table/sys_journal_field/${entry!.sys_id}`)).status).toBe(404);
+    });
+
+    it('shows journal entries to the roles a read ACL grants', async () => {
+      const granted = await startServiceNowSandbox({ readAcls: { sys_journal_field: ['itil'] } });
+      try {
+        const auth = { ...JSON_HEADERS };
+        const created = await fetch(`${granted.url}/api/now/table/incident`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ work_notes: 'seen' }),
+        });
+        const inc = (await json<Result<Rec>>(created)).result;
+        const notes = await fetch(
+          `${granted.url}/api/now/table/sys_journal_field?sysparm_query=element_id=${inc.sys_id}`,
+          { headers: auth },
+        );
+        expect((await json<Result<Rec[]>>(notes)).result.map((n) => n.value)).toEqual(['seen']);
+      } finally {
+        await granted.close();
+      }
     });
 
     it('returns reference fields as link/value unless links are excluded', async () => {
@@ -316,7 +340,7 @@ describe('ServiceNow sandbox over HTTP', () => {
       const chg = (
         await json<Result<Record<string, Field> & { __meta: { ignoredFields: string[] } }>>(created)
       ).result;
-      expect(chg.state).toEqual({ value: '-5', display_value: 'New' });
+      expect(chg.state).toEqual({ value: -5, display_value: 'New' });
       expect(chg.type).toEqual({ value: 'normal', display_value: 'Normal' });
       expect(chg.__meta.ignoredFields).toEqual(['no_such_field']);
       const id = chg.sys_id!.value;
@@ -326,25 +350,59 @@ describe('ServiceNow sandbox over HTTP', () => {
           method: 'PATCH',
           body: JSON.stringify(body),
         });
-      expect((await patch({ state: '-4' })).status).toBe(200);
-      const authorize = (await json<Result<Record<string, Field>>>(await patch({ state: '-3' })))
+      const assessed = (await json<Result<Record<string, Field>>>(await patch({ state: '-4' })))
         .result;
-      expect(authorize.approval!.value).toBe('requested');
-
-      const next = await json<Result<{ available_states: string[] }>>(
-        await api(`/api/sn_chg_rest/change/${id}/nextstates`),
+      expect(assessed.approval!.value).toBe('requested');
+      // Assess -> Authorize is the approval engine's move, not the client's.
+      expect((await patch({ state: '-3' })).status).toBe(403);
+      const next = await json<
+        Result<{
+          available_states: string[];
+          state_transitions: { to_state: string; transition_available: boolean }[][];
+        }>
+      >(await api(`/api/sn_chg_rest/change/${id}/nextstates`));
+      expect(next.result.available_states).toEqual(['-5', '4', '-4']);
+      expect(next.result.state_transitions.flat()).toContainEqual(
+        expect.objectContaining({
+          to_state: '-3',
+          display_value: 'Assess to Authorize',
+          transition_available: false,
+          automatic_transition: true,
+        }),
       );
-      expect(next.result.available_states).toEqual(['-3', '-5', '4']);
 
-      const approved = await api(`/api/sn_chg_rest/change/${id}/approvals`, {
+      // The technical approver decides through the approvals API; the integration user cannot.
+      const notMine = await api(`/api/sn_chg_rest/change/${id}/approvals`, {
         method: 'PATCH',
         body: JSON.stringify({ state: 'approved' }),
       });
+      expect(notMine.status).toBe(400);
+      const asApprover = (user: string) => (body: object) =>
+        fetch(`${sn.url}/api/sn_chg_rest/change/${id}/approvals`, {
+          method: 'PATCH',
+          headers: {
+            ...JSON_HEADERS,
+            authorization: `Basic ${Buffer.from(`${user}:changegate`).toString('base64')}`,
+          },
+          body: JSON.stringify(body),
+        });
+      const technical = await asApprover('tech.approver')({ state: 'approved' });
+      expect(technical.status).toBe(200);
+      expect((await json<Result<Record<string, Field>>>(technical)).result.state).toEqual({
+        value: -3,
+        display_value: 'Authorize',
+      });
+      const approved = await asApprover('cab.approver')({ state: 'approved' });
       expect(approved.status).toBe(200);
       expect((await json<Result<Record<string, Field>>>(approved)).result.state).toEqual({
-        value: '-2',
+        value: -2,
         display_value: 'Scheduled',
       });
+      const records = sn.admin.approvals(chg.number!.value);
+      expect(records.map((a) => [a.approval_source, a.state])).toEqual([
+        ['technical', 'approved'],
+        ['cab', 'approved'],
+      ]);
 
       expect((await patch({ state: '-1' })).status).toBe(200);
       expect((await patch({ state: '0' })).status).toBe(200);
@@ -398,11 +456,52 @@ describe('ServiceNow sandbox over HTTP', () => {
       expect(noReason.status).toBe(400);
       const rejected = sn.admin.reject(chg.number!.value, 'Outside the window');
       expect(rejected).toMatchObject({ state: '-5', approval: 'rejected' });
-      const journal = sn.admin.records('sys_journal_field').filter((j) => j.element_id === id);
+      // The reason is the approval record's comment, written by the approver it names.
+      const [approval] = sn.admin.approvals(chg.number!.value);
+      expect(approval).toMatchObject({ state: 'rejected', sys_updated_by: 'cab.approver' });
+      const journal = sn.admin
+        .records('sys_journal_field')
+        .filter((j) => j.element_id === approval!.sys_id);
       expect(journal.map((j) => j.value)).toContain('Outside the window');
     });
 
-    it('creates a standard change from a template pre-approved in Scheduled', async () => {
+    it('admin approves as the named approvers, one stage or all', async () => {
+      const chg = (
+        await json<Result<Record<string, Field>>>(
+          await api('/api/sn_chg_rest/change/normal', { method: 'POST', body: '{}' }),
+        )
+      ).result;
+      const number = String(chg.number!.value);
+      expect(() => sn.admin.approve(number)).toThrow(/no pending approval/);
+      sn.admin.setState(number, '-4');
+      expect(() => sn.admin.setField(number, 'approval', 'approved')).toThrow(
+        /approval engine sets it/,
+      );
+      expect(() => sn.admin.approve(number, 'ok', { approver: 'cab.approver' })).toThrow(
+        /no pending approval for cab.approver/,
+      );
+      expect(sn.admin.approve(number, 'tech ok', { stages: 'current' })).toMatchObject({
+        state: '-3',
+        approval: 'requested',
+      });
+      const res = await fetch(`${sn.url}/sandbox/admin/changes/${number}/approve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ approver: 'cab.approver', comment: 'CAB ok' }),
+      });
+      expect((await json<Result<Rec>>(res)).result).toMatchObject({
+        state: '-2',
+        approval: 'approved',
+      });
+      expect(
+        sn.admin.approvals(number).map((a) => [a.approval_source, a.state, a.sys_updated_by]),
+      ).toEqual([
+        ['technical', 'approved', 'tech.approver'],
+        ['cab', 'approved', 'cab.approver'],
+      ]);
+    });
+
+    it('creates a standard change from a template, pre-approved, in New', async () => {
       const templates = await json<Result<Record<string, Field>[]>>(
         await api('/api/sn_chg_rest/change/standard/template'),
       );
@@ -413,9 +512,14 @@ describe('ServiceNow sandbox over HTTP', () => {
       });
       expect(res.status).toBe(200);
       const chg = (await json<Result<Record<string, Field>>>(res)).result;
-      expect(chg.state!.value).toBe('-2');
+      expect(chg.state!.value).toBe(-5);
       expect(chg.approval!.value).toBe('approved');
       expect(chg.short_description!.value).toBe('Deploy application release');
+      // A template applies its own fields only: correlation_id is ignored, as documented.
+      expect(chg.correlation_id!.value).toBe('');
+      expect(
+        (chg as unknown as { __meta: { ignoredFields: string[] } }).__meta.ignoredFields,
+      ).toContain('correlation_id');
       expect(
         (
           await api('/api/sn_chg_rest/change/standard/0123456789abcdef0123456789abcdef', {
@@ -493,6 +597,43 @@ describe('ServiceNow sandbox over HTTP', () => {
     });
   });
 
+  describe('Batch API', () => {
+    it('runs each item as its own request with the batch credentials, bodies base64', async () => {
+      const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64');
+      const res = await api('/api/now/v1/batch', {
+        method: 'POST',
+        body: JSON.stringify({
+          batch_request_id: 7,
+          rest_requests: [
+            {
+              id: 'a',
+              method: 'POST',
+              url: '/api/now/table/sys_user_group',
+              headers: [{ name: 'Content-Type', value: 'application/json' }],
+              body: b64({ name: 'batched-group' }),
+            },
+            { id: 'b', method: 'GET', url: '/api/now/table/u_nope', headers: [] },
+          ],
+        }),
+      });
+      const out = await json<{
+        batch_request_id: string;
+        serviced_requests: { id: string; status_code: number; body: string }[];
+        unserviced_requests: string[];
+      }>(res);
+      expect(out.batch_request_id).toBe('7');
+      expect(out.serviced_requests.map((r) => [r.id, r.status_code])).toEqual([
+        ['a', 201],
+        ['b', 400],
+      ]);
+      const created = JSON.parse(
+        Buffer.from(out.serviced_requests[0]!.body, 'base64').toString('utf8'),
+      ) as Result<Rec>;
+      expect(created.result.name).toBe('batched-group');
+      expect(created.result.sys_created_by).toBe('changegate.integration');
+    });
+  });
+
   describe('identifyreconcile', () => {
     it('inserts, then updates, then reports no change, and relates items by index', async () => {
       const send = async (version: string): Promise<{ items: Rec[]; relations: Rec[] }> => {
@@ -500,7 +641,16 @@ describe('ServiceNow sandbox over HTTP', () => {
           method: 'POST',
           body: JSON.stringify({
             items: [
-              { className: 'cmdb_ci_appl', values: { name: 'svc-a', version } },
+              // The engine's own example of a dependent CI (IdentificationEngineScopedAPI.md).
+              {
+                className: 'cmdb_ci_appl',
+                values: {
+                  name: 'svc-a',
+                  version,
+                  running_process_command: '/usr/bin/node',
+                  running_process_key_parameters: 'server.js --port 3452',
+                },
+              },
               { className: 'cmdb_ci_linux_server', values: { name: 'host-9' } },
             ],
             relations: [{ parent: 0, child: 1, type: 'Runs on::Runs' }],
@@ -526,15 +676,76 @@ describe('ServiceNow sandbox over HTTP', () => {
       expect(type?.name).toBe('Runs on::Runs');
     });
 
-    it('reports an item without identification attributes as an error with HTTP 200', async () => {
-      const res = await api('/api/now/identifyreconcile', {
-        method: 'POST',
-        body: JSON.stringify({ items: [{ className: 'cmdb_ci_appl', values: { version: '1' } }] }),
-      });
+    const reconcile = async (
+      body: object,
+      path = '/api/now/identifyreconcile',
+    ): Promise<{ items: ItemOut[]; relations: ItemOut[] }> => {
+      const res = await api(path, { method: 'POST', body: JSON.stringify(body) });
       expect(res.status).toBe(200);
-      const item = (await json<Result<{ items: { errors: { error: string }[] }[] }>>(res)).result
-        .items[0]!;
-      expect(item.errors[0]!.error).toBe('MISSING_MATCHING_ATTRIBUTES');
+      return (await json<Result<{ items: ItemOut[]; relations: ItemOut[] }>>(res)).result;
+    };
+    type ItemOut = Rec & { errors?: { error: string; message: string }[] };
+
+    it('refuses an application without the Runs on host it depends on (MISSING_DEPENDENCY)', async () => {
+      // What the CMDB worker's defaults send: an app identified by name and version only.
+      const { items } = await reconcile({
+        items: [{ className: 'cmdb_ci_appl', values: { name: 'svc-b', version: '1' } }],
+      });
+      expect(items[0]).toMatchObject({ sysId: 'Unknown', errorCount: 1 });
+      expect(items[0]!.errors![0]!.error).toBe('MISSING_DEPENDENCY');
+      expect(sn.admin.records('cmdb_ci_appl').some((a) => a.name === 'svc-b')).toBe(false);
+    });
+
+    it('refuses an application on a host but without identifier attributes', async () => {
+      const { items } = await reconcile({
+        items: [
+          { className: 'cmdb_ci_appl', values: { name: 'svc-c' } },
+          { className: 'cmdb_ci_linux_server', values: { name: 'host-10' } },
+        ],
+        relations: [{ parent: 0, child: 1, type: 'Runs on::Runs' }],
+      });
+      expect(items[0]!.errors![0]!.error).toBe('MISSING_MATCHING_ATTRIBUTES');
+      expect(items[1]).toMatchObject({ operation: 'INSERT', errorCount: 0 });
+    });
+
+    it('refuses classes and relation types the instance does not have', async () => {
+      const { items } = await reconcile({
+        items: [
+          { className: 'cmdb_ci_os_image', values: { name: 'img' } },
+          { className: 'cmdb_ci_docker_image', values: { name: 'img', image_id: 'sha256:1' } },
+          { className: 'cmdb_ci_service', values: { name: 'Online Banking' } },
+        ],
+        relations: [{ parent: 2, child: 1, type: 'Deploys::Deployed by' }],
+      });
+      expect(items.map((i) => i.errors?.[0]?.error)).toEqual([
+        'INVALID_INPUT_DATA',
+        'INVALID_INPUT_DATA',
+        'INVALID_INPUT_DATA',
+      ]);
+      expect(items[0]!.errors![0]!.message).toContain('cmdb_ci_os_image');
+      expect(items[1]!.errors![0]!.message).toContain('Deploys::Deployed by');
+    });
+
+    it('identifies a docker image and a service by their base rules', async () => {
+      const { items, relations } = await reconcile({
+        items: [
+          { className: 'cmdb_ci_docker_image', values: { name: 'api', image_id: 'sha256:2' } },
+          { className: 'cmdb_ci_service', values: { name: 'Online Banking' } },
+        ],
+        relations: [{ parent: 1, child: 0, type: 'Depends on::Used by' }],
+      });
+      expect(items.map((i) => i.operation)).toEqual(['INSERT', 'NO_CHANGE']);
+      expect(relations[0]).toMatchObject({ operation: 'INSERT', errorCount: 0 });
+    });
+
+    it('reports without committing on /query', async () => {
+      const before = sn.admin.records('cmdb_ci_linux_server').length;
+      const { items } = await reconcile(
+        { items: [{ className: 'cmdb_ci_linux_server', values: { name: 'dry-run-host' } }] },
+        '/api/now/identifyreconcile/query',
+      );
+      expect(items[0]).toMatchObject({ operation: 'INSERT', sysId: 'Unknown' });
+      expect(sn.admin.records('cmdb_ci_linux_server')).toHaveLength(before);
     });
   });
 
@@ -588,17 +799,95 @@ describe('ServiceNow sandbox over HTTP', () => {
       expect(record.body).toBe(msg.body.toString('utf8'));
     });
 
+    it('fires like the install kit: only with a correlation_id, only on its trigger fields, null for empty', async () => {
+      await sn.admin.outbound.idle();
+      listener.received.length = 0;
+      const untracked = (
+        await json<Result<Rec>>(
+          await api('/api/now/table/change_request', { method: 'POST', body: '{}' }),
+        )
+      ).result;
+      const tracked = (
+        await json<Result<Rec>>(
+          await api('/api/now/table/change_request', {
+            method: 'POST',
+            body: JSON.stringify({ correlation_id: 'gh/app/rule' }),
+          }),
+        )
+      ).result;
+      const patch = (id: string, body: object) =>
+        api(`/api/now/table/change_request/${id}`, { method: 'PATCH', body: JSON.stringify(body) });
+      await patch(untracked.sys_id!, { state: '-4' });
+      await patch(tracked.sys_id!, { short_description: 'not a trigger field' });
+      await patch(tracked.sys_id!, { start_date: '2026-11-25 09:00:00' });
+      await sn.admin.outbound.idle();
+      const bodies = listener.received.map(
+        (m) => JSON.parse(m.body.toString('utf8')) as { data: Record<string, unknown> },
+      );
+      // The insert and the start_date change of the tracked change, nothing else.
+      expect(bodies.map((b) => [b.data.sys_id, b.data.start_date])).toEqual([
+        [tracked.sys_id, null],
+        [tracked.sys_id, '2026-11-25 09:00:00'],
+      ]);
+      expect(bodies[0]!.data).toMatchObject({ end_date: null, cmdb_ci: null, type: 'normal' });
+      expect(bodies[0]!.data).not.toHaveProperty('short_description');
+    });
+
     it('drops an outbound message under a drop-outbound fault and records it', async () => {
       await sn.admin.outbound.idle();
       listener.received.length = 0;
       sn.admin.faults.inject({ kind: 'drop-outbound', count: 1 });
-      await api('/api/now/table/incident', { method: 'POST', body: '{}' });
+      await api('/api/now/table/incident', {
+        method: 'POST',
+        body: JSON.stringify({ correlation_id: 'changegate/incident/drop' }),
+      });
       await sn.admin.outbound.idle();
       expect(listener.received).toHaveLength(0);
       expect(sn.admin.outbound.sent().at(-1)).toMatchObject({
         dropped: true,
         type: 'incident.updated',
       });
+    });
+  });
+
+  describe('a standard change made findable', () => {
+    it("takes correlation_id from a Table API PATCH, and the kit's rule fires on it", async () => {
+      await sn.admin.outbound.idle();
+      listener.received.length = 0;
+      const [template] = sn.admin.records('std_change_record_producer');
+      const created = await api(`/api/sn_chg_rest/change/standard/${template!.sys_id}`, {
+        method: 'POST',
+        body: JSON.stringify({ correlation_id: 'gh/app/std-2' }),
+      });
+      const id = String((await json<Result<Record<string, Field>>>(created)).result.sys_id!.value);
+      const find = async () =>
+        (
+          await json<Result<Rec[]>>(
+            await api('/api/now/table/change_request?sysparm_query=correlation_id=gh/app/std-2'),
+          )
+        ).result;
+      expect(await find()).toEqual([]);
+      await api(`/api/now/table/change_request/${id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ correlation_id: 'gh/app/std-2' }),
+      });
+      expect((await find()).map((r) => r.sys_id)).toEqual([id]);
+      await sn.admin.outbound.idle();
+      // The kit's rule fires on correlation_id.changes() (deploy/servicenow), so a standard
+      // change tagged after its template create is reported at once, then on every state change.
+      expect(listener.received).toHaveLength(1);
+      await api(`/api/now/table/change_request/${id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ state: '-2' }),
+      });
+      await sn.admin.outbound.idle();
+      const bodies = listener.received.map(
+        (m) => JSON.parse(m.body.toString('utf8')) as { data: Record<string, unknown> },
+      );
+      expect(bodies.map((b) => [b.data.correlation_id, b.data.state, b.data.approval])).toEqual([
+        ['gh/app/std-2', '-5', 'approved'],
+        ['gh/app/std-2', '-2', 'approved'],
+      ]);
     });
   });
 

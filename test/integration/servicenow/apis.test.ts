@@ -80,19 +80,30 @@ describe('ServiceNow client APIs against the sandbox', () => {
 
   it('reconciles CIs and their relation through identifyreconcile', async () => {
     const sn = client(sandbox.url);
-    const first = await sn.cmdb.identifyReconcile({
-      items: [
-        { className: 'cmdb_ci_appl', values: { name: 'payments-api', version: '2.0' } },
-        { className: 'cmdb_ci_linux_server', values: { name: 'web-01' } },
-      ],
+    // cmdb_ci_appl is a dependent class: identified by its running process on the host it runs on.
+    const app = {
+      className: 'cmdb_ci_appl',
+      values: {
+        name: 'payments-api',
+        version: '2.0',
+        running_process_command: 'payments-api',
+        running_process_key_parameters: 'environment=production',
+      },
+    };
+    const payload = {
+      items: [app, { className: 'cmdb_ci_linux_server', values: { name: 'web-01' } }],
       relations: [{ parent: 0, child: 1, type: 'Runs on::Runs' }],
-    });
+    };
+    const first = await sn.cmdb.identifyReconcile(payload);
     expect(first.items).toHaveLength(2);
     expect(first.items[0]?.sysId).toBeTruthy();
     expect(first.items[0]?.operation).toBe('INSERT');
-    const again = await sn.cmdb.identifyReconcile({
-      items: [{ className: 'cmdb_ci_appl', values: { name: 'payments-api', version: '2.0' } }],
-    });
+    const again = await sn.cmdb.identifyReconcile(payload);
     expect(again.items[0]?.sysId).toBe(first.items[0]?.sysId);
+
+    // Without the host, the base rule cannot identify it: refused with ServiceNow's error.
+    const alone = await sn.cmdb.identifyReconcile({ items: [app] });
+    expect(alone.items[0]?.sysId).toBeUndefined();
+    expect(alone.items[0]?.errors.map((e) => e.error)).toEqual(['MISSING_DEPENDENCY']);
   });
 });

@@ -2,7 +2,8 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../../src/servicenow/index.js';
 import { ServiceNowSchema } from '../../../src/config/servicenow.js';
-import { OAUTH, USER, startSandbox, type Sandbox } from './harness.js';
+import { BUSINESS_RULES } from '../../../src/servicenow/doctor-features.js';
+import { OAUTH, USER, client, startSandbox, type Sandbox } from './harness.js';
 
 /** A port nothing listens on: bind an ephemeral one, then release it. */
 function closedPort(): Promise<number> {
@@ -33,6 +34,26 @@ describe('changegate doctor for ServiceNow', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
     sandbox = await startSandbox({
+      // The install kit's journal read ACL (step 5c): without it the journal answers no rows.
+      readAcls: { sys_journal_field: ['itil'] },
+      // System tables every real instance has and the base sandbox dictionary leaves out:
+      // business rules (sys_script) and the dictionary itself (sys_dictionary).
+      dictionary: {
+        sys_script: {
+          source: 'base system table Business Rule [sys_script]; columns as the form shows them',
+          columns: {
+            name: 'string',
+            collection: 'table_name',
+            when: 'string',
+            active: { type: 'boolean', default: 'true' },
+            condition: 'string',
+          },
+        },
+        sys_dictionary: {
+          source: 'base system table Dictionary Entry [sys_dictionary]',
+          columns: { name: 'table_name', element: 'string', internal_type: 'string' },
+        },
+      },
       users: [
         { ...USER, roles: ['itil', 'change_manager'] },
         { username: 'viewer', password: 'pw', roles: [] },
@@ -41,7 +62,42 @@ describe('changegate doctor for ServiceNow', () => {
   });
   afterAll(() => sandbox.close());
 
+  /**
+   * What an instance with the install kit has: the two business rules (sys_script), and a
+   * readable journal (a work note exists and the ACL lets the integration read it).
+   */
+  async function installKit() {
+    const sn = client(sandbox.url);
+    for (const [table, name] of Object.entries(BUSINESS_RULES)) {
+      await sn.table.create('sys_script', {
+        name,
+        collection: table,
+        when: 'async',
+        active: 'true',
+        condition:
+          "!current.correlation_id.nil() && (current.operation() == 'insert' || current.correlation_id.changes() || current.state.changes())",
+      });
+    }
+    const cr = await sn.change.createNormal({ short_description: 'doctor' });
+    await sn.table.addWorkNote('change_request', cr.sys_id!, 'a note');
+  }
+
+  it('reports each feature changegate relies on as missing on an instance without the kit', async () => {
+    const c = capture();
+    await runDoctor({
+      config: config({ url: sandbox.url, auth: { type: 'basic', ...USER } }),
+      out: c.out,
+    });
+    expect(c.text()).toMatch(/feature: approvals readable\s+PASS/);
+    expect(c.text()).toMatch(/feature: journal readable\s+FAIL/);
+    expect(c.text()).toMatch(/feature: business rule on change_request\s+(FAIL|WARN)/);
+    expect(c.text()).toMatch(/feature: incident field u_changegate_failures\s+(WARN|PASS)/);
+    // The sandbox keeps roles on sys_user, not in sys_user_has_role: the check can only warn.
+    expect(c.text()).toMatch(/feature: roles\s+(PASS|WARN)/);
+  });
+
   it('passes every check against a correctly configured sandbox', async () => {
+    await installKit();
     const c = capture();
     const code = await runDoctor({
       config: config({ url: sandbox.url, auth: { type: 'oauth', ...OAUTH } }),

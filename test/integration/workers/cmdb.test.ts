@@ -17,9 +17,6 @@ const CMDB = {
       kind: 'image',
       match: { pipeline: 'build-image*' },
       ci: { name: '{{project}}-image' },
-      relations: [
-        { type: 'Contains::Contained by', className: 'cmdb_ci_appl', name: '{{project}}' },
-      ],
     },
     {
       name: 'apps',
@@ -126,7 +123,7 @@ describe('cmdb worker', () => {
     );
   });
 
-  it('registers an image build as an image CI that contains the application, and ignores other pipelines', async () => {
+  it('registers an image build as a Docker image CI, and ignores other pipelines', async () => {
     const h = await start();
     await h.publish(
       pipelineEvent('succeeded', 9, {
@@ -136,13 +133,15 @@ describe('cmdb worker', () => {
     );
     await h.publish(pipelineEvent('succeeded', 10, { pipeline: 'CI' }));
     await until(() => h.outcomes.length === 2, 'both');
-    const images = h.sandbox.admin.records('cmdb_ci_os_image');
+    const images = h.sandbox.admin.records('cmdb_ci_docker_image');
     expect(images).toHaveLength(1);
-    expect(images[0]).toMatchObject({ name: 'acme/payments-image', version: 'v2.0.0' });
-    const [app] = apps(h);
-    expect(relations(h)).toEqual([
-      expect.objectContaining({ parent: images[0]!.sys_id, child: app!.sys_id }),
-    ]);
+    expect(images[0]).toMatchObject({
+      name: 'acme/payments-image',
+      image_id: 'acme/payments:v2.0.0',
+      tag: 'v2.0.0',
+    });
+    expect(h.sandbox.admin.records('cmdb_ci_os_image')).toHaveLength(0);
+    expect(relations(h)).toEqual([]);
   });
 
   it('skips deployments no policy registers', async () => {
@@ -153,6 +152,19 @@ describe('cmdb worker', () => {
     expect(
       h.sandbox.admin.requests().filter((r) => r.path.startsWith('/api/now/identifyreconcile')),
     ).toHaveLength(0);
+  });
+
+  it('sends nothing IRE would refuse for an environment whose host is not configured, and audits why', async () => {
+    const h = await start();
+    await h.publish(deploymentEvent('succeeded', 'dep-h', { environment: 'prod-eu' }));
+    await until(() => h.outcomes.length === 1, 'handled');
+    expect(h.dlq()).toHaveLength(0);
+    expect(
+      h.sandbox.admin.requests().filter((r) => r.path.startsWith('/api/now/identifyreconcile')),
+    ).toHaveLength(0);
+    await until(() => h.audits().length === 1, 'audit');
+    expect(h.audits()[0]).toMatchObject({ action: 'cmdb.application.skipped' });
+    expect(h.audits()[0]!.reason).toMatch(/no host is configured for environment "prod-eu"/);
   });
 
   it('rides out identifyreconcile 500s and a lost work-note answer without a second CI or note', async () => {

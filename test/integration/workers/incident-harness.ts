@@ -42,7 +42,11 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const sandbox = await startServiceNowSandbox(options.sandbox ?? {});
+  // An instance with the install kit: its read ACL lets the integration (itil) read the journal.
+  const sandbox = await startServiceNowSandbox({
+    readAcls: { sys_journal_field: ['itil'] },
+    ...(options.sandbox ?? {}),
+  });
   const prefix = `t-${randomUUID().slice(0, 8)}`;
   const config = ConfigSchema.parse({
     bus: 'memory',

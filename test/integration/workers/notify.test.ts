@@ -83,7 +83,9 @@ async function requestGate(
     stack.servicenow.admin
       .records('change_request')
       .find(
-        (r) => r.correlation_id === `jenkins/acme/payments/${deploymentId}` && r.state === '-3',
+        (r) =>
+          r.correlation_id === `jenkins/acme/payments/${deploymentId}` &&
+          r.approval === 'requested',
       ),
   );
 }

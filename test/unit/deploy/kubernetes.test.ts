@@ -58,7 +58,8 @@ interface Deployment extends K8sObject {
 }
 
 const byKind = <T extends K8sObject>(kind: string) => objects.filter((o) => o.kind === kind) as T[];
-const deployments = byKind<Deployment>('Deployment');
+// The receiver is a StatefulSet (one spool volume per pod); the workers are Deployments.
+const deployments = [...byKind<Deployment>('Deployment'), ...byKind<Deployment>('StatefulSet')];
 const container = (d: Deployment) => d.spec.template.spec.containers[0]!;
 const workersOf = (d: Deployment) =>
   container(d).args[0] === 'worker' ? container(d).args[1]!.split(',') : [];
@@ -182,6 +183,23 @@ describe('deploy/kubernetes', () => {
       if (c.args[0] === 'start') expect(config.servicenow.connections).toEqual({});
       else expect(Object.keys(config.servicenow.connections)).not.toEqual([]);
     }
+  });
+
+  it('gives each receiver pod its own persistent spool volume, mounted where its config spools', () => {
+    const receiver = deployments.find((d) => container(d).args[0] === 'start')!;
+    expect(receiver.kind).toBe('StatefulSet');
+    const claims = (receiver.spec as { volumeClaimTemplates?: { metadata: { name: string } }[] })
+      .volumeClaimTemplates;
+    const mount = container(receiver).volumeMounts!.find(
+      (m) => m.name === claims?.[0]?.metadata.name,
+    );
+    expect(mount).toBeDefined();
+    const path = `${DIR}/config/receiver.yaml`;
+    const config = loadConfig({
+      path,
+      env: Object.fromEntries(requiredVariables(path).map((v) => [v, sampleSecret(v)])),
+    });
+    expect(config.ingest.spool.dir?.startsWith(`${mount!.mountPath}/`)).toBe(true);
   });
 
   it('mounts no service-account token (changegate calls no Kubernetes API)', () => {

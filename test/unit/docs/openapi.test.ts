@@ -214,7 +214,7 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     expect(await conforms('/hooks/jenkins', ping)).toEqual({ status: 'pong' });
   });
 
-  it('401 for a bad signature, 400 for a bad body, 404 for an unconfigured source', async () => {
+  it('401 for a bad signature, 202 for a verified body not understood, 400 for an overlong id, 404 for an unconfigured source', async () => {
     const now = new Date();
     const tampered = signedRequest(fixture('servicenow/change-updated.json'), {
       at: now,
@@ -224,11 +224,17 @@ describe('every answer the receiver gives is described by the OpenAPI document',
     expect(unauthorized.status).toBe(401);
     await conforms('/hooks/servicenow', unauthorized);
 
+    // Verified but not understood: accepted (published as webhook.received), never 400.
     const invalid = signedRequest({ type: 'change.updated', data: {} }, { at: now, id: 'bad' });
-    const bad = await send('/hooks/servicenow', invalid);
+    const unread = await send('/hooks/servicenow', invalid);
+    expect(unread.status).toBe(202);
+    await conforms('/hooks/servicenow', unread);
+
+    const longId = signedRequest({ type: 'ping' }, { at: now, id: `msg_${'x'.repeat(300)}` });
+    const bad = await send('/hooks/servicenow', longId);
     expect(bad.status).toBe(400);
     expect(await conforms('/hooks/servicenow', bad)).toMatchObject({
-      reason: 'missing_field:data.sys_id',
+      reason: 'invalid_header:webhook-id',
     });
 
     const unknown = await send(

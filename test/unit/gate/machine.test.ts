@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatePolicySchema, type GatePolicy } from '../../../src/config/changes.js';
-import type { ChangeSnapshot, GateRegisteredData } from '../../../src/events/gate.js';
+import type { Approver, ChangeSnapshot, GateRegisteredData } from '../../../src/events/gate.js';
 import {
   isNewer,
   openGates,
@@ -19,6 +19,15 @@ const NUMBER = 'CHG0050001';
 const POLICIES: Record<string, GatePolicy> = {
   default: GatePolicySchema.parse({ timeoutMinutes: 60 }),
   leave: GatePolicySchema.parse({ timeoutMinutes: 60, onTimeout: 'leave' }),
+  hold: GatePolicySchema.parse({ timeoutMinutes: 60, separationOfDuties: { onViolation: 'hold' } }),
+  mapped: GatePolicySchema.parse({
+    timeoutMinutes: 60,
+    separationOfDuties: { identities: { 'octo-dev': 'abel.tuter' } },
+  }),
+  own: GatePolicySchema.parse({
+    timeoutMinutes: 60,
+    separationOfDuties: { integrationUsers: ['abel.tuter'] },
+  }),
 };
 
 const ctx = (now = T0): StepContext => ({
@@ -61,12 +70,37 @@ function gate(gateId: string, overrides: Partial<GateRegisteredData> = {}): Gate
   };
 }
 
+/** The approvers the "worker" answers a read with (tests of separation of duties set them). */
+let APPROVERS: Approver[] = [];
+
+/**
+ * One step as the worker runs it: a `read-approvers` effect is answered at once with
+ * {@link APPROVERS} (the worker queues the answer as the next input), and only the effects that
+ * matter outside the machine are returned. Tests of the read itself use `step`.
+ */
+function drive(previous: CrState | undefined, input: Input, c: StepContext) {
+  let { state, effects } = step(previous, input, c);
+  const out: Effect[] = [];
+  for (let i = 0; i < 5; i++) {
+    const reads = effects.filter((e) => e.kind === 'read-approvers');
+    out.push(...effects.filter((e) => e.kind !== 'read-approvers'));
+    if (reads.length === 0) break;
+    ({ state, effects } = step(state, { kind: 'approvers', approvedBy: APPROVERS }, c));
+  }
+  // The answer's step re-arms the same timers; arming one twice is a no-op in the worker.
+  const armed = new Set<number>();
+  return {
+    state,
+    effects: out.filter((e) => e.kind !== 'timer' || (!armed.has(e.at) && !!armed.add(e.at))),
+  };
+}
+
 /** Feed inputs in order (each at its own time) and collect every effect. */
 function run(inputs: [Input, number?][], initial?: CrState) {
   let state = initial;
   const effects: Effect[] = [];
   for (const [input, now] of inputs) {
-    const next = step(state, input, ctx(now));
+    const next = drive(state, input, ctx(now));
     state = next.state;
     effects.push(...next.effects);
   }
@@ -97,7 +131,7 @@ describe('step', () => {
     expect(first.state.gates.g1).toMatchObject({ status: 'waiting', expiresAt: T0 + 60 * MINUTE });
     expect(first.effects).toEqual([{ kind: 'timer', at: T0 + 60 * MINUTE }]);
 
-    const second = step(first.state, changed(approved()), ctx(T0 + MINUTE));
+    const second = drive(first.state, changed(approved()), ctx(T0 + MINUTE));
     expect(second.effects).toEqual([
       {
         kind: 'callback',
@@ -160,7 +194,7 @@ describe('step', () => {
     expect(state.change).toEqual(newer);
     // The same second may hold a later update: it is applied.
     const sameSecond = snapshot({ ...base, updatedAt: '2026-11-25 10:00:05', state: STATE.review });
-    expect(step(state, changed(sameSecond), ctx()).state.change).toEqual(sameSecond);
+    expect(drive(state, changed(sameSecond), ctx()).state.change).toEqual(sameSecond);
   });
 
   it('decides every gate of one CR once', () => {
@@ -181,7 +215,7 @@ describe('step', () => {
 
   it('moves deciding to released on the callback answer, exactly once', () => {
     const before = run([[registered(gate('g1', { change: approved() }))]]).state;
-    const first = step(before, done('g1'), ctx(T0 + 1000));
+    const first = drive(before, done('g1'), ctx(T0 + 1000));
     expect(first.state.gates.g1).toMatchObject({ status: 'released', decidedAt: T0 + 1000 });
     expect(first.effects).toEqual([
       {
@@ -193,7 +227,7 @@ describe('step', () => {
         httpStatus: 204,
       },
     ]);
-    const again = step(first.state, done('g1'), ctx(T0 + 2000));
+    const again = drive(first.state, done('g1'), ctx(T0 + 2000));
     expect(again.effects).toEqual([]);
     expect(again.state.gates.g1?.decidedAt).toBe(T0 + 1000);
     expect(openGates(again.state)).toEqual([]);
@@ -201,8 +235,8 @@ describe('step', () => {
 
   it('ignores a callback answer for a gate that is not deciding or not known', () => {
     const waiting = run([[registered(gate('g1', { change: snapshot() }))]]).state;
-    expect(step(waiting, done('g1'), ctx()).state.gates.g1?.status).toBe('waiting');
-    expect(step(waiting, done('nope'), ctx()).effects).toEqual([
+    expect(drive(waiting, done('g1'), ctx()).state.gates.g1?.status).toBe('waiting');
+    expect(drive(waiting, done('nope'), ctx()).effects).toEqual([
       { kind: 'timer', at: T0 + 60 * MINUTE },
     ]);
   });
@@ -239,7 +273,7 @@ describe('step', () => {
       },
     ]);
     expect(state.gates.g1?.status).toBe('deciding');
-    expect(step(state, done('g1'), ctx(T0 + 61 * MINUTE)).state.gates.g1?.status).toBe('expired');
+    expect(drive(state, done('g1'), ctx(T0 + 61 * MINUTE)).state.gates.g1?.status).toBe('expired');
   });
 
   it('expires an undecided gate without a callback when onTimeout is leave', () => {
@@ -264,20 +298,20 @@ describe('step', () => {
   it('arms timers for the window start and the expiry, once each', () => {
     const early = approved({ startDate: '2026-11-25 10:30:00' });
     const opens = Date.parse('2026-11-25T10:30:00Z');
-    expect(step(undefined, registered(gate('g1', { change: early })), ctx()).effects).toEqual([
+    expect(drive(undefined, registered(gate('g1', { change: early })), ctx()).effects).toEqual([
       { kind: 'timer', at: T0 + 60 * MINUTE },
       { kind: 'timer', at: opens },
     ]);
     // Two gates waiting for the same two times: each time is asked for once per step.
     const both = run([[registered(gate('g1', { change: early }))], [registered(gate('g2'))]]);
     expect(callbacks(both.effects)).toEqual([]);
-    const tick = step(both.state, { kind: 'tick' }, ctx(T0 + MINUTE));
+    const tick = drive(both.state, { kind: 'tick' }, ctx(T0 + MINUTE));
     expect(tick.effects).toEqual([
       { kind: 'timer', at: T0 + 60 * MINUTE },
       { kind: 'timer', at: opens },
     ]);
     // The tick at the window start releases both.
-    const opened = step(tick.state, { kind: 'tick' }, ctx(opens));
+    const opened = drive(tick.state, { kind: 'tick' }, ctx(opens));
     expect(callbacks(opened.effects).map((e) => e.kind === 'callback' && e.gateId)).toEqual([
       'g1',
       'g2',
@@ -295,7 +329,7 @@ describe('step', () => {
       { kind: 'advance', sysId: 'sys-50001', number: NUMBER },
     ]);
     expect(callbacks(effects)).toEqual([]);
-    const implementing = step(state, changed(approved()), ctx());
+    const implementing = drive(state, changed(approved()), ctx());
     expect(callbacks(implementing.effects)).toHaveLength(1);
     expect(implementing.state.advanceRequested).toBe(false);
   });
@@ -342,7 +376,7 @@ describe('step', () => {
     for (const [i, input] of inputs.entries()) {
       const before = structuredClone(state);
       const frozenInput = deepFreeze(structuredClone(input));
-      const next = step(
+      const next = drive(
         state === undefined ? undefined : deepFreeze(state),
         frozenInput,
         ctx(T0 + i * 1000),
@@ -357,7 +391,7 @@ describe('step', () => {
   it('gives the same result for the same state, input and clock', () => {
     const base = run([[registered(gate('g1', { change: snapshot() }))]]).state;
     const input = changed(approved());
-    expect(step(base, input, ctx(T0 + 5))).toEqual(step(base, input, ctx(T0 + 5)));
+    expect(drive(base, input, ctx(T0 + 5))).toEqual(drive(base, input, ctx(T0 + 5)));
   });
 });
 
@@ -394,5 +428,143 @@ describe('isNewer', () => {
 
   it('takes a snapshot it cannot order', () => {
     expect(isNewer(s(), s(4))).toBe(true);
+  });
+});
+
+describe('who approved, and separation of duties', () => {
+  const ABEL: Approver = { sysId: 'u1', userName: 'abel.tuter', email: 'abel@acme.example' };
+  const sodCtx = ctx;
+  const author = { email: 'ABEL@acme.example', login: 'abel-gh' };
+
+  it('asks once who approved before the first release, then releases with the names', () => {
+    const first = step(undefined, registered(gate('g1', { change: approved() })), sodCtx());
+    expect(first.effects.filter((e) => e.kind === 'read-approvers')).toEqual([
+      { kind: 'read-approvers', sysId: 'sys-50001', number: NUMBER },
+    ]);
+    expect(callbacks(first.effects)).toEqual([]);
+    // A second gate of the same CR while the read is out does not ask again.
+    const second = step(first.state, registered(gate('g2', { change: approved() })), sodCtx());
+    expect(second.effects.filter((e) => e.kind === 'read-approvers')).toEqual([]);
+    const answered = step(second.state, { kind: 'approvers', approvedBy: [ABEL] }, sodCtx());
+    expect(callbacks(answered.effects).map((e) => e.gateId)).toEqual(['g1', 'g2']);
+    expect(answered.state.approvedBy).toEqual([ABEL]);
+  });
+
+  it('reads who approved at the approval, while the gate still waits for its window', () => {
+    const early = approved({ startDate: '2026-11-25 10:30:00' });
+    const first = step(undefined, registered(gate('g1', { change: early })), sodCtx());
+    expect(first.effects.filter((e) => e.kind === 'read-approvers')).toHaveLength(1);
+    expect(callbacks(first.effects)).toEqual([]);
+    const answered = step(first.state, { kind: 'approvers', approvedBy: [ABEL] }, sodCtx());
+    // Known now: the release at the window start needs no second read.
+    const opened = step(
+      answered.state,
+      { kind: 'tick' },
+      sodCtx(Date.parse('2026-11-25T10:30:00Z')),
+    );
+    expect(opened.effects.filter((e) => e.kind === 'read-approvers')).toEqual([]);
+    expect(callbacks(opened.effects).map((e) => e.outcome)).toEqual(['released']);
+  });
+
+  it('rejects when the approver is the commit author (matched by e-mail, any case)', () => {
+    APPROVERS = [ABEL];
+    const { state, effects } = run([
+      [registered(gate('g1', { change: approved(), people: { commitAuthor: author } }))],
+    ]);
+    APPROVERS = [];
+    expect(callbacks(effects)).toEqual([
+      {
+        kind: 'callback',
+        gateId: 'g1',
+        outcome: 'rejected',
+        decision: 'reject',
+        reason:
+          "separation of duties: abel.tuter approved, and is the deployment's commit author (same e-mail abel@acme.example)",
+      },
+    ]);
+    expect(state.gates.g1?.status).toBe('deciding');
+  });
+
+  it('holds instead when the policy says hold, and releases on a new approval by someone else', () => {
+    APPROVERS = [ABEL];
+    const held = run([
+      [
+        registered(
+          gate('g1', {
+            policy: 'hold',
+            change: approved(),
+            people: { actor: { login: 'abel.tuter' } },
+          }),
+        ),
+      ],
+    ]);
+    expect(callbacks(held.effects)).toEqual([]);
+    expect(held.state.gates.g1).toMatchObject({ status: 'waiting' });
+    expect(held.state.gates.g1?.reason).toMatch(
+      /trigger actor \(same user name abel.tuter\); held/,
+    );
+    // Re-approved by someone else: the approval changes, the approvers are read again.
+    APPROVERS = [{ sysId: 'u2', userName: 'beth.anglin' }];
+    const again = run(
+      [
+        [changed(snapshot({ state: STATE.authorize, approval: 'requested' }))],
+        [changed(approved())],
+      ],
+      held.state,
+    );
+    APPROVERS = [];
+    expect(callbacks(again.effects).map((e) => e.outcome)).toEqual(['released']);
+  });
+
+  it('matches a CI login mapped to the approver, and refuses changegate’s own user', () => {
+    APPROVERS = [ABEL];
+    const mapped = run([
+      [
+        registered(
+          gate('g1', {
+            policy: 'mapped',
+            change: approved(),
+            people: { pullRequestAuthor: { login: 'octo-dev' } },
+          }),
+        ),
+      ],
+    ]);
+    const own = run([[registered(gate('g2', { policy: 'own', change: approved() }))]]);
+    APPROVERS = [];
+    expect(callbacks(mapped.effects)[0]?.reason).toContain(
+      'pull request author (octo-dev is mapped to abel.tuter)',
+    );
+    expect(callbacks(own.effects)[0]?.reason).toContain("changegate's own ServiceNow user");
+  });
+
+  it('is off outside production-like environments unless enabled', () => {
+    APPROVERS = [ABEL];
+    const { effects } = run([
+      [
+        registered(
+          gate('g1', {
+            environment: 'staging',
+            change: approved(),
+            people: { commitAuthor: author },
+          }),
+        ),
+      ],
+    ]);
+    APPROVERS = [];
+    expect(callbacks(effects).map((e) => e.outcome)).toEqual(['released']);
+  });
+
+  it('waits when the approvers cannot be read and separation of duties applies', () => {
+    const first = step(undefined, registered(gate('g1', { change: approved() })), sodCtx());
+    const failed = step(first.state, { kind: 'approvers', error: 'HTTP 403' }, sodCtx());
+    expect(callbacks(failed.effects)).toEqual([]);
+    expect(failed.state.gates.g1?.reason).toMatch(/cannot be checked: .*HTTP 403/);
+    const staging = step(
+      undefined,
+      registered(gate('g2', { environment: 'staging', change: approved() })),
+      sodCtx(),
+    );
+    const released = step(staging.state, { kind: 'approvers', error: 'HTTP 403' }, sodCtx());
+    expect(callbacks(released.effects).map((e) => e.outcome)).toEqual(['released']);
   });
 });

@@ -111,3 +111,18 @@ describe('servicenow error mapping', () => {
     expect(reset.sent).toBe(true);
   });
 });
+
+describe('a refused state transition', () => {
+  it('is named a business-rule abort, not a missing role', () => {
+    const fix = fixFor({
+      kind: 'forbidden',
+      path: '/api/now/table/change_request/c83c5e5347c12200e0ef563dbb9a7190',
+      table: 'change_request',
+      auth: 'basic',
+      snMessage: 'Operation Failed',
+      snDetail: 'Invalid state transition from Assess to Authorize',
+    });
+    expect(fix).toContain('nextstates');
+    expect(fix).not.toContain('itil');
+  });
+});

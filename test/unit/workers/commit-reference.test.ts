@@ -36,8 +36,15 @@ const deployment = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
+// Linking by number is off by default (a commit line must not borrow another team's CR): these
+// policies turn it on, as an environment that links by trailer does.
 const policy = (extra: Record<string, unknown> = {}) => [
-  ChangePolicySchema.parse({ name: 'prod', match: { environment: 'production' }, ...extra }),
+  ChangePolicySchema.parse({
+    name: 'prod',
+    match: { environment: 'production' },
+    link: { byNumber: true },
+    ...extra,
+  }),
 ];
 
 describe('withCommitReference', () => {

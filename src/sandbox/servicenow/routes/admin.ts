@@ -38,16 +38,28 @@ export function adminRoutes(admin: SandboxAdmin): Hono<SandboxEnv> {
 
   app.post('/changes/:ref/approve', async (c) => {
     const b = await body(c);
-    return attempt(c, () => admin.approve(c.req.param('ref'), str(b.comment)));
+    return attempt(c, () =>
+      admin.approve(c.req.param('ref'), str(b.comment), {
+        ...(str(b.approver) ? { approver: str(b.approver) } : {}),
+        ...(b.stages === 'current' ? { stages: 'current' as const } : {}),
+      }),
+    );
   });
   app.post('/changes/:ref/reject', async (c) => {
     const b = await body(c);
-    return attempt(c, () => admin.reject(c.req.param('ref'), str(b.comment)));
+    return attempt(c, () =>
+      admin.reject(
+        c.req.param('ref'),
+        str(b.comment),
+        str(b.approver) ? { approver: str(b.approver) } : {},
+      ),
+    );
   });
   app.post('/changes/:ref/state', async (c) => {
     const b = await body(c);
     return attempt(c, () => admin.setState(c.req.param('ref'), str(b.state) ?? ''));
   });
+  app.get('/changes/:ref/approvals', (c) => attempt(c, () => admin.approvals(c.req.param('ref'))));
   app.post('/changes/:ref/cancel', (c) => attempt(c, () => admin.cancel(c.req.param('ref'))));
   app.post('/records/:ref/field', async (c) => {
     const b = await body(c);

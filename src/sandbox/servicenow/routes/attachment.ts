@@ -7,8 +7,29 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import type { SandboxContext } from '../context.js';
-import { applyQuery, parseEncodedQuery, QuerySyntaxError } from '../query.js';
+import { applyQuery, QuerySyntaxError } from '../query.js';
+import { tableQuery } from './table.js';
 import { denyUnlessAllowed, fail, notFound, type Ctx, type SandboxEnv } from './http.js';
+
+const ATTACHMENT_KEYS = [
+  'average_image_color',
+  'compressed',
+  'content_type',
+  'file_name',
+  'image_height',
+  'image_width',
+  'size_bytes',
+  'size_compressed',
+  'sys_created_by',
+  'sys_created_on',
+  'sys_id',
+  'sys_mod_count',
+  'sys_tags',
+  'sys_updated_by',
+  'sys_updated_on',
+  'table_name',
+  'table_sys_id',
+] as const;
 
 /** Build the Attachment API router (mount at `/api/now/attachment`). */
 export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
@@ -32,12 +53,15 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
         'table_name, table_sys_id and file_name are required',
       );
     }
-    if (!ctx.store.get(table, tableSysId)) {
+    // c_AttachmentAPI.md, POST /now/attachment/file: 404 "the record specified by the
+    // table_name and table_sys_id parameters does not exist or is not accessible". The error
+    // wording is not in the docs: ours.
+    if (!ctx.store.dictionary.has(table) || !ctx.store.getInFamily(table, tableSysId)) {
       return fail(
         c,
-        400,
-        'Invalid table_sys_id',
-        `Record ${tableSysId} not found in table ${table}`,
+        404,
+        'Record not found',
+        `No record ${tableSysId} in table ${table} to attach ${fileName} to`,
       );
     }
     if (bytes.byteLength > ctx.attachmentMaxBytes) {
@@ -67,9 +91,11 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
     if (!result.ok) return fail(c, 400, 'Failed to create the attachment', result.detail);
     const sysId = result.record.sys_id ?? '';
     ctx.attachments.set(sysId, bytes);
-    const download = `${ctx.baseUrl}/api/now/attachment/${sysId}/file`;
-    c.header('Location', download);
-    return c.json({ result: { ...result.record, download_link: download } }, 201);
+    // The Location a real instance answers is the versioned file URL: pysnc's own test
+    // (ServiceNow/PySNC test/test_snc_attachment.py) asserts it equals
+    // `<instance>/api/now/v1/attachment/<sys_id>/file`.
+    c.header('Location', `${ctx.baseUrl}/api/now/v1/attachment/${sysId}/file`);
+    return c.json({ result: withLink(result.record) }, 201);
   };
 
   app.post('/file', async (c) => {
@@ -109,20 +135,30 @@ export function attachmentRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
     );
   });
 
-  const withLink = (record: Record<string, string>): Record<string, string> => ({
-    ...record,
-    download_link: `${ctx.baseUrl}/api/now/attachment/${record.sys_id ?? ''}/file`,
-  });
+  // The metadata the Attachment API answers (c_AttachmentAPI.md, POST /now/attachment/file
+  // "Response body parameters"): these keys, creator and updater by full name, the download link.
+  const withLink = (record: Record<string, string>): Record<string, string> => {
+    const nameOf = (userName: string): string =>
+      ctx.store.get('sys_user', ctx.store.userId(userName))?.name ?? userName;
+    const out: Record<string, string> = {};
+    for (const key of ATTACHMENT_KEYS) out[key] = record[key] ?? '';
+    return {
+      ...out,
+      created_by_name: nameOf(record.sys_created_by ?? ''),
+      updated_by_name: nameOf(record.sys_updated_by ?? ''),
+      download_link: `${ctx.baseUrl}/api/now/attachment/${record.sys_id ?? ''}/file`,
+    };
+  };
 
   app.get('/', (c) => {
     let query;
     try {
-      query = parseEncodedQuery(c.req.query('sysparm_query'));
+      query = tableQuery(ctx, 'sys_attachment', c.req.query('sysparm_query'));
     } catch (err) {
       if (err instanceof QuerySyntaxError) return fail(c, 400, 'Invalid query', err.message);
       throw err;
     }
-    const hits = applyQuery(query, ctx.store.list('sys_attachment'));
+    const hits = query ? applyQuery(query, ctx.store.list('sys_attachment')) : [];
     const limit = Math.max(1, Number(c.req.query('sysparm_limit') ?? 1000) || 1000);
     const offset = Math.max(0, Number(c.req.query('sysparm_offset') ?? 0) || 0);
     c.header('X-Total-Count', String(hits.length));

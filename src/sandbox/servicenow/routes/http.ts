@@ -80,6 +80,21 @@ export function denyUnlessAllowed(
   return fail(c, 403, 'Operation Failed', ACL_DETAIL[operation]);
 }
 
+/**
+ * Tables whose rows a base instance shows only to some roles. sys_journal_field: journal
+ * entries are not readable through the Table API without an ACL granting it (issue #14; the
+ * row filtering, rather than a 403, is how query ACLs behave). Unverified which base roles pass.
+ */
+export const DEFAULT_READ_ACLS: Readonly<Record<string, string[]>> = {
+  sys_journal_field: ['admin'],
+};
+
+/** Whether the caller may see rows of `table` (row-level read ACL); filtered rows are hidden. */
+export function canReadRows(c: Ctx, acls: Record<string, string[]>, table: string): boolean {
+  const roles = acls[table];
+  return !roles || hasAnyRole(c.get('user'), roles);
+}
+
 /** Parse a JSON object body; undefined when it is not a JSON object. */
 export async function jsonObject(c: Ctx): Promise<Record<string, unknown> | undefined> {
   const text = await c.req.text();

@@ -5,11 +5,19 @@
  */
 import { Hono } from 'hono';
 import type { SandboxContext } from '../context.js';
-import { QuerySyntaxError, applyQuery, parseEncodedQuery } from '../query.js';
-import { renderTable, type DisplayMode } from '../render.js';
+import { hasAnyRole } from '../auth.js';
+import {
+  QuerySyntaxError,
+  applyQuery,
+  parseEncodedQuery,
+  pruneQuery,
+  type EncodedQuery,
+} from '../query.js';
+import { knownField, renderTable, valueAt, type DisplayMode } from '../render.js';
 import type { SnRecord } from '../types.js';
 import {
   badJson,
+  canReadRows,
   denyUnlessAllowed,
   fail,
   jsonObject,
@@ -18,16 +26,53 @@ import {
   type SandboxEnv,
 } from './http.js';
 
-// Base CMDB class: reading cmdb_ci returns every cmdb_ci_* class, like table extension does.
-function rowsOf(ctx: SandboxContext, table: string): SnRecord[] {
-  if (table !== 'cmdb_ci') return ctx.store.list(table);
-  const all: SnRecord[] = [];
-  for (const name of ['cmdb_ci', ...knownCiTables(ctx)]) all.push(...ctx.store.list(name));
-  return all;
+// A table's rows include those of every table extending it (cmdb_ci sees cmdb_ci_appl rows,
+// task sees change_request rows), rendered with the queried table's columns; rows a read ACL
+// hides from the caller are filtered out, not refused.
+function rowsOf(ctx: SandboxContext, c: Ctx, table: string): SnRecord[] {
+  return ctx.store
+    .listFamily(table)
+    .filter((r) => canReadRows(c, ctx.readAcls, r.sys_class_name || table));
 }
 
-function knownCiTables(ctx: SandboxContext): string[] {
-  return ctx.store.tableNames().filter((n) => n.startsWith('cmdb_ci_'));
+/** `Invalid table <name>`, HTTP 400: what the Table API answers for a table that does not exist. */
+function invalidTable(c: Ctx, table: string): Response {
+  return fail(c, 400, `Invalid table ${table}`, null);
+}
+
+/**
+ * The encoded query with terms on unknown fields dropped (or, with
+ * `glide.invalid_query.returns_no_rows`, undefined: no rows).
+ */
+export function tableQuery(
+  ctx: SandboxContext,
+  table: string,
+  encoded: string | undefined,
+): EncodedQuery | undefined {
+  const parsed = parseEncodedQuery(encoded);
+  const { query, invalid } = pruneQuery(parsed, (f) => knownField(ctx, table, f));
+  if (invalid.length > 0 && ctx.invalidQueryReturnsNoRows) return undefined;
+  return query;
+}
+
+/** Only the approver (or an admin) may decide a sysapproval_approver record. */
+function approverOnly(
+  c: Ctx,
+  ctx: SandboxContext,
+  table: string,
+  sysId: string,
+): Response | undefined {
+  if (table !== 'sysapproval_approver') return undefined;
+  const user = c.get('user');
+  if (hasAnyRole(user, ['admin', 'approval_admin'])) return undefined;
+  const record = ctx.store.get(table, sysId);
+  if (!record || record.approver === ctx.store.userId(user.username)) return undefined;
+  return fail(
+    c,
+    403,
+    'Operation Failed',
+    'ACL Exception Update Failed due to security constraints',
+  );
 }
 
 function renderOpts(c: Ctx): {
@@ -72,16 +117,19 @@ export function tableRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
 
   app.get('/:table', (c) => {
     const table = c.req.param('table');
+    if (!ctx.store.dictionary.has(table)) return invalidTable(c, table);
     const denied = denyUnlessAllowed(c, table, 'read');
     if (denied) return denied;
     let query;
     try {
-      query = parseEncodedQuery(c.req.query('sysparm_query'));
+      query = tableQuery(ctx, table, c.req.query('sysparm_query'));
     } catch (err) {
       if (err instanceof QuerySyntaxError) return fail(c, 400, 'Invalid query', err.message);
       throw err;
     }
-    const hits = applyQuery(query, rowsOf(ctx, table));
+    const hits = query
+      ? applyQuery(query, rowsOf(ctx, c, table), (r, f) => valueAt(ctx, table, r, f))
+      : [];
     const limit = Math.max(1, Number(c.req.query('sysparm_limit') ?? 10000) || 10000);
     const offset = Math.max(0, Number(c.req.query('sysparm_offset') ?? 0) || 0);
     const page = hits.slice(offset, offset + limit);
@@ -95,15 +143,17 @@ export function tableRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
 
   app.get('/:table/:sys_id', (c) => {
     const table = c.req.param('table');
+    if (!ctx.store.dictionary.has(table)) return invalidTable(c, table);
     const denied = denyUnlessAllowed(c, table, 'read');
     if (denied) return denied;
-    const record = rowsOf(ctx, table).find((r) => r.sys_id === c.req.param('sys_id'));
+    const record = rowsOf(ctx, c, table).find((r) => r.sys_id === c.req.param('sys_id'));
     if (!record) return notFound(c);
     return c.json({ result: renderTable(ctx, table, record, renderOpts(c)) });
   });
 
   app.post('/:table', async (c) => {
     const table = c.req.param('table');
+    if (!ctx.store.dictionary.has(table)) return invalidTable(c, table);
     const denied = denyUnlessAllowed(c, table, 'insert');
     if (denied) return denied;
     const body = await jsonObject(c);
@@ -116,7 +166,10 @@ export function tableRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
 
   const update = async (c: Ctx): Promise<Response> => {
     const table = c.req.param('table') ?? '';
-    const denied = denyUnlessAllowed(c, table, 'update');
+    if (!ctx.store.dictionary.has(table)) return invalidTable(c, table);
+    const denied =
+      denyUnlessAllowed(c, table, 'update') ??
+      approverOnly(c, ctx, table, c.req.param('sys_id') ?? '');
     if (denied) return denied;
     const body = await jsonObject(c);
     if (!body) return badJson(c);
@@ -135,6 +188,7 @@ export function tableRoutes(ctx: SandboxContext): Hono<SandboxEnv> {
 
   app.delete('/:table/:sys_id', (c) => {
     const table = c.req.param('table');
+    if (!ctx.store.dictionary.has(table)) return invalidTable(c, table);
     const denied = denyUnlessAllowed(c, table, 'delete');
     if (denied) return denied;
     if (!ctx.store.delete(table, c.req.param('sys_id'))) return notFound(c);

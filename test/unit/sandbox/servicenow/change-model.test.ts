@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   STATE,
   allowedNextStates,
+  approvalStage,
   newChangeDefaults,
   planChange,
   type Fields,
@@ -20,33 +21,41 @@ function apply(current: Fields, patch: Fields): Fields {
 }
 
 describe('change state model', () => {
-  it('creates standard changes pre-approved in Scheduled and others New, not requested', () => {
+  it('creates every change in New: standard ones pre-approved, others not requested', () => {
     expect(newChangeDefaults('standard')).toMatchObject({
-      state: STATE.SCHEDULED,
+      state: STATE.NEW,
       approval: 'approved',
     });
+    expect(allowedNextStates('standard', STATE.NEW)).toEqual([STATE.SCHEDULED, STATE.CANCELED]);
     expect(newChangeDefaults('normal')).toMatchObject({
       state: STATE.NEW,
       approval: 'not requested',
     });
   });
 
-  it('walks a normal change New -> Assess -> Authorize and requests approval on Authorize', () => {
+  it('requests technical approval at Assess and CAB approval at Authorize', () => {
     const assessed = apply(normal(), { state: STATE.ASSESS });
-    const authorizing = apply(assessed, { state: STATE.AUTHORIZE });
-    expect(authorizing.approval).toBe('requested');
+    expect(assessed.approval).toBe('requested');
+    expect(approvalStage('normal', STATE.ASSESS)).toBe('technical');
+    expect(approvalStage('normal', STATE.AUTHORIZE)).toBe('cab');
+    expect(approvalStage('emergency', STATE.AUTHORIZE)).toBe('cab');
+    expect(approvalStage('standard', STATE.SCHEDULED)).toBeUndefined();
   });
 
-  it('moves an approved change to Scheduled and a rejected one back to New', () => {
+  it('leaves Assess and Authorize only through the approval engine (system writes)', () => {
+    const assessing = normal({ state: STATE.ASSESS, approval: 'requested' });
+    const byClient = planChange(assessing, { state: STATE.AUTHORIZE });
+    expect(byClient).toMatchObject({ ok: false });
+    expect(byClient.ok ? '' : byClient.detail).toContain('technical approvals are approved');
+    const bySystem = planChange(assessing, { state: STATE.AUTHORIZE }, { system: true });
+    expect(bySystem).toMatchObject({ ok: true, fields: { approval: 'requested' } });
     const authorizing = normal({ state: STATE.AUTHORIZE, approval: 'requested' });
-    expect(apply(authorizing, { approval: 'approved' })).toMatchObject({
-      state: STATE.SCHEDULED,
-      approval: 'approved',
-    });
-    expect(apply(authorizing, { approval: 'rejected' })).toMatchObject({
-      state: STATE.NEW,
-      approval: 'rejected',
-    });
+    expect(
+      planChange(authorizing, { state: STATE.SCHEDULED, approval: 'approved' }, { system: true }),
+    ).toMatchObject({ ok: true, fields: { state: STATE.SCHEDULED, approval: 'approved' } });
+    expect(
+      planChange(authorizing, { state: STATE.NEW, approval: 'rejected' }, { system: true }),
+    ).toMatchObject({ ok: true, fields: { state: STATE.NEW, approval: 'rejected' } });
   });
 
   it('refuses to leave Authorize by writing state instead of approving', () => {
@@ -89,8 +98,11 @@ describe('change state model', () => {
     expect(planChange(normal({ state: STATE.CLOSED }), { state: STATE.CANCELED }).ok).toBe(false);
   });
 
-  it('rejects an approval when none is pending', () => {
-    expect(planChange(normal(), { approval: 'approved' }).ok).toBe(false);
+  it('does not move a change for an approval value alone', () => {
+    expect(planChange(normal(), { approval: 'approved' })).toMatchObject({
+      ok: true,
+      fields: { state: STATE.NEW },
+    });
   });
 
   it('only allows changing the type while New', () => {

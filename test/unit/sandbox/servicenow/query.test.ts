@@ -4,6 +4,7 @@ import {
   applyQuery,
   matches,
   parseEncodedQuery,
+  pruneQuery,
 } from '../../../../src/sandbox/servicenow/query.js';
 
 const rows = [
@@ -86,5 +87,29 @@ describe('encoded query parser', () => {
 
   it('rejects a term without an operator', () => {
     expect(() => parseEncodedQuery('justafield')).toThrow(QuerySyntaxError);
+  });
+});
+
+describe('pruneQuery', () => {
+  const known = (f: string) => ['state', 'short_description', 'number'].includes(f);
+
+  it('drops terms and ORDERBYs on unknown fields and reports them', () => {
+    const { query, invalid } = pruneQuery(
+      parseEncodedQuery(
+        'state=1^u_gone=x^ORshort_descriptionLIKEdeploy^ORDERBYu_rank^ORDERBYnumber',
+      ),
+      known,
+    );
+    expect(invalid.sort()).toEqual(['u_gone', 'u_rank']);
+    expect(query.orderBy).toEqual([{ field: 'number', desc: false }]);
+    // The OR group keeps its known alternative: (short_description LIKE deploy).
+    expect(matches(query, { state: '1', short_description: 'deploy now' })).toBe(true);
+    expect(matches(query, { state: '1', short_description: 'nothing' })).toBe(false);
+    expect(matches(query, { state: '2', short_description: 'deploy now' })).toBe(false);
+  });
+
+  it('matches everything when a whole query consisted of unknown terms', () => {
+    const { query } = pruneQuery(parseEncodedQuery('state=9^NQu_gone=x'), known);
+    expect(matches(query, { state: '1' })).toBe(true);
   });
 });
