@@ -140,3 +140,35 @@ export function describeBreak(b: ChainBreak): string {
   ].filter(Boolean);
   return `${b.key} seq ${b.seq}${where.length ? ` (${where.join(', ')})` : ''}: ${b.reason}`;
 }
+
+/**
+ * The ledger without byte-for-byte repeats: a record equal in key, seq, prevHash and hash to the
+ * record before it in its chain. The ledger worker appends a line and then saves the chain's new
+ * head; a crash in between redelivers the line, which is appended again from the same head —
+ * the same record (HMAC signatures are deterministic), not a fork: it carries nothing the first
+ * did not. Anything else out of order stays, for {@link verifyChains} to report.
+ */
+export function dropRepeats<R extends LedgerRecord>(
+  records: readonly R[],
+): { records: R[]; repeats: R[] } {
+  const last = new Map<string, LedgerRecord>();
+  const kept: R[] = [];
+  const repeats: R[] = [];
+  for (const r of records) {
+    const before = last.get(r.key);
+    if (
+      before &&
+      before.seq === r.seq &&
+      before.hash === r.hash &&
+      before.prevHash === r.prevHash &&
+      before.sig === r.sig &&
+      chainHash(r.prevHash, r.key, r.seq, r.entry) === r.hash
+    ) {
+      repeats.push(r);
+      continue;
+    }
+    last.set(r.key, r);
+    kept.push(r);
+  }
+  return { records: kept, repeats };
+}

@@ -32,7 +32,9 @@ export function registerAuditCommands(program: Command, load: Load): void {
     .option('--since <iso>', 'every entry at or after this time')
     .option(
       '--checkpoint <file>',
-      'verify against this checkpoint file (from write-once storage) instead of the checkpoint topic',
+      'verify against this checkpoint file (from write-once storage) instead of the checkpoint topic; repeat it for the file of every ledger replica',
+      (file: string, files: string[]) => [...files, file],
+      [] as string[],
     )
     .addOption(new Option('--format <format>', 'output').choices(['json', 'csv']).default('json'))
     .action(
@@ -40,7 +42,7 @@ export function registerAuditCommands(program: Command, load: Load): void {
         change?: string;
         correlation?: string;
         since?: string;
-        checkpoint?: string;
+        checkpoint: string[];
         format: 'json' | 'csv';
       }) => {
         const given = [opts.change, opts.correlation, opts.since].filter((v) => v !== undefined);
@@ -66,7 +68,7 @@ export function registerAuditCommands(program: Command, load: Load): void {
             bus,
             ledgerTopic: config.kafka.topics.auditLedger,
             checkpointTopic: config.kafka.topics.auditCheckpoints,
-            ...(opts.checkpoint ? { checkpointFile: opts.checkpoint } : {}),
+            checkpointFiles: opts.checkpoint,
             key: auditKeyFromConfig(config),
             selector,
             format: opts.format,

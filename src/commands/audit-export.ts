@@ -1,19 +1,23 @@
 import { readFileSync } from 'node:fs';
 import {
+  CheckpointFileSchema,
   CheckpointSchema,
-  checkpointSignatureValid,
+  checkpointLabel,
+  combinedRoot,
   compareWithCheckpoint,
   foldCheckpoints,
-  headsRoot,
+  fullCheckpointProblem,
+  newestPerPartition,
   type Checkpoint,
+  type PartitionAnchor,
 } from '../audit/checkpoint.js';
 import {
   LedgerRecordSchema,
   describeBreak,
+  dropRepeats,
   recordSignatureProblem,
   verifyChains,
   type ChainBreak,
-  type ChainHead,
   type StoredLedgerRecord,
 } from '../audit/chain.js';
 import {
@@ -33,7 +37,12 @@ export interface AuditExportOptions {
   ledgerTopic: string;
   /** The checkpoint topic (`kafka.topics.auditCheckpoints`): its newest checkpoint is the anchor. */
   checkpointTopic?: string;
-  /** A checkpoint file (from write-once storage): the anchor instead of the topic's. */
+  /**
+   * Checkpoint files (from write-once storage; one per ledger replica): the anchor instead of
+   * the topic's. Per partition, the newest checkpoint among them that verifies.
+   */
+  checkpointFiles?: readonly string[];
+  /** One checkpoint file: the same as `checkpointFiles: [file]`. */
   checkpointFile?: string;
   /** The audit key: verifies ledger records and checkpoints. */
   key: AuditKey;
@@ -53,14 +62,17 @@ export interface AuditExportResult {
   broken?: ChainBreak;
   /** Every problem found: chain, position, what is wrong. */
   problems: ChainBreak[];
-  /** The checkpoint the ledger was compared with. */
-  checkpoint?: { n: number; at: string; source: 'topic' | 'file' };
+  /** The checkpoints the ledger was compared with: the newest of each partition. */
+  checkpoint?: CheckpointSummary;
+  /** Records found twice, byte for byte (an append repeated after a crash; not a fork). */
+  repeats: number;
 }
 
-interface Anchor {
-  checkpoint: Checkpoint;
-  heads: Map<string, ChainHead>;
+export interface CheckpointSummary {
   source: 'topic' | 'file';
+  /** One digest over every partition's newest checkpoint (combinedRoot). */
+  root: string;
+  partitions: { partition: number; n: number; at: string; chains: number }[];
 }
 
 /**
@@ -70,9 +82,10 @@ interface Anchor {
  *
  * Verification covers the whole ledger, whatever the selection (a hole anywhere means the
  * ledger cannot be trusted): every record's signature, every chain from seq 1, and every chain
- * against the newest checkpoint (the topic's, or the file given) — so a chain cut short, a chain
- * deleted and a chain rebuilt from its first entry are each reported with the chain and the
- * position. The rows are printed all the same (the reader sees what was there).
+ * against the newest checkpoint of its ledger partition (the topic's, or the files given) — so a
+ * chain cut short, a chain deleted and a chain rebuilt from its first entry are each reported
+ * with the chain and the position. The rows are printed all the same (the reader sees what was
+ * there).
  *
  * @example await auditExport({ bus, ledgerTopic, checkpointTopic, key, selector: { change: 'CHG0010001' }, format: 'csv', write, warn })
  */
@@ -81,13 +94,14 @@ export async function auditExport({
   ledgerTopic,
   checkpointTopic,
   checkpointFile,
+  checkpointFiles = checkpointFile ? [checkpointFile] : [],
   key,
   selector,
   format,
   write,
   warn,
 }: AuditExportOptions): Promise<AuditExportResult> {
-  const records: StoredLedgerRecord[] = [];
+  const read: StoredLedgerRecord[] = [];
   const problems: ChainBreak[] = [];
   await bus.readToEnd(ledgerTopic, (record) => {
     const at = { partition: record.partition, offset: record.offset };
@@ -105,24 +119,37 @@ export async function auditExport({
     const unsigned = recordSignatureProblem(key, r);
     if (unsigned)
       problems.push({ key: r.key, seq: r.seq, entryId: r.entry.id, at, reason: unsigned });
-    records.push(r);
+    read.push(r);
   });
+  const { records, repeats } = dropRepeats(read);
   const chainBreak = verifyChains(records);
   if (chainBreak) problems.push(chainBreak);
 
-  const { anchor, problems: anchorProblems } = await loadAnchor({
+  const {
+    anchors,
+    source,
+    problems: anchorProblems,
+  } = await loadAnchors({
     bus,
     key,
     checkpointTopic,
-    checkpointFile,
+    checkpointFiles,
   });
   for (const reason of anchorProblems) problems.push({ key: '(checkpoints)', seq: 0, reason });
-  if (anchor) {
-    const label = `checkpoint #${anchor.checkpoint.n} (${anchor.checkpoint.at}, ${anchor.source})`;
-    problems.push(...compareWithCheckpoint(records, anchor.heads, label));
-  } else if (anchorProblems.length === 0) {
+  for (const [, { checkpoint: c, heads }] of [...anchors].sort(([a], [b]) => a - b)) {
+    const label = checkpointLabel(c).replace(/\)$/, `, ${source})`);
+    problems.push(...compareWithCheckpoint(records, heads, label));
+  }
+  const uncovered = [...new Set(records.map((r) => r.at?.partition))]
+    .filter((p): p is number => p !== undefined && !anchors.has(p))
+    .sort((a, b) => a - b);
+  if (anchors.size === 0 && anchorProblems.length === 0) {
     warn(
       'changegate audit export: no checkpoint found: a shortened or deleted chain cannot be detected (give --checkpoint <file>)\n',
+    );
+  } else if (uncovered.length > 0) {
+    warn(
+      `changegate audit export: no checkpoint covers ledger partition(s) ${uncovered.join(', ')}: a shortened or deleted chain there cannot be detected\n`,
     );
   }
 
@@ -133,9 +160,21 @@ export async function auditExport({
     return { key: k, entries: own.length, head: own.at(-1)?.hash ?? '' };
   });
   const broken = problems[0];
-  const checkpoint = anchor
-    ? { n: anchor.checkpoint.n, at: anchor.checkpoint.at, source: anchor.source }
-    : undefined;
+  const checkpoint: CheckpointSummary | undefined =
+    anchors.size > 0
+      ? {
+          source,
+          root: combinedRoot(anchors),
+          partitions: [...anchors.values()]
+            .map(({ checkpoint: c }) => ({
+              partition: c.partition,
+              n: c.n,
+              at: c.at,
+              chains: c.chains,
+            }))
+            .sort((a, b) => a.partition - b.partition),
+        }
+      : undefined;
 
   if (format === 'csv') write(renderCsv(rows));
   else {
@@ -151,12 +190,18 @@ export async function auditExport({
         ...(broken ? { broken } : {}),
         ...(problems.length ? { problems } : {}),
         ...(checkpoint ? { checkpoint } : {}),
+        ...(repeats.length ? { repeats: repeats.length } : {}),
         chains,
         entries: rows,
       }),
     );
   }
-  const result = { rows, problems, ...(checkpoint ? { checkpoint } : {}) };
+  const result = {
+    rows,
+    problems,
+    repeats: repeats.length,
+    ...(checkpoint ? { checkpoint } : {}),
+  };
   if (broken) {
     warn(`changegate audit export: ledger does not verify at ${describeBreak(broken)}\n`);
     for (const p of problems.slice(1)) warn(`  also: ${describeBreak(p)}\n`);
@@ -167,40 +212,56 @@ export async function auditExport({
     return { ...result, exitCode: 3 };
   }
   warn(
-    `changegate audit export: ${rows.length} entries in ${chains.length} chain(s), every hash and signature verifies${checkpoint ? `, every chain reaches checkpoint #${checkpoint.n}` : ''}\n`,
+    `changegate audit export: ${rows.length} entries in ${chains.length} chain(s), every hash and signature verifies${checkpoint ? `, every chain reaches its partition's newest checkpoint (${checkpoint.partitions.map((c) => `#${c.n} of partition ${c.partition}`).join(', ')})` : ''}${repeats.length ? `; ${repeats.length} record(s) repeated byte for byte, counted once` : ''}\n`,
   );
   return { ...result, exitCode: 0 };
 }
 
-async function loadAnchor({
+interface Anchors {
+  anchors: Map<number, PartitionAnchor>;
+  source: 'topic' | 'file';
+  problems: string[];
+}
+
+async function loadAnchors({
   bus,
   key,
   checkpointTopic,
-  checkpointFile,
-}: Pick<AuditExportOptions, 'bus' | 'key' | 'checkpointTopic' | 'checkpointFile'>): Promise<{
-  anchor?: Anchor;
-  problems: string[];
-}> {
-  if (checkpointFile) {
-    let parsed;
-    try {
-      parsed = CheckpointSchema.safeParse(JSON.parse(readFileSync(checkpointFile, 'utf8')));
-    } catch (err) {
-      return { problems: [`checkpoint file ${checkpointFile}: ${(err as Error).message}`] };
+  checkpointFiles,
+}: Pick<AuditExportOptions, 'bus' | 'key' | 'checkpointTopic'> & {
+  checkpointFiles: readonly string[];
+}): Promise<Anchors> {
+  if (checkpointFiles.length > 0) {
+    const problems: string[] = [];
+    const verified: Checkpoint[] = [];
+    for (const file of checkpointFiles) {
+      let parsed;
+      try {
+        parsed = CheckpointFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+      } catch (err) {
+        problems.push(`checkpoint file ${file}: ${(err as Error).message}`);
+        continue;
+      }
+      if (!parsed.success) {
+        problems.push(`checkpoint file ${file}: not a checkpoint file`);
+        continue;
+      }
+      for (const c of parsed.data.checkpoints) {
+        const problem = fullCheckpointProblem(key, c);
+        if (problem) problems.push(`checkpoint file ${file}: ${problem}`);
+        else verified.push(c);
+      }
     }
-    if (!parsed.success)
-      return { problems: [`checkpoint file ${checkpointFile}: not a checkpoint`] };
-    const c = parsed.data;
-    const heads = new Map(c.heads.map((h) => [h.key, { seq: h.seq, hash: h.hash }]));
-    if (!checkpointSignatureValid(key, c))
-      return { problems: [`checkpoint file ${checkpointFile}: signature does not verify`] };
-    if (!c.full || heads.size !== c.chains || headsRoot(heads) !== c.root)
-      return {
-        problems: [`checkpoint file ${checkpointFile}: its heads do not add up to its root`],
-      };
-    return { anchor: { checkpoint: c, heads, source: 'file' }, problems: [] };
+    const anchors = new Map<number, PartitionAnchor>();
+    for (const [partition, c] of newestPerPartition(verified)) {
+      anchors.set(partition, {
+        checkpoint: c,
+        heads: new Map(c.heads.map((h) => [h.key, { seq: h.seq, hash: h.hash }])),
+      });
+    }
+    return { anchors, source: 'file', problems };
   }
-  if (!checkpointTopic) return { problems: [] };
+  if (!checkpointTopic) return { anchors: new Map(), source: 'topic', problems: [] };
   const written: Checkpoint[] = [];
   await bus.readToEnd(checkpointTopic, (record) => {
     let value: unknown;
@@ -213,16 +274,5 @@ async function loadAnchor({
     if (parsed.success) written.push(parsed.data);
   });
   const folded = foldCheckpoints(key, written);
-  return {
-    ...(folded.newest
-      ? {
-          anchor: {
-            checkpoint: folded.newest.checkpoint,
-            heads: folded.newest.heads,
-            source: 'topic' as const,
-          },
-        }
-      : {}),
-    problems: folded.problems,
-  };
+  return { anchors: folded.newest, source: 'topic', problems: folded.problems };
 }

@@ -22,8 +22,9 @@ export const AuditSchema = z
       .positive()
       .default(60 * SECOND),
     /**
-     * Also write each checkpoint (all chains) to this file, replaced atomically: point it at
-     * write-once storage (or copy it there), where whoever can rewrite Kafka cannot reach.
+     * Also write this replica's checkpoints (per ledger partition it owned, every chain) to this
+     * file, replaced atomically: one file per replica, copied to write-once storage, where
+     * whoever can rewrite Kafka cannot reach.
      */
     checkpointFile: z.string().min(1).optional(),
   })

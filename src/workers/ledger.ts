@@ -1,26 +1,19 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import {
-  CheckpointSchema,
-  checkpointDigest,
-  foldCheckpoints,
-  fullCheckpoint,
-  makeCheckpoint,
-  type Checkpoint,
-} from '../audit/checkpoint.js';
-import {
-  GENESIS_HASH,
-  link,
-  LedgerRecordSchema,
-  recordSignatureProblem,
-  type ChainHead,
-} from '../audit/chain.js';
-import { AuditLineSchema } from '../audit/entry.js';
+import type { ChainHead } from '../audit/chain.js';
+import type { Checkpoint } from '../audit/checkpoint.js';
+import { AuditLineSchema, type AuditLine } from '../audit/entry.js';
 import { verifyAuditLine, type AuditKey } from '../audit/signing.js';
-import type { Bus, BusRecord, ConsumedRecord, Subscription } from '../bus/port.js';
+import type { Bus, ConsumedRecord, SubscribeOptions, TopicPartition } from '../bus/port.js';
 import type { Config } from '../config/schema.js';
-import { coerceError } from '../errors.js';
+import { coerceError, PayloadError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { createCheckpointWriter } from './ledger/checkpoints.js';
+import { changelogRecords, headsFromLedger } from './ledger/legacy.js';
+import { append, ChainStateSchema, headOf, type ChainState } from './ledger/state.js';
+import {
+  createStatefulProcessor,
+  type StatefulProcessor,
+  type TaskContext,
+} from './stateful/index.js';
 
 export interface LedgerWorkerOptions {
   bus: Bus;
@@ -38,49 +31,55 @@ export interface LedgerWorkerOptions {
 }
 
 export interface LedgerWorker {
-  /** The end of every chain: key → last seq and hash. */
+  /** The end of every chain on this replica's partitions: key → last seq and hash. */
   heads(): ReadonlyMap<string, ChainHead>;
+  /** The audit-topic partitions this replica owns and has restored. */
+  partitions(): number[];
   /**
-   * Write a checkpoint now (the schedule and close() call this too). Nothing is written when no
-   * chain moved since the last one; that one is returned.
+   * Write a checkpoint now for every partition this replica owns whose chains moved since its
+   * last one (the schedule and revocation do too); resolves with those written.
    */
-  checkpoint(): Promise<Checkpoint | undefined>;
-  /** Stop consuming, then write a last checkpoint. */
+  checkpoint(): Promise<Checkpoint[]>;
+  /** Stop consuming; the partitions' last checkpoints are written as they are given up. */
   close(): Promise<void>;
 }
 
 const DEFAULT_RECENT_IDS = 256;
 
+/** The changelog of the chain heads: co-partitioned with the audit topic, compacted. */
+export const ledgerHeadsTopic = (ledgerTopic: string) => `${ledgerTopic}-heads`;
+
 /**
- * The audit ledger: the one writer of the hash chains, and of their checkpoints.
+ * The audit ledger: the one writer of the hash chains, and of their checkpoints, as N replicas.
  *
  * Several processes write audit lines for one CR (change worker, gate worker, observer), so a
  * chain computed by the writers would fork. Instead this worker consumes `changegate.audit`,
- * which is keyed by CR number (or correlation id): one key lives on one partition, and one
- * partition is handled by one consumer in offset order — so each chain has exactly one writer
- * and one order. Each line is appended to `changegate.audit-ledger` (same key, never compacted)
- * as `{ key, seq, prevHash, hash, entry, sig }` (src/audit/chain.ts).
+ * keyed by CR number (or correlation id): one key lives on one partition, and one partition is
+ * one task of one replica (the state kit, src/workers/stateful), handled in offset order — so
+ * each chain has exactly one writer and one order at a time. Each line is appended to
+ * `changegate.audit-ledger` on the same partition as `{ key, seq, prevHash, hash, entry, sig }`
+ * (src/audit/chain.ts); the chain's new head is then saved to the heads changelog
+ * (`<ledger>-heads`), from which a replica taking the partition over restores it.
  *
  * Trust (src/audit/signing.ts): a line is chained only when it carries a valid writer signature
  * (added by the workers' bus, src/audit/signing-bus.ts); anything else produced to the audit
- * topic is dead-lettered, never chained. Each ledger record is signed, and on a schedule and at
- * shutdown a signed checkpoint of every chain's head goes to `changegate.audit-checkpoints`
- * (and, when configured, to a file meant for write-once storage), so `audit export` can tell a
- * shortened, deleted or rebuilt chain from an intact one (src/audit/checkpoint.ts).
+ * topic is dead-lettered, never chained. Each ledger record is signed; per partition, on a
+ * schedule and when the partition is given up (rebalance, shutdown), a signed checkpoint of its
+ * chains' heads goes to `changegate.audit-checkpoints` and, when configured, to this replica's
+ * checkpoint file (ledger/checkpoints.ts), so `audit export` can tell a shortened, deleted or
+ * rebuilt chain from an intact one.
  *
  * Invariants:
- * - The chain heads are restored from the ledger itself before consuming (signed records only:
- *   a record someone else produced to the ledger topic cannot move a head); the checkpoint
- *   numbering from the checkpoint topic. Nothing else is state.
- * - A line is appended, then its offset committed (the bus contract). A crash in between
- *   redelivers it; its entry id is then already in the restored ledger and it is not appended
- *   twice. Lines the writers repeat with a fresh id (a retried handler) are appended again:
- *   the ledger records what was written, it does not judge it.
+ * - The ledger record is published before the head that says it was (the kit publishes what a
+ *   handler emits before its state). A crash in between redelivers the line, which is appended
+ *   again from the same head: byte for byte the same record (same seq, hash and HMAC), which the
+ *   export counts as a repeat, not a fork. A line redelivered after its head was saved is
+ *   recognised by its entry id and not appended again. Lines the writers repeat with a fresh id
+ *   (a retried handler) are appended again: the ledger records what was written.
  * - A line that is not an audit line, or not signed by a writer, is dead-lettered with the
  *   reason, never silently skipped.
- *
- * Run one replica (like the gate worker): heads are in memory, and a partition moving to a
- * replica that restored before the last appends would fork a chain.
+ * - A checkpoint states only heads already in the changelog (memory changes after it), so it
+ *   never claims more than a restore gives back.
  */
 export async function startLedgerWorker({
   bus,
@@ -93,192 +92,199 @@ export async function startLedgerWorker({
 }: LedgerWorkerOptions): Promise<LedgerWorker> {
   const log = parent.child({ worker: 'audit-ledger' });
   const { topics, partitions, groupPrefix } = config.kafka;
-  const heads = new Map<string, ChainHead>();
-  const recent = new Map<string, string[]>();
-
-  const remember = (key: string, id: string) => {
-    let ids = recent.get(key);
-    if (!ids) recent.set(key, (ids = []));
-    ids.push(id);
-    if (ids.length > recentIdsPerKey) ids.shift();
-  };
 
   await bus.ensureTopics([
     { topic: topics.auditLedger, partitions, cleanup: 'delete', retentionMs: -1 },
     { topic: topics.auditCheckpoints, partitions: 1, cleanup: 'delete', retentionMs: -1 },
   ]);
-  let restored = 0;
-  let ignored = 0;
-  await bus.readToEnd(topics.auditLedger, (record) => {
-    const parsed = LedgerRecordSchema.safeParse(parseJson(record.value));
-    if (!parsed.success || recordSignatureProblem(auditKey, parsed.data)) {
-      ignored += 1;
-      return;
+
+  const changelog = ledgerHeadsTopic(topics.auditLedger);
+  // Set once the processor runs; records may reach the handler before that.
+  const started: { processor?: StatefulProcessor<ChainState> } = {};
+
+  // Per partition since its assignment: chains the changelog had no head for, read from the
+  // ledger itself (ledger/legacy.ts). Checked once per assignment, and only when the changelog
+  // gave the partition no chain at all: a partition with chains has every chain's head.
+  const legacy = new Map<number, Promise<Map<string, ChainState>>>();
+  /** The same, once read: their heads are the partition's too, for its checkpoints. */
+  const legacyRead = new Map<number, ReadonlyMap<string, ChainState>>();
+  const legacyHeads = (ctx: TaskContext<ChainState>) => {
+    const { partition } = ctx;
+    let found = legacy.get(partition);
+    if (!found) {
+      found = (async () => {
+        const known = started.processor?.entries().some(([, s]) => s.partition === partition);
+        if (known) return new Map<string, ChainState>();
+        const heads = await headsFromLedger(
+          bus,
+          topics.auditLedger,
+          partition,
+          auditKey,
+          recentIdsPerKey,
+        );
+        if (heads.size > 0) {
+          await ctx.publish(changelogRecords(changelog, heads));
+          log.info({ partition, chains: heads.size }, 'chain heads read back from the ledger');
+        }
+        if (legacy.get(partition) === found) legacyRead.set(partition, heads);
+        return heads;
+      })();
+      legacy.set(partition, found);
+      found.catch(() => legacy.delete(partition));
     }
-    const r = parsed.data;
-    // Keep the furthest head: a re-published copy of an old record must not rewind it.
-    if ((heads.get(r.key)?.seq ?? 0) < r.seq) heads.set(r.key, { seq: r.seq, hash: r.hash });
-    remember(r.key, r.entry.id);
-    restored += 1;
-  });
-  if (ignored > 0)
-    log.warn({ records: ignored }, 'ledger records without a valid signature ignored at restore');
+    return found;
+  };
 
-  const written: Checkpoint[] = [];
-  await bus.readToEnd(topics.auditCheckpoints, (record) => {
-    const parsed = CheckpointSchema.safeParse(parseJson(record.value));
-    if (parsed.success) written.push(parsed.data);
-  });
-  const folded = foldCheckpoints(auditKey, written);
-  if (folded.problems.length > 0)
-    log.error({ problems: folded.problems }, 'audit checkpoint topic does not verify');
-  let last = folded.newest?.checkpoint;
-  let lastHeads: ReadonlyMap<string, ChainHead> = folded.newest?.heads ?? new Map();
-  log.info(
-    { chains: heads.size, records: restored, checkpoint: last?.n ?? 0 },
-    'audit ledger restored',
-  );
-
-  const deadLetter = (record: ConsumedRecord, reason: string) =>
-    bus.publish([
-      {
-        topic: topics.dlq,
-        key: record.key,
-        value: record.value,
-        headers: {
-          ...record.headers,
-          'changegate-origin-topic': record.topic,
-          'changegate-origin-partition': String(record.partition),
-          'changegate-origin-offset': record.offset,
-          'changegate-worker': 'audit-ledger',
-          'changegate-error': reason,
-          'changegate-error-name': 'PayloadError',
-          'changegate-attempts': '0',
-          'changegate-dead-lettered-at': new Date().toISOString(),
-        },
-      },
-    ]);
-
-  const handler = async (record: ConsumedRecord) => {
-    const where = { offset: record.offset, partition: record.partition };
+  const decode = (record: ConsumedRecord): AuditLine => {
     if (!verifyAuditLine(auditKey, record)) {
-      await deadLetter(record, 'audit line without a valid writer signature: not from changegate');
-      log.warn(where, 'unsigned audit line dead-lettered, not chained');
-      return;
+      throw new PayloadError(
+        'unsigned_audit_line',
+        'audit line without a valid writer signature: not from changegate',
+      );
     }
     const raw = parseJson(record.value);
     const line = AuditLineSchema.safeParse(raw);
     if (!line.success) {
-      await deadLetter(record, `not an audit line: ${line.error.issues[0]?.message ?? 'invalid'}`);
-      log.warn(where, 'audit line dead-lettered');
-      return;
+      throw new PayloadError(
+        'not_an_audit_line',
+        `not an audit line: ${line.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    }
+    if (line.data.key !== record.key) {
+      throw new PayloadError(
+        'misfiled_audit_line',
+        `audit line for ${line.data.key} on a record keyed ${record.key}`,
+      );
     }
     // The raw object, not zod's copy: the hash covers exactly what the writer wrote.
-    const entry = raw as typeof line.data;
-    const key = entry.key;
-    if (recent.get(key)?.includes(entry.id)) return;
-    const next = link(key, heads.get(key), entry, auditKey);
-    const value: BusRecord = {
-      topic: topics.auditLedger,
-      key,
-      value: Buffer.from(JSON.stringify(next)),
-      headers: {
-        'content-type': 'application/json',
-        'changegate-audit-action': entry.action,
-        'changegate-ledger-seq': String(next.seq),
-      },
-    };
-    await bus.publish([value]);
-    heads.set(key, { seq: next.seq, hash: next.hash });
-    remember(key, entry.id);
+    return raw as AuditLine;
   };
 
-  const moved = () =>
-    heads.size !== lastHeads.size ||
-    [...heads].some(
-      ([k, h]) => lastHeads.get(k)?.seq !== h.seq || lastHeads.get(k)?.hash !== h.hash,
-    );
-
-  const writeFile = (c: Checkpoint, now: ReadonlyMap<string, ChainHead>) => {
-    const file = config.audit.checkpointFile;
-    if (!file) return;
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(fullCheckpoint(auditKey, c, now), null, 2)}\n`, {
-      mode: 0o640,
-    });
-    renameSync(tmp, file); // atomic: a reader sees the old checkpoint or the new, never half
-  };
-
-  // One at a time: two checkpoints racing would both claim number n.
-  let queue: Promise<unknown> = Promise.resolve();
-  const checkpoint = (): Promise<Checkpoint | undefined> => {
-    const run = queue.then(async () => {
-      if (!moved()) return last;
-      const now = new Map(heads);
-      const c = makeCheckpoint(
-        auditKey,
-        {
-          ledgerTopic: topics.auditLedger,
-          n: (last?.n ?? 0) + 1,
-          prev: last ? checkpointDigest(last) : GENESIS_HASH,
-          at: clock(),
-          heads: now,
-          ...(last ? { since: lastHeads } : {}),
+  // The kit owns the partitions; the checkpoints need to hear of them too (the kit has no
+  // callbacks of its own): a revoked partition's heads are taken before the kit drops its task,
+  // and its last checkpoint written from them.
+  let onRevoked: (partitions: TopicPartition[]) => Promise<unknown> = () => Promise.resolve();
+  let onAssigned: (partitions: TopicPartition[]) => void = () => undefined;
+  const hooked: Bus = {
+    kind: bus.kind,
+    ensureTopics: (specs) => bus.ensureTopics(specs),
+    publish: (records) => bus.publish(records),
+    readToEnd: (topic, onRecord) => bus.readToEnd(topic, onRecord),
+    readPartitionsToEnd: (topic, ps, onRecord) => bus.readPartitionsToEnd(topic, ps, onRecord),
+    isReady: () => bus.isReady(),
+    close: () => bus.close(),
+    subscribe: (options: SubscribeOptions) =>
+      bus.subscribe({
+        ...options,
+        onAssigned: async (ps) => {
+          await options.onAssigned?.(ps);
+          onAssigned(ps);
         },
-        false,
-      );
-      await bus.publish([
-        {
-          topic: topics.auditCheckpoints,
-          key: topics.auditLedger,
-          value: Buffer.from(JSON.stringify(c)),
-          headers: { 'content-type': 'application/json', 'changegate-checkpoint': String(c.n) },
+        onRevoked: async (ps) => {
+          // Heads taken first, synchronously, then the kit fences the tasks (synchronously too):
+          // the checkpoint states what the tasks had, and nothing writes after the call began.
+          const written = onRevoked(ps).catch((err: unknown) =>
+            log.error({ err: coerceError(err).message }, 'audit checkpoint at revocation failed'),
+          );
+          await Promise.all([options.onRevoked?.(ps), written]);
         },
-      ]);
-      writeFile(c, now);
-      last = c;
-      lastHeads = now;
-      log.info(
-        { checkpoint: c.n, chains: c.chains, moved: c.heads.length },
-        'audit checkpoint written',
-      );
-      return c;
-    });
-    queue = run.catch(() => undefined);
-    return run;
+      }),
   };
 
-  const subscription: Subscription = await bus.subscribe({
+  const running = await createStatefulProcessor({
+    bus: hooked,
+    name: 'audit-ledger',
     groupId: groupId ?? `${groupPrefix}-audit-ledger`,
-    topics: [topics.audit],
-    fromBeginning: true,
-    handler: async (record) => {
-      try {
-        await handler(record);
-      } catch (err) {
-        log.warn({ err: coerceError(err).message }, 'ledger append failed; redelivering');
-        throw err;
-      }
+    input: topics.audit,
+    changelog,
+    partitions,
+    schema: ChainStateSchema,
+    dlqTopic: topics.dlq,
+    log,
+    decode,
+    handle: async (key, state, entry, ctx) => {
+      const head = state ?? (await legacyHeads(ctx)).get(key);
+      const step = append(key, head, entry, ctx.partition, auditKey, recentIdsPerKey);
+      if (step.kind === 'repeat') return {};
+      return {
+        emit: [
+          {
+            topic: topics.auditLedger,
+            key,
+            value: Buffer.from(JSON.stringify(step.record)),
+            headers: {
+              'content-type': 'application/json',
+              'changegate-audit-action': entry.action,
+              'changegate-ledger-seq': String(step.record.seq),
+            },
+            // Co-partitioned with the audit topic, whatever the ledger's partitioner would pick.
+            toPartition: ctx.partition,
+          },
+        ],
+        state: step.state,
+      };
     },
   });
+  started.processor = running;
+
+  const chainsOf = (partition: number): Map<string, ChainHead> | undefined => {
+    if (!running.partitions().includes(partition)) return undefined;
+    const out = new Map<string, ChainHead>();
+    // Chains read back from the ledger and not appended to since: heads too.
+    for (const [k, s] of legacyRead.get(partition) ?? []) out.set(k, headOf(s));
+    for (const [k, s] of running.entries()) if (s.partition === partition) out.set(k, headOf(s));
+    return out;
+  };
+  const checkpoints = createCheckpointWriter({
+    bus,
+    ledgerTopic: topics.auditLedger,
+    checkpointTopic: topics.auditCheckpoints,
+    key: auditKey,
+    log,
+    clock,
+    ...(config.audit.checkpointFile ? { file: config.audit.checkpointFile } : {}),
+    headsOf: chainsOf,
+  });
+  const inputPartitions = (ps: TopicPartition[]) =>
+    ps.filter((p) => p.topic === topics.audit).map((p) => p.partition);
+  onAssigned = (ps) => {
+    const mine = inputPartitions(ps);
+    checkpoints.forget(mine);
+    for (const p of mine) {
+      legacy.delete(p);
+      legacyRead.delete(p);
+    }
+  };
+  onRevoked = async (ps) => {
+    const mine = inputPartitions(ps);
+    const heads = new Map<number, Map<string, ChainHead>>();
+    for (const p of mine) {
+      const chains = chainsOf(p);
+      if (chains) heads.set(p, chains);
+    }
+    await checkpoints.write(mine, heads);
+  };
 
   const timer = setInterval(() => {
-    checkpoint().catch((err: unknown) =>
-      log.warn({ err: coerceError(err).message }, 'audit checkpoint failed; next interval retries'),
-    );
+    checkpoints
+      .write(running.partitions())
+      .catch((err: unknown) =>
+        log.warn(
+          { err: coerceError(err).message },
+          'audit checkpoint failed; next interval retries',
+        ),
+      );
   }, config.audit.checkpointIntervalMs);
   timer.unref();
+  log.info({ changelog: ledgerHeadsTopic(topics.auditLedger) }, 'audit ledger running');
 
   return {
-    heads: () => heads,
-    checkpoint,
+    heads: () => new Map(running.entries().map(([k, s]: [string, ChainState]) => [k, headOf(s)])),
+    partitions: () => running.partitions(),
+    checkpoint: () => checkpoints.write(running.partitions()),
     close: async () => {
       clearInterval(timer);
-      await subscription.close();
-      await checkpoint().catch((err: unknown) =>
-        log.error({ err: coerceError(err).message }, 'last audit checkpoint not written'),
-      );
+      await running.close();
     },
   };
 }

@@ -51,7 +51,8 @@ describe.skipIf(!hasKafka())('tampering with the audit ledger on Kafka', () => {
   let bus: KafkaBus;
   let ledger: LedgerWorker;
   let ledgerRecords: ConsumedRecord[] = [];
-  let checkpoint: Checkpoint;
+  /** One per ledger partition holding a chain: each partition has a checkpoint chain. */
+  let checkpoints: Checkpoint[];
 
   const line = (chain: string, n: number) =>
     auditRecord(topics.audit, {
@@ -113,7 +114,7 @@ describe.skipIf(!hasKafka())('tampering with the audit ledger on Kafka', () => {
       ...[1, 2, 3, 4].map((n) => line('CHG3', n)),
     ]);
     await eventually(async () => (await read(topics.auditLedger)).length === 12, 30_000);
-    checkpoint = (await ledger.checkpoint())!;
+    checkpoints = await ledger.checkpoint();
     ledgerRecords = await read(topics.auditLedger);
   }, 60_000);
   afterAll(async () => {
@@ -122,14 +123,15 @@ describe.skipIf(!hasKafka())('tampering with the audit ledger on Kafka', () => {
   });
 
   it('verifies an untouched ledger against the checkpoint topic and against the checkpoint file', async () => {
-    expect(checkpoint).toMatchObject({ n: 1, chains: 3, full: true });
+    expect(checkpoints.reduce((n, c) => n + c.chains, 0)).toBe(3);
+    expect(checkpoints.every((c) => c.n === 1 && c.full)).toBe(true);
     for (const anchor of [{ checkpointTopic: topics.auditCheckpoints }, { file: checkpointFile }]) {
       const result = await exportOf(topics.auditLedger, anchor);
       expect(result.problems).toEqual([]);
       expect(result.exitCode).toBe(0);
-      expect(result.checkpoint).toMatchObject({ n: 1 });
+      expect(result.checkpoint?.partitions.map((c) => c.n)).toEqual(checkpoints.map(() => 1));
       expect(result.err).toMatch(
-        /every hash and signature verifies, every chain reaches checkpoint #1/,
+        /every hash and signature verifies, every chain reaches its partition's newest checkpoint \(#1 of partition \d/,
       );
     }
   });
@@ -221,35 +223,41 @@ describe.skipIf(!hasKafka())('tampering with the audit ledger on Kafka', () => {
       ...ledgerRecords.filter((r) => r.key !== 'CHG3'),
       ...rechained(key),
     ]);
-    const heads = new Map<string, ChainHead>();
+    const heads = new Map<number, Map<string, ChainHead>>();
     for (const r of await read(topic)) {
       const p = parsed(r);
-      if ((heads.get(p.key)?.seq ?? 0) < p.seq) heads.set(p.key, { seq: p.seq, hash: p.hash });
+      const partition = heads.get(r.partition) ?? new Map<string, ChainHead>();
+      heads.set(r.partition, partition);
+      if ((partition.get(p.key)?.seq ?? 0) < p.seq)
+        partition.set(p.key, { seq: p.seq, hash: p.hash });
     }
     const forgedCheckpoints = await rebuilt('rechained-insider-checkpoints', [
       ...(await read(topics.auditCheckpoints)),
-      {
+      ...checkpoints.map((c) => ({
         topic: '',
-        key: topics.auditLedger,
+        // The key the ledger worker gives a partition's checkpoints: in order on a copy too.
+        key: `${topics.auditLedger}#${c.partition}`,
         value: Buffer.from(
           JSON.stringify(
             makeCheckpoint(
               key,
               {
                 ledgerTopic: topics.auditLedger,
+                partition: c.partition,
                 n: 2,
-                prev: checkpointDigest(checkpoint),
+                prev: checkpointDigest(c),
                 at: new Date(),
-                heads,
+                heads: heads.get(c.partition)!,
               },
               true,
             ),
           ),
         ),
         headers: {},
-      },
+      })),
     ]);
     const fooled = await exportOf(topic, { checkpointTopic: forgedCheckpoints });
+    expect(fooled.problems).toEqual([]);
     expect(fooled.exitCode).toBe(0); // what the key alone cannot protect against …
     const caught = await exportOf(topic, { file: checkpointFile });
     expect(caught.exitCode).toBe(1); // … and what the file in write-once storage catches

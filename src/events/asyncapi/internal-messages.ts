@@ -126,13 +126,20 @@ const MESSAGES: Partial<Record<Topic, Message>> = {
     name: 'ledger-checkpoint',
     title: 'Audit ledger checkpoint',
     summary:
-      'Signed heads of the ledger’s chains (src/audit/checkpoint.ts CheckpointSchema): the chains that moved since checkpoint n − 1, and a root over all of them.',
+      'Signed heads of the chains of one ledger partition (src/audit/checkpoint.ts CheckpointSchema): the chains that moved since that partition’s checkpoint n − 1, and a root over all of them.',
     contentType: 'application/json',
     headers: {
       type: 'object',
       properties: {
         'content-type': { type: 'string', const: 'application/json' },
-        'changegate-checkpoint': { type: 'string', description: 'The checkpoint number n.' },
+        'changegate-checkpoint': {
+          type: 'string',
+          description: 'The checkpoint number n (per ledger partition).',
+        },
+        'changegate-ledger-partition': {
+          type: 'string',
+          description: 'The ledger partition whose chains it states.',
+        },
       },
     },
     payload: {
@@ -141,6 +148,7 @@ const MESSAGES: Partial<Record<Topic, Message>> = {
         'type',
         'version',
         'ledgerTopic',
+        'partition',
         'n',
         'at',
         'prev',
@@ -152,8 +160,9 @@ const MESSAGES: Partial<Record<Topic, Message>> = {
       ],
       properties: {
         type: { type: 'string', const: 'changegate.audit-checkpoint' },
-        version: { type: 'integer', const: 1 },
+        version: { type: 'integer', const: 2 },
         ledgerTopic: { type: 'string' },
+        partition: { type: 'integer', minimum: 0 },
         n: { type: 'integer', minimum: 1 },
         at: { type: 'string', format: 'date-time' },
         prev: { type: 'string', pattern: '^[0-9a-f]{64}$' },

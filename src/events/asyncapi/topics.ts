@@ -30,7 +30,8 @@ export const KEYS: Record<Topic, string> = {
   dlq: 'The original record’s key.',
   deliveries: '`<route>:<delivery id>`, e.g. `github:72d3162e-cc78-11e3-81ab-4c9367dc0958`.',
   auditLedger: 'CR number or correlation id: one hash chain per key.',
-  auditCheckpoints: 'The ledger topic’s name (one partition: checkpoints chain in order).',
+  auditCheckpoints:
+    '`<ledger topic>#<ledger partition>` (one partition: each ledger partition’s checkpoints chain in order).',
   dlqReplayed: 'The dead-lettered record’s coordinates.',
   recovery: 'The source recovered from, e.g. `github`.',
 };
@@ -50,7 +51,7 @@ export const CHANNEL_DESCRIPTIONS: Record<Topic, string> = {
   auditLedger:
     'Hash-chained copy of the audit trail written by the audit worker, kept forever: `{ key, seq, prevHash, hash, entry, sig }` with hash = sha256(prevHash + canonical JSON of { key, seq, entry }) and sig = HMAC-SHA256 under the audit key of { key, seq, prevHash, hash } (src/audit/chain.ts).',
   auditCheckpoints:
-    'Signed checkpoints of the ledger written by the audit worker on a schedule and at shutdown: each chain’s head (seq, hash) and a root over all chains, each checkpoint linked to the one before (src/audit/checkpoint.ts). Kept forever.',
+    'Signed checkpoints of the ledger written by the audit worker per ledger partition, on a schedule and when a replica gives the partition up: each chain’s head (seq, hash) and a root over the partition’s chains, each checkpoint linked to the partition’s one before (src/audit/checkpoint.ts). Kept forever.',
   dlqReplayed:
     'Compacted markers of the DLQ records `changegate replay` has re-published. Internal.',
   recovery:

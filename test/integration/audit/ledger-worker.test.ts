@@ -4,12 +4,19 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditRecord } from '../../../src/audit/auditor.js';
 import {
+  CheckpointFileSchema,
   checkpointSignatureValid,
   foldCheckpoints,
   type Checkpoint,
 } from '../../../src/audit/checkpoint.js';
 import { withAuditSigning } from '../../../src/audit/signing-bus.js';
-import { verifyChains, type StoredLedgerRecord } from '../../../src/audit/chain.js';
+import {
+  link,
+  verifyChains,
+  type ChainHead,
+  type StoredLedgerRecord,
+} from '../../../src/audit/chain.js';
+import type { AuditLine } from '../../../src/audit/entry.js';
 import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import { ConfigSchema } from '../../../src/config/schema.js';
 import { createLogger } from '../../../src/log.js';
@@ -75,6 +82,44 @@ describe('the audit ledger worker', () => {
     expect(restarted.heads().get('CHG1')?.seq).toBe(4);
   });
 
+  it('continues chains written before the heads changelog existed, instead of forking them', async () => {
+    bus = createMemoryBus();
+    // A ledger as the worker that kept its heads in memory left it: records, no changelog.
+    let head: ChainHead | undefined;
+    for (let n = 1; n <= 3; n++) {
+      const entry = JSON.parse(line('CHG7', n).value!.toString('utf8')) as AuditLine;
+      const record = link('CHG7', head, entry, KEY);
+      head = { seq: record.seq, hash: record.hash };
+      await bus.publish([
+        {
+          topic: topics.auditLedger,
+          key: 'CHG7',
+          value: Buffer.from(JSON.stringify(record)),
+          headers: {},
+        },
+      ]);
+    }
+    const worker = await startLedgerWorker({ bus, config, key: KEY, log });
+    workers.push(worker);
+    // The old worker's lines are redelivered to the new group; then a new one arrives.
+    await writers().publish([1, 2, 3, 4].map((n) => line('CHG7', n)));
+    await eventually(async () => (await ledgerRecords()).length === 4);
+    await new Promise((r) => setTimeout(r, 100));
+    const records = await ledgerRecords();
+    expect(records.map((r) => [r.seq, r.entry.action])).toEqual([
+      [1, 'step-1'],
+      [2, 'step-2'],
+      [3, 'step-3'],
+      [4, 'step-4'],
+    ]);
+    expect(verifyChains(records)).toBeUndefined();
+    // The heads read back went to the changelog: the next owner restores them.
+    await workers.pop()!.close();
+    const next = await startLedgerWorker({ bus, config, key: KEY, log, groupId: 'next' });
+    workers.push(next);
+    await eventually(() => next.heads().get('CHG7')?.seq === 4);
+  });
+
   it('dead-letters a record that is not an audit line and goes on with the next', async () => {
     bus = createMemoryBus();
     workers.push(await startLedgerWorker({ bus, config, key: KEY, log }));
@@ -93,7 +138,7 @@ describe('the audit ledger worker', () => {
     expect(dead[0]!['changegate-error']).toMatch(/^not an audit line/);
   });
 
-  it('writes signed checkpoints on a schedule and a last one at shutdown, to the topic and the file', async () => {
+  it('writes signed checkpoints per partition on a schedule and a last one at shutdown, to the topic and the file', async () => {
     bus = createMemoryBus();
     const file = join(mkdtempSync(join(tmpdir(), 'changegate-ledger-')), 'checkpoint.json');
     const scheduled = ConfigSchema.parse({
@@ -109,28 +154,50 @@ describe('the audit ledger worker', () => {
       );
       return out;
     };
+    const partitionOf = async (key: string) => {
+      let p = -1;
+      await bus.readToEnd(topics.auditLedger, (r) => {
+        if (r.key === key) p = r.partition;
+      });
+      return p;
+    };
     await writers().publish([line('CHG1', 1), line('CHG2', 1)]);
-    await eventually(async () => (await checkpoints()).length === 1, 5_000);
+    await eventually(async () => {
+      const all = await checkpoints();
+      return all.reduce((n, c) => n + c.chains, 0) === 2;
+    }, 5_000);
+    const first = await checkpoints();
     // Nothing moved: the schedule writes nothing more.
     await new Promise((r) => setTimeout(r, 200));
-    expect(await checkpoints()).toHaveLength(1);
+    expect(await checkpoints()).toHaveLength(first.length);
     await writers().publish([line('CHG1', 2)]);
     await eventually(async () => worker.heads().get('CHG1')?.seq === 2, 5_000);
     await worker.close();
     const all = await checkpoints();
     const folded = foldCheckpoints(KEY, all);
     expect(folded.problems).toEqual([]);
-    expect(all.at(-1)).toMatchObject({
+    const p1 = await partitionOf('CHG1');
+    const p2 = await partitionOf('CHG2');
+    expect(folded.newest.get(p1)?.heads.get('CHG1')?.seq).toBe(2);
+    expect(folded.newest.get(p2)?.heads.get('CHG2')?.seq).toBe(1);
+    // CHG1's partition moved once more: its chain of checkpoints has a second, listing only CHG1.
+    expect(all.filter((c) => c.partition === p1).at(-1)).toMatchObject({
       n: 2,
-      chains: 2,
       full: false,
       heads: [{ key: 'CHG1', seq: 2 }],
     });
-    expect(folded.newest?.heads.get('CHG2')?.seq).toBe(1);
-    const onFile = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
-    expect(onFile).toMatchObject({ n: 2, full: true, root: all.at(-1)!.root });
-    expect(onFile.heads.map((h) => h.key)).toEqual(['CHG1', 'CHG2']);
-    expect(checkpointSignatureValid(KEY, onFile)).toBe(true);
-    expect(checkpointSignatureValid(Buffer.alloc(32, 1), onFile)).toBe(false);
+    const onFile = CheckpointFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    expect(onFile.checkpoints.every((c) => c.full && checkpointSignatureValid(KEY, c))).toBe(true);
+    expect(onFile.checkpoints.every((c) => !checkpointSignatureValid(Buffer.alloc(32, 1), c))).toBe(
+      true,
+    );
+    const fileHeads = onFile.checkpoints.flatMap((c) => c.heads.map((h) => [h.key, h.seq]));
+    expect(fileHeads.sort()).toEqual([
+      ['CHG1', 2],
+      ['CHG2', 1],
+    ]);
+    expect(onFile.checkpoints.find((c) => c.partition === p1)?.root).toBe(
+      folded.newest.get(p1)?.checkpoint.root,
+    );
   });
 });

@@ -5,6 +5,7 @@ import {
   GENESIS_HASH,
   chainHash,
   describeBreak,
+  dropRepeats,
   link,
   verifyChains,
   type LedgerRecord,
@@ -119,5 +120,36 @@ describe('the audit hash chain', () => {
       seq: 1,
       reason: 'sequence 1 where 4 was expected',
     });
+  });
+
+  it('counts an append repeated byte for byte (after a crash) once, and keeps a fork to report', () => {
+    const records = ledger(['CHG1', 'CHG2'], 3);
+    const cut = records.findIndex((r) => r.key === 'CHG1' && r.seq === 2);
+    // Appended, then the worker died before saving the head: the line is appended again.
+    const repeated = [
+      ...records.slice(0, cut + 1),
+      { ...records[cut]! },
+      ...records.slice(cut + 1),
+    ];
+    const { records: kept, repeats } = dropRepeats(repeated);
+    expect(repeats).toHaveLength(1);
+    expect(kept).toEqual(records);
+    expect(verifyChains(kept)).toBeUndefined();
+
+    // A second seq 2 with another entry is a fork, not a repeat.
+    const other = link('CHG1', { seq: 1, hash: records[0]!.hash }, line('CHG1', 9), KEY);
+    const forked = [...records.slice(0, cut + 1), other, ...records.slice(cut + 1)];
+    expect(dropRepeats(forked).repeats).toHaveLength(0);
+    expect(verifyChains(dropRepeats(forked).records)).toMatchObject({
+      key: 'CHG1',
+      seq: 2,
+      reason: 'sequence 2 where 3 was expected',
+    });
+
+    // A copy whose entry was edited while its hash was kept is no repeat either.
+    const edited = { ...records[cut]!, entry: { ...records[cut]!.entry, reason: 'edited' } };
+    const withEdit = [...records.slice(0, cut + 1), edited, ...records.slice(cut + 1)];
+    expect(dropRepeats(withEdit).repeats).toHaveLength(0);
+    expect(verifyChains(dropRepeats(withEdit).records)).toBeDefined();
   });
 });
