@@ -130,7 +130,7 @@ const deliveries: [string, string, () => RawRequest, 'cicd' | 'changes'][] = [
     'generic',
     '/hooks/generic/argo',
     () =>
-      signedRequest(fixture('generic/deployment-requested.json'), {
+      signedRequest(fixture('generic/synthetic-deployment-requested.json'), {
         secret: WHSEC,
         id: 'gn-1',
         at: new Date(),
@@ -150,7 +150,7 @@ const deliveries: [string, string, () => RawRequest, 'cicd' | 'changes'][] = [
     'servicenow',
     '/hooks/servicenow',
     () =>
-      signedRequest(fixture('servicenow/change-updated.json'), {
+      signedRequest(fixture('servicenow/synthetic-change-updated.json'), {
         secret: WHSEC,
         id: 'sn-1',
         at: new Date(),

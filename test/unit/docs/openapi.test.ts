@@ -192,7 +192,7 @@ describe('OpenAPI document', () => {
       false,
     );
     const servicenow = ajv.compile(deref(schemas.ServiceNowMessage) as Json);
-    expect(servicenow(fixture('servicenow/change-updated.json'))).toBe(true);
+    expect(servicenow(fixture('servicenow/synthetic-change-updated.json'))).toBe(true);
     expect(servicenow({ type: 'change.updated', data: { sys_id: 'not-hex' } })).toBe(false);
   });
 });
@@ -216,7 +216,7 @@ describe('every answer the receiver gives is described by the OpenAPI document',
 
   it('401 for a bad signature, 202 for a verified body not understood, 400 for an overlong id, 404 for an unconfigured source', async () => {
     const now = new Date();
-    const tampered = signedRequest(fixture('servicenow/change-updated.json'), {
+    const tampered = signedRequest(fixture('servicenow/synthetic-change-updated.json'), {
       at: now,
       tamper: true,
     });

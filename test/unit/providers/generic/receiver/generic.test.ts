@@ -68,7 +68,7 @@ describe('generic receiver', () => {
   });
 
   it('scopes keys and the correlation id by source name', async () => {
-    const event = onlyEvent(await deliver(fixture('generic/deployment-requested.json')));
+    const event = onlyEvent(await deliver(fixture('generic/synthetic-deployment-requested.json')));
     const k = 'generic/argo/platform/ingress/ingress-2026.11.25-1-prod-eu';
     expect(event.type).toBe('dev.changegate.deployment.requested');
     expect(event.partitionkey).toBe(k);
@@ -88,15 +88,15 @@ describe('generic receiver', () => {
   });
 
   it('keeps the same key for the outcome of the same deployment', async () => {
-    const requested = onlyEvent(await deliver(fixture('generic/deployment-requested.json')));
-    const succeeded = onlyEvent(await deliver(fixture('generic/deployment-succeeded.json')));
+    const requested = onlyEvent(await deliver(fixture('generic/synthetic-deployment-requested.json')));
+    const succeeded = onlyEvent(await deliver(fixture('generic/synthetic-deployment-succeeded.json')));
     expect(succeeded.type).toBe('dev.changegate.deployment.succeeded');
     expect(succeeded.partitionkey).toBe(requested.partitionkey);
   });
 
   it('refuses a Jenkins-kind callback', async () => {
     const body = setAt(
-      fixture('generic/deployment-requested.json'),
+      fixture('generic/synthetic-deployment-requested.json'),
       ['data', 'callback', 'kind'],
       'jenkins',
     );
@@ -141,7 +141,7 @@ describe('generic receiver', () => {
   });
 
   it('normalize of any mutation of a valid body yields valid events or a PayloadError', async () => {
-    const docs = ['generic/deployment-requested.json', 'generic/deployment-succeeded.json'];
+    const docs = ['generic/synthetic-deployment-requested.json', 'generic/synthetic-deployment-succeeded.json'];
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...docs).chain((f) => mutatedDocument(fixture(f))),

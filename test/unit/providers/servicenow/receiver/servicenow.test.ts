@@ -35,7 +35,7 @@ describe('servicenow receiver', () => {
   });
 
   it('rejects a message whose body was re-serialized after signing', () => {
-    const body = JSON.stringify(fixture('servicenow/change-updated.json'));
+    const body = JSON.stringify(fixture('servicenow/synthetic-change-updated.json'));
     const raw = signedRequest(body);
     const reformatted = {
       ...raw,
@@ -47,7 +47,7 @@ describe('servicenow receiver', () => {
   });
 
   it('maps change.updated to change.updated keyed by the CR number', async () => {
-    const event = onlyEvent(await deliver(fixture('servicenow/change-updated.json')));
+    const event = onlyEvent(await deliver(fixture('servicenow/synthetic-change-updated.json')));
     expect(event.type).toBe('dev.changegate.change.updated');
     expect(event.partitionkey).toBe('CHG0010001');
     expect(event.subject).toBe('CHG0010001');
@@ -74,7 +74,7 @@ describe('servicenow receiver', () => {
   });
 
   it('maps incident.updated to record.updated keyed by sys_id, table incident by default', async () => {
-    const event = onlyEvent(await deliver(fixture('servicenow/incident-updated.json')));
+    const event = onlyEvent(await deliver(fixture('servicenow/synthetic-incident-updated.json')));
     expect(event.type).toBe('dev.changegate.record.updated');
     expect(event.partitionkey).toBe('9d385017c611228701d22104cc95c371');
     expect(event.subject).toBe('INC0010042');
@@ -109,7 +109,7 @@ describe('servicenow receiver', () => {
   });
 
   it('answers ping without an event', async () => {
-    expect(await deliver(fixture('servicenow/ping.json'))).toEqual({ kind: 'ping' });
+    expect(await deliver(fixture('servicenow/synthetic-ping.json'))).toEqual({ kind: 'ping' });
   });
 
   it.each([
@@ -120,12 +120,12 @@ describe('servicenow receiver', () => {
     [['data', 'start_date'], '2026-11-25T09:00:00Z', 'invalid_field:data.start_date'],
     [['type'], 'change.created', 'invalid_field:type'],
   ])('refuses %j = %j with reason %s', async (path, value, reason) => {
-    const body = setAt(fixture('servicenow/change-updated.json'), path, value);
+    const body = setAt(fixture('servicenow/synthetic-change-updated.json'), path, value);
     await expect(deliver(body)).rejects.toMatchObject({ name: 'PayloadError', reason });
   });
 
   it('normalize of any mutation of a valid body yields valid events or a PayloadError', async () => {
-    const docs = ['servicenow/change-updated.json', 'servicenow/incident-updated.json'];
+    const docs = ['servicenow/synthetic-change-updated.json', 'servicenow/synthetic-incident-updated.json'];
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...docs).chain((f) => mutatedDocument(fixture(f))),
