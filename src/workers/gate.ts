@@ -106,55 +106,68 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
   /** Apply inputs to one CR and run their effects; callback answers feed back as inputs. */
   const apply = (number: string, inputs: Input[]) =>
     withLock(number, async () => {
-      const queue = [...inputs];
-      while (queue.length > 0) {
-        const input = queue.shift()!;
-        const { state, effects } = step(states.get(number), input, { now: clock(), policyOf });
-        states.set(number, state);
-        const records: BusRecord[] = [persist(state)];
-        const later: Effect[] = [];
-        for (const effect of effects) {
-          if (effect.kind === 'decided') records.push(...decisionRecords(state, effect));
-          else if (effect.kind === 'left-implement')
-            records.push(...leftImplementRecords(state, effect));
-          else later.push(effect);
-        }
-        await bus.publish(records);
-        for (const effect of effects) {
-          if (effect.kind === 'decided') notifyDecided(state, effect);
-          if (effect.kind === 'left-implement') {
-            await bestEffort(() =>
-              servicenow.addWorkNote(
-                effect.sysId,
-                `changegate: ${effect.number} left Implement (now state ${effect.state}) while a deployment it released was running.`,
-              ),
-            );
-          }
-        }
-        for (const effect of later) {
-          if (effect.kind === 'timer') arm(number, effect.at);
-          else if (effect.kind === 'read-approvers') queue.push(await readApprovers(effect.sysId));
-          else if (effect.kind === 'advance') {
-            try {
-              await servicenow.moveToImplement(effect.sysId, states.get(number)?.change?.state);
-              log.info({ number }, 'moved CR to Implement');
-            } catch (err) {
-              log.warn(
-                { number, err: coerceError(err).message },
-                'could not move CR to Implement; retrying later',
-              );
-              const current = states.get(number);
-              if (current) states.set(number, { ...current, advanceRequested: false });
-              arm(number, clock() + RETRY_LATER_MS);
-            }
-          } else if (effect.kind === 'callback') {
-            const answer = await callBack(state, effect.gateId, effect.decision, effect.reason);
-            if (answer) queue.push(answer);
-            else retryLater(number, effect.gateId, 1);
-          }
-        }
+      // Memory changes only after the changelog took the state; a failure part-way puts memory
+      // back to where this input started, so the redelivered input decides again.
+      const start = states.get(number);
+      try {
+        await applyInputs(number, inputs);
+      } catch (err) {
+        if (start) states.set(number, start);
+        else states.delete(number);
+        throw err;
       }
     });
+
+  const applyInputs = async (number: string, inputs: Input[]) => {
+    const queue = [...inputs];
+    while (queue.length > 0) {
+      const input = queue.shift()!;
+      const { state, effects } = step(states.get(number), input, { now: clock(), policyOf });
+      const records: BusRecord[] = [persist(state)];
+      const later: Effect[] = [];
+      for (const effect of effects) {
+        if (effect.kind === 'decided') records.push(...decisionRecords(state, effect));
+        else if (effect.kind === 'left-implement')
+          records.push(...leftImplementRecords(state, effect));
+        else later.push(effect);
+      }
+      await bus.publish(records);
+      states.set(number, state);
+      for (const effect of effects) {
+        if (effect.kind === 'decided') notifyDecided(state, effect);
+        if (effect.kind === 'left-implement') {
+          await bestEffort(() =>
+            servicenow.addWorkNote(
+              effect.sysId,
+              `changegate: ${effect.number} left Implement (now state ${effect.state}) while a deployment it released was running.`,
+            ),
+          );
+        }
+      }
+      for (const effect of later) {
+        if (effect.kind === 'timer') arm(number, effect.at);
+        else if (effect.kind === 'read-approvers') queue.push(await readApprovers(effect.sysId));
+        else if (effect.kind === 'advance') {
+          try {
+            await servicenow.moveToImplement(effect.sysId, states.get(number)?.change?.state);
+            log.info({ number }, 'moved CR to Implement');
+          } catch (err) {
+            log.warn(
+              { number, err: coerceError(err).message },
+              'could not move CR to Implement; retrying later',
+            );
+            const current = states.get(number);
+            if (current) states.set(number, { ...current, advanceRequested: false });
+            arm(number, clock() + RETRY_LATER_MS);
+          }
+        } else if (effect.kind === 'callback') {
+          const answer = await callBack(state, effect.gateId, effect.decision, effect.reason);
+          if (answer) queue.push(answer);
+          else retryLater(number, effect.gateId, 1);
+        }
+      }
+    }
+  };
 
   /**
    * A callback that stayed unreachable is called again, with backoff (first delay doubling up to
