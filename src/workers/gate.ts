@@ -20,6 +20,11 @@ import {
 import { CrStateSchema } from '../gate/state.js';
 import type { Logger } from '../log.js';
 import { callBack } from './gate/callback.js';
+import {
+  GATE_CHANGELOG_TOPIC,
+  LEGACY_GATE_STATE_TOPIC,
+  migrateLegacyGateState,
+} from './gate/legacy-state.js';
 import { decisionRecords, leftImplementRecords } from './gate/records.js';
 import type { GateCallbacks, GateServiceNow } from './ports.js';
 import type { RunWorkerOptions } from './runtime.js';
@@ -217,6 +222,19 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     }
   };
 
+  await bus.ensureTopics([
+    { topic: topics.gateState, partitions: config.kafka.partitions, cleanup: 'compact' },
+  ]);
+  // Only between the default names: a renamed topic set is an installation of its own.
+  if (topics.gateState === GATE_CHANGELOG_TOPIC) {
+    await migrateLegacyGateState({
+      bus,
+      from: LEGACY_GATE_STATE_TOPIC,
+      to: topics.gateState,
+      log,
+      clock,
+    });
+  }
   const processor = await createStatefulProcessor({
     bus,
     name: 'gate',
