@@ -15,7 +15,8 @@ import type { GateCallbacks, GateServiceNow } from '../../../src/workers/ports.j
  * The two gate bugs of issue [M], each as the scenario an operator would hit: a gate approved
  * at registration must call its CI system back exactly once, even when (1) the bus refuses the
  * write of the decision once, or (2) the CI system is unreachable for the first round of
- * attempts and reachable after.
+ * attempts and reachable after. And (3) a record the gate cannot read goes to the DLQ instead of
+ * blocking its partition.
  */
 
 const log = createLogger({ level: 'silent' });
@@ -149,4 +150,34 @@ describe('gate worker failover bugs (issue [M])', () => {
       await bus.close();
     }
   }, 60_000);
+
+  it('dead-letters a gate registration it cannot read and keeps deciding the records after it', async () => {
+    const bus = createMemoryBus({ redeliveryBackoffMs: 20 });
+    await bus.ensureTopics(topicSpecs(config.kafka));
+    const { callbacks, succeeded } = recordingCallbacks();
+    const worker = await startGateWorker({ bus, config, servicenow, callbacks, log });
+    try {
+      const poison = registered('unreadable');
+      // Binary content mode: the value is the event's data.
+      const data = JSON.parse(poison.value!.toString('utf8')) as { gateId?: string };
+      delete data.gateId;
+      // Same key, so the same partition: the good record waits behind the bad one.
+      await bus.publish([{ ...poison, value: Buffer.from(JSON.stringify(data)) }]);
+      await bus.publish([registered('after-the-poison')]);
+      const deadline = Date.now() + 10_000;
+      while (succeeded().length === 0 && Date.now() < deadline) await sleep(50);
+      expect(succeeded().map((c) => c.url)).toEqual(['https://ci.example/gates/after-the-poison']);
+      const dead: Record<string, string>[] = [];
+      await bus.readToEnd(config.kafka.topics.dlq, (r) => dead.push(r.headers));
+      expect(dead).toEqual([
+        expect.objectContaining({
+          'changegate-worker': 'gate',
+          'changegate-error-name': 'ZodError',
+        }),
+      ]);
+    } finally {
+      await worker.close();
+      await bus.close();
+    }
+  }, 20_000);
 });
