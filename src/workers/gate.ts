@@ -95,8 +95,8 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
 
   const policyOf = (name: string): GatePolicy =>
     config.gates.policies[name] ?? config.gates.policies.default ?? GatePolicySchema.parse({});
-  const stepContext = (): StepContext => ({
-    now: clock(),
+  const stepContext = (notBefore = 0): StepContext => ({
+    now: Math.max(clock(), notBefore),
     policyOf,
     callbackRetry: config.gates.callbackRetry,
     random: Math.random,
@@ -110,12 +110,13 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     initial: CrState | undefined,
     inputs: Input[],
     ctx: TaskContext<CrState>,
+    notBefore?: number,
   ): Promise<Outcome<CrState>> {
     let state = initial;
     const queue = [...inputs];
     while (queue.length > 0) {
       const input = queue.shift()!;
-      const stepped = step(state, input, stepContext());
+      const stepped = step(state, input, stepContext(notBefore));
       const effects: Effect[] = stepped.effects;
       state = stepped.state;
       const current = state;
@@ -270,7 +271,10 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       if (openGates(state).length === 0 && clock() - state.touchedAt >= retainMs) {
         return { state: null };
       }
-      return drive(state, [{ kind: 'tick' }], ctx);
+      // A timer may fire a moment before its due time by the wall clock: the tick happens at
+      // its due time, or the machine would wait for that same instant again, and the state kit
+      // does not re-arm a timer set again to the due time it just fired at.
+      return drive(state, [{ kind: 'tick' }], ctx, nextWake(state));
     },
   });
 
