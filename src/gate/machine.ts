@@ -353,8 +353,9 @@ export function nextWake(state: CrState): number | undefined {
     if (g.status === 'waiting') {
       times.push(g.expiresAt);
       if (g.until !== undefined) times.push(g.until);
-    } else if (g.status === 'deciding' && g.retryAt !== undefined) {
-      times.push(g.retryAt);
+    } else if (g.status === 'deciding') {
+      // No retryAt: decided by a worker before retry intent was state (carried over): call now.
+      times.push(g.retryAt ?? 0);
     }
   }
   if (times.length > 0 && state.advanceRetryAt !== undefined) times.push(state.advanceRetryAt);

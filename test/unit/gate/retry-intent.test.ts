@@ -118,6 +118,14 @@ describe('retry intent in the gate machine', () => {
     expect(nextWake(done.state)).toBeUndefined();
   });
 
+  it('calls at once for a deciding gate that carries no retry time (state of an older worker)', () => {
+    const state = deciding();
+    const { retryAt: _retryAt, ...older } = state.gates.g1!;
+    const carried: CrState = { ...state, gates: { g1: older } };
+    expect(nextWake(carried)).toBe(0);
+    expect(callbacksOf(step(carried, { kind: 'tick' }, ctx(T0 + 1)))).toHaveLength(1);
+  });
+
   it('jitters the backoff with the random source it is given', () => {
     expect(callbackRetryAt(ctx(T0, { random: () => 0 }), 1) - T0).toBe(22.5 * SECOND);
     expect(callbackRetryAt(ctx(T0, { random: () => 0.999999 }), 1) - T0).toBeCloseTo(
