@@ -4,6 +4,7 @@ import type { Bus } from '../bus/port.js';
 import type { Config } from '../config/schema.js';
 import { buildEvent } from '../events/build.js';
 import { openGates, type CrState } from '../gate/machine.js';
+import { crStateOfRecord } from '../gate/state.js';
 import type { Logger } from '../log.js';
 import type { ServiceNowClients } from '../servicenow/index.js';
 
@@ -28,8 +29,9 @@ export async function reconcile({
   const states = new Map<string, CrState>();
   await bus.readToEnd(config.kafka.topics.gateState, (record) => {
     if (!record.key) return;
-    if (record.value === null) states.delete(record.key);
-    else states.set(record.key, JSON.parse(record.value.toString('utf8')) as CrState);
+    const state = crStateOfRecord(record.value);
+    if (state === null) states.delete(record.key);
+    else if (state) states.set(record.key, state);
   });
   const open = [...states.values()].filter((s) => openGates(s).length > 0);
   const records = [];

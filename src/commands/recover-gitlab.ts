@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { buildEvent, captureRaw, type NormalizedEvent } from '../events/index.js';
 import type { DeploymentData } from '../events/cicd.js';
 import type { CrState } from '../gate/machine.js';
+import { crStateOfRecord } from '../gate/state.js';
 import type { Logger } from '../log.js';
 import { gitlabInstanceUrl, waitingJobEvent } from '../providers/gitlab/receiver/index.js';
 import { gateIdOf } from '../workers/change.js';
@@ -77,8 +78,9 @@ async function knownGates(bus: Bus, topic: string): Promise<Set<string>> {
   const states = new Map<string, CrState>();
   await bus.readToEnd(topic, (record) => {
     if (!record.key) return;
-    if (record.value === null) states.delete(record.key);
-    else states.set(record.key, JSON.parse(record.value.toString('utf8')) as CrState);
+    const state = crStateOfRecord(record.value);
+    if (state === null) states.delete(record.key);
+    else if (state) states.set(record.key, state);
   });
   return new Set([...states.values()].flatMap((s) => Object.keys(s.gates)));
 }

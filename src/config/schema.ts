@@ -21,7 +21,8 @@ export const TopicsSchema = z
     cicd: z.string().default('changegate.cicd.events'),
     changes: z.string().default('changegate.changes'),
     servicenow: z.string().default('changegate.servicenow.events'),
-    gateState: z.string().default('changegate.gate-state'),
+    /** The gate worker's changelog (state kit envelopes), co-partitioned with `changes`. */
+    gateState: z.string().default('changegate.gate-changelog'),
     audit: z.string().default('changegate.audit'),
     dlq: z.string().default('changegate.dlq'),
     deliveries: z.string().default('changegate.deliveries'),

@@ -2,36 +2,9 @@ import type { GatePolicy } from '../config/changes.js';
 import type { Approver, ChangeSnapshot, GateRegisteredData } from '../events/gate.js';
 import { STATE, evaluate } from './rules.js';
 import { separationApplies, separationViolation } from './separation.js';
+import type { CrState, GateEntry, Outcome } from './state.js';
 
-export type Outcome = 'released' | 'rejected' | 'expired';
-
-export interface GateEntry {
-  gate: GateRegisteredData;
-  /** deciding: the decision is taken and persisted, the CI callback has not answered yet. */
-  status: 'waiting' | 'deciding' | Outcome;
-  expiresAt: number;
-  outcome?: Outcome;
-  reason: string;
-  decidedAt?: number;
-  /** When the input that made the decision possible arrived (for release latency). */
-  triggeredAt?: number;
-}
-
-/** Everything the gate worker knows about one CR; the value of the compacted gate-state topic. */
-export interface CrState {
-  number: string;
-  change?: ChangeSnapshot;
-  gates: Record<string, GateEntry>;
-  advanceRequested?: boolean;
-  leftImplementReported?: boolean;
-  /** Who approved the CR, read once when a gate would release; cleared when the approval changes. */
-  approvedBy?: Approver[];
-  /** The approvers were asked for and have not answered (or could not be read: `approversError`). */
-  approversRequested?: boolean;
-  approversError?: string;
-  touchedAt: number;
-}
-
+export type { CrState, GateEntry, Outcome } from './state.js';
 export type Input =
   | { kind: 'registered'; gate: GateRegisteredData }
   | { kind: 'change'; change: ChangeSnapshot }
@@ -44,7 +17,11 @@ export type Input =
       status: 'done' | 'already-decided' | 'failed';
       httpStatus?: number;
       error?: string;
-    };
+    }
+  /** The CI system stayed unreachable through a round of attempts: call it again later. */
+  | { kind: 'callback-failed'; gateId: string; error?: string }
+  /** The move to Implement failed: ask again later. */
+  | { kind: 'advance-failed'; error?: string };
 
 export type Effect =
   | {
@@ -72,6 +49,26 @@ export type Effect =
 export interface StepContext {
   now: number;
   policyOf: (name: string) => GatePolicy;
+  /** Backoff between rounds of callback attempts (`gates.callbackRetry`). */
+  callbackRetry?: { firstDelaySeconds: number; maxDelayMinutes: number };
+  /** How long a callback asked for is in flight before the machine asks for it again. */
+  callbackLeaseMs?: number;
+  /** [0, 1) for the backoff's jitter; default 0.5 (no jitter). */
+  random?: () => number;
+}
+
+const DEFAULT_RETRY = { firstDelaySeconds: 30, maxDelayMinutes: 30 };
+const DEFAULT_LEASE_MS = 30_000;
+const ADVANCE_RETRY_MS = 30_000;
+
+/** When a gate deciding after `rounds` unreachable rounds calls again. */
+export function callbackRetryAt(ctx: StepContext, rounds: number): number {
+  const retry = ctx.callbackRetry ?? DEFAULT_RETRY;
+  const base = Math.min(
+    retry.firstDelaySeconds * 1000 * 2 ** (rounds - 1),
+    retry.maxDelayMinutes * 60_000,
+  );
+  return ctx.now + Math.round(base * (0.75 + (ctx.random?.() ?? 0.5) / 2));
 }
 
 /**
@@ -82,7 +79,10 @@ export interface StepContext {
  * the same case: both end with a snapshot and a waiting gate, then one evaluation. A gate moves
  * waiting → deciding → released|rejected|expired and never back, so its callback is asked for
  * once; the worker persists `deciding` before calling and repeats the call after a crash, which
- * the CI side answers "already decided".
+ * the CI side answers "already decided". The retry intent is state too: a deciding gate carries
+ * `retryAt` (when to call, a lease while a call is in flight) and is called again by whatever
+ * input comes once that time has passed (a timer at `nextWake`), so nothing outside the machine
+ * has to remember that a callback or a move to Implement is still owed.
  */
 export function step(
   previous: CrState | undefined,
@@ -162,6 +162,22 @@ export function step(
       }
       break;
     }
+    case 'callback-failed': {
+      const entry = state.gates[input.gateId];
+      if (entry?.status === 'deciding') {
+        const rounds = (entry.callbackRounds ?? 0) + 1;
+        const retryAt = callbackRetryAt(ctx, rounds);
+        state.gates[input.gateId] = { ...entry, callbackRounds: rounds, retryAt };
+        effects.push({ kind: 'timer', at: retryAt });
+      }
+      break;
+    }
+    case 'advance-failed': {
+      state.advanceRequested = false;
+      state.advanceRetryAt = ctx.now + ADVANCE_RETRY_MS;
+      effects.push({ kind: 'timer', at: state.advanceRetryAt });
+      break;
+    }
     case 'approvers': {
       state.approversRequested = false;
       if (input.approvedBy) {
@@ -176,13 +192,34 @@ export function step(
       break;
   }
 
+  const lease = ctx.callbackLeaseMs ?? DEFAULT_LEASE_MS;
+  for (const [gateId, entry] of Object.entries(state.gates)) {
+    // A decision whose callback is owed (never answered, or unreachable until now): call again.
+    if (entry.status !== 'deciding' || !entry.outcome) continue;
+    if (entry.retryAt !== undefined && entry.retryAt > ctx.now) continue;
+    state.gates[gateId] = { ...entry, retryAt: ctx.now + lease };
+    effects.push({
+      kind: 'callback',
+      gateId,
+      outcome: entry.outcome,
+      decision: entry.outcome === 'released' ? 'approve' : 'reject',
+      reason: entry.reason,
+    });
+  }
+
   for (const [gateId, entry] of Object.entries(state.gates)) {
     if (entry.status !== 'waiting') continue;
     const policy = ctx.policyOf(entry.gate.policy);
     if (ctx.now >= entry.expiresAt) {
       const reason = `no decision within ${policy.timeoutMinutes} minutes`;
       if (policy.onTimeout === 'reject') {
-        state.gates[gateId] = { ...entry, status: 'deciding', outcome: 'expired', reason };
+        state.gates[gateId] = {
+          ...entry,
+          status: 'deciding',
+          outcome: 'expired',
+          reason,
+          retryAt: ctx.now + lease,
+        };
         effects.push({ kind: 'callback', gateId, outcome: 'expired', decision: 'reject', reason });
       } else {
         state.gates[gateId] = {
@@ -198,11 +235,18 @@ export function step(
     }
     const verdict = evaluate(policy, state.change, new Date(ctx.now));
     if (verdict.verdict === 'wait') {
-      state.gates[gateId] = { ...entry, reason: verdict.reason };
+      const { until: _until, ...rest } = entry;
+      state.gates[gateId] = {
+        ...rest,
+        reason: verdict.reason,
+        ...(verdict.until ? { until: verdict.until.getTime() } : {}),
+      };
       effects.push({ kind: 'timer', at: entry.expiresAt });
       if (verdict.until) effects.push({ kind: 'timer', at: verdict.until.getTime() });
-      if (verdict.advance && !state.advanceRequested && state.change) {
+      const advanceDue = state.advanceRetryAt === undefined || state.advanceRetryAt <= ctx.now;
+      if (verdict.advance && !state.advanceRequested && advanceDue && state.change) {
         state.advanceRequested = true;
+        delete state.advanceRetryAt;
         effects.push({ kind: 'advance', sysId: state.change.sysId, number: state.number });
       }
       // Approved but not releasable yet (moving to Implement, window, blackout): read who
@@ -250,7 +294,13 @@ export function step(
         reason = violation;
       }
     }
-    state.gates[gateId] = { ...entry, status: 'deciding', outcome, reason };
+    state.gates[gateId] = {
+      ...entry,
+      status: 'deciding',
+      outcome,
+      reason,
+      retryAt: ctx.now + lease,
+    };
     effects.push({
       kind: 'callback',
       gateId,
@@ -290,4 +340,24 @@ export function openGates(state: CrState): GateEntry[] {
   return Object.values(state.gates).filter(
     (g) => g.status === 'waiting' || g.status === 'deciding',
   );
+}
+
+/**
+ * When the machine wants its next `tick` for this CR: a waiting gate's expiry or re-evaluation
+ * (window start, blackout end), a deciding gate's next callback, a move to Implement to ask
+ * again; undefined when nothing is open.
+ */
+export function nextWake(state: CrState): number | undefined {
+  const times: number[] = [];
+  for (const g of Object.values(state.gates)) {
+    if (g.status === 'waiting') {
+      times.push(g.expiresAt);
+      if (g.until !== undefined) times.push(g.until);
+    } else if (g.status === 'deciding') {
+      // No retryAt: decided by a worker before retry intent was state (carried over): call now.
+      times.push(g.retryAt ?? 0);
+    }
+  }
+  if (times.length > 0 && state.advanceRetryAt !== undefined) times.push(state.advanceRetryAt);
+  return times.length > 0 ? Math.min(...times) : undefined;
 }

@@ -1,3 +1,4 @@
+import { crStateValueOfRecord } from '../gate/state.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fromRecord } from '../bus/cloudevents.js';
@@ -43,7 +44,7 @@ export async function startBusStatusSource({
   const handler = async (record: ConsumedRecord): Promise<void> => {
     try {
       if (record.topic === topics.gateState) {
-        if (record.key) store.applyGateState(record.key, json(record));
+        if (record.key) store.applyGateState(record.key, crStateValueOfRecord(record.value));
       } else if (record.topic === topics.changes) {
         store.applyChangeEvent(fromRecord(record));
       } else if (record.topic === topics.audit) {

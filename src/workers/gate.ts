@@ -1,15 +1,39 @@
+import { randomUUID } from 'node:crypto';
 import { fromRecord, toRecord } from '../bus/cloudevents.js';
-import type { Bus, BusRecord, ConsumedRecord, Subscription } from '../bus/port.js';
-import { auditRecord } from '../audit/auditor.js';
+import type { Bus } from '../bus/port.js';
 import { GatePolicySchema, type GatePolicy } from '../config/changes.js';
 import type { Config } from '../config/schema.js';
-import { UpstreamError, coerceError } from '../errors.js';
+import { coerceError } from '../errors.js';
 import { buildEvent } from '../events/build.js';
+import type { CloudEvent } from '../events/envelope.js';
 import { GateRegisteredDataSchema, type ChangeSnapshot } from '../events/gate.js';
 import { ChangeUpdatedDataSchema, type ChangeUpdatedData } from '../events/servicenow.js';
-import { openGates, step, type CrState, type Effect, type Input } from '../gate/machine.js';
+import {
+  nextWake,
+  openGates,
+  step,
+  type CrState,
+  type Effect,
+  type Input,
+  type StepContext,
+} from '../gate/machine.js';
+import { CrStateSchema } from '../gate/state.js';
 import type { Logger } from '../log.js';
+import { callBack } from './gate/callback.js';
+import {
+  GATE_CHANGELOG_TOPIC,
+  LEGACY_GATE_STATE_TOPIC,
+  migrateLegacyGateState,
+} from './gate/legacy-state.js';
+import { decisionRecords, leftImplementRecords } from './gate/records.js';
 import type { GateCallbacks, GateServiceNow } from './ports.js';
+import type { RunWorkerOptions } from './runtime.js';
+import {
+  createStatefulProcessor,
+  FencedError,
+  type Outcome,
+  type TaskContext,
+} from './stateful/index.js';
 
 export interface GateWorkerOptions {
   bus: Bus;
@@ -22,180 +46,139 @@ export interface GateWorkerOptions {
   /** States with no open gate are forgotten after this long. */
   retainMs?: number;
   onDecision?: (decision: { outcome: string; latencyMs?: number; waitedMs: number }) => void;
+  /** Retries and the DLQ's outcome metric, as for every worker. */
+  runtime?: Pick<RunWorkerOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'> & {
+    onOutcome?: (worker: string, outcome: string, ms: number) => void;
+  };
 }
 
 export interface GateWorker {
+  /** The CR states of this replica's partitions. */
   states(): CrState[];
-  /** Re-read the CRs of open gates once and apply them (`changegate reconcile`). */
+  /** The changes-topic partitions this replica owns and has restored. */
+  partitions(): number[];
+  /**
+   * Re-read the CRs of this replica's open gates once and feed them in as `change.updated`
+   * events (`changegate reconcile`); resolves with how many were published.
+   */
   reconcile(): Promise<number>;
   close(): Promise<void>;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const CALLBACK_ATTEMPTS = 4;
-const RETRY_LATER_MS = 30_000;
-const MINUTE = 60_000;
-const RESUME_CONCURRENCY = 256;
+/** The one timer of a CR: the machine's next wake-up (nextWake), or its state's retention. */
+const WAKE = 'wake';
 
 /**
  * The gate worker: one state machine per CR (src/gate/machine.ts) fed by the ordered
- * `changegate.changes` stream, its state in the compacted `changegate.gate-state` topic.
+ * `changegate.changes` stream, on the state kit (src/workers/stateful): each partition of the
+ * stream is a task whose CR states and timers live in the gate changelog (`topics.gateState`),
+ * co-partitioned with the stream, so the worker runs as N replicas (N ≤ partitions) and a
+ * rebalance or a kill -9 moves states and timers with their partitions.
  *
  * Invariants:
- * - Inputs for one CR (stream records, timers) are applied one at a time (a lock per CR).
- * - State is persisted before any effect runs, so a crash repeats an effect, never loses one;
- *   callbacks are the only effect that matters twice, and the CI side answers a repeat with
- *   "already decided".
+ * - Inputs for one CR (stream records, its timer) are applied one at a time (the task's chain).
+ * - A decision is written to the changelog (`deciding`) before the CI system is called, and the
+ *   decision's events are published before the state that says it was made; a crash repeats a
+ *   callback (the CI side answers "already decided"), never loses one. Memory changes only once
+ *   the changelog took the state, so a failed write leaves the input to decide again.
  * - The stream offset is committed only after the record's effects ran (the bus contract).
  *
- * Timers exist only for time the rules wait on (window start, blackout end, expiry); nothing
- * here polls ServiceNow. Run one replica: timers are per process, not per partition.
+ * Timers exist only for time the machine waits on (window start, blackout end, expiry, the next
+ * callback round, retention); nothing here polls ServiceNow.
  */
 export async function startGateWorker(options: GateWorkerOptions): Promise<GateWorker> {
   const { bus, config, servicenow, callbacks, log: parent, clock = Date.now } = options;
   const log = parent.child({ worker: 'gate' });
   const topics = config.kafka.topics;
   const retainMs = options.retainMs ?? 7 * 24 * 3600_000;
-  const states = new Map<string, CrState>();
-  const locks = new Map<string, Promise<void>>();
-  const timers = new Map<string, { at: number; handle: NodeJS.Timeout }>();
-  const retries = new Map<string, NodeJS.Timeout>(); // gateId → next callback round
-  let closed = false;
-  const retry = config.gates.callbackRetry;
+  const { onOutcome, ...retries } = options.runtime ?? {};
 
   const policyOf = (name: string): GatePolicy =>
     config.gates.policies[name] ?? config.gates.policies.default ?? GatePolicySchema.parse({});
-
-  const withLock = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const previous = locks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    locks.set(key, tail);
-    void tail.then(() => {
-      if (locks.get(key) === tail) locks.delete(key);
-    });
-    return run;
-  };
-
-  const persist = (state: CrState): BusRecord => ({
-    topic: topics.gateState,
-    key: state.number,
-    value: Buffer.from(JSON.stringify(state)),
-    headers: { 'content-type': 'application/json' },
+  const stepContext = (notBefore = 0): StepContext => ({
+    now: Math.max(clock(), notBefore),
+    policyOf,
+    callbackRetry: config.gates.callbackRetry,
+    random: Math.random,
   });
 
-  const arm = (number: string, at: number) => {
-    const existing = timers.get(number);
-    if (existing && existing.at <= at && existing.at > clock()) return;
-    if (existing) clearTimeout(existing.handle);
-    const delay = Math.min(Math.max(0, at - clock()), MAX_TIMER_MS);
-    const handle = setTimeout(() => {
-      timers.delete(number);
-      if (!closed)
-        void apply(number, [{ kind: 'tick' }]).catch((err: unknown) =>
-          log.error({ err, number }, 'timer failed'),
-        );
-    }, delay);
-    handle.unref?.();
-    timers.set(number, { at, handle });
-  };
-
-  /** Apply inputs to one CR and run their effects; callback answers feed back as inputs. */
-  const apply = (number: string, inputs: Input[]) =>
-    withLock(number, async () => {
-      const queue = [...inputs];
-      while (queue.length > 0) {
-        const input = queue.shift()!;
-        const { state, effects } = step(states.get(number), input, { now: clock(), policyOf });
-        states.set(number, state);
-        const records: BusRecord[] = [persist(state)];
-        const later: Effect[] = [];
-        for (const effect of effects) {
-          if (effect.kind === 'decided') records.push(...decisionRecords(state, effect));
-          else if (effect.kind === 'left-implement')
-            records.push(...leftImplementRecords(state, effect));
-          else later.push(effect);
-        }
-        await bus.publish(records);
-        for (const effect of effects) {
-          if (effect.kind === 'decided') notifyDecided(state, effect);
-          if (effect.kind === 'left-implement') {
-            await bestEffort(() =>
-              servicenow.addWorkNote(
-                effect.sysId,
-                `changegate: ${effect.number} left Implement (now state ${effect.state}) while a deployment it released was running.`,
-              ),
-            );
+  /**
+   * Apply inputs to one CR and run their effects; the answers of effects (approvers, callbacks,
+   * a failed move) feed back as inputs. Returns the state to write with its timer.
+   */
+  async function drive(
+    initial: CrState | undefined,
+    inputs: Input[],
+    ctx: TaskContext<CrState>,
+    notBefore?: number,
+  ): Promise<Outcome<CrState>> {
+    let state = initial;
+    const queue = [...inputs];
+    while (queue.length > 0) {
+      const input = queue.shift()!;
+      const stepped = step(state, input, stepContext(notBefore));
+      const effects: Effect[] = stepped.effects;
+      state = stepped.state;
+      const current = state;
+      const records = effects.flatMap((effect) =>
+        effect.kind === 'decided'
+          ? decisionRecords(topics, current, effect, clock())
+          : effect.kind === 'left-implement'
+            ? leftImplementRecords(topics, current, effect, clock())
+            : [],
+      );
+      // Published before the state that says they were (ctx.publish is fenced).
+      if (records.length > 0) await ctx.publish(records);
+      let saved = false;
+      for (const effect of effects) {
+        if (effect.kind === 'decided') notifyDecided(current, effect);
+        else if (effect.kind === 'left-implement') {
+          await bestEffort(() =>
+            servicenow.addWorkNote(
+              effect.sysId,
+              `changegate: ${effect.number} left Implement (now state ${effect.state}) while a deployment it released was running.`,
+            ),
+          );
+        } else if (effect.kind === 'read-approvers') {
+          queue.push(await readApprovers(effect.sysId));
+        } else if (effect.kind === 'advance') {
+          try {
+            await servicenow.moveToImplement(effect.sysId, current.change?.state);
+            ctx.log.info({ number: current.number }, 'moved CR to Implement');
+          } catch (err) {
+            const error = coerceError(err).message;
+            ctx.log.warn({ number: current.number, err: error }, 'could not move CR to Implement');
+            queue.push({ kind: 'advance-failed', error });
           }
-        }
-        for (const effect of later) {
-          if (effect.kind === 'timer') arm(number, effect.at);
-          else if (effect.kind === 'read-approvers') queue.push(await readApprovers(effect.sysId));
-          else if (effect.kind === 'advance') {
-            try {
-              await servicenow.moveToImplement(effect.sysId, states.get(number)?.change?.state);
-              log.info({ number }, 'moved CR to Implement');
-            } catch (err) {
-              log.warn(
-                { number, err: coerceError(err).message },
-                'could not move CR to Implement; retrying later',
-              );
-              const current = states.get(number);
-              if (current) states.set(number, { ...current, advanceRequested: false });
-              arm(number, clock() + RETRY_LATER_MS);
-            }
-          } else if (effect.kind === 'callback') {
-            const answer = await callBack(state, effect.gateId, effect.decision, effect.reason);
-            if (answer) queue.push(answer);
-            else retryLater(number, effect.gateId, 1);
-          }
+        } else if (effect.kind === 'callback') {
+          // The decision is in the changelog before the CI system hears of it.
+          if (!saved) await ctx.save(current);
+          saved = true;
+          if (!ctx.owned()) throw new FencedError('[changegate/gate] partition lost; not calling');
+          queue.push(
+            await callBack(
+              callbacks,
+              ctx.log,
+              current,
+              effect.gateId,
+              effect.decision,
+              effect.reason,
+            ),
+          );
         }
       }
-    });
+    }
+    if (!state) return {};
+    return { state, timers: { [WAKE]: wakeOf(state) } };
+  }
 
-  /**
-   * A callback that stayed unreachable is called again, with backoff (first delay doubling up to
-   * the cap), until it answers: done, or a final error, which is how a provider's own limit ends
-   * it (the Azure client fails for good once the check token has expired).
-   */
-  const retryLater = (number: string, gateId: string, round: number) => {
-    if (closed) return;
-    clearTimeout(retries.get(gateId));
-    const base = Math.min(
-      retry.firstDelaySeconds * 1000 * 2 ** (round - 1),
-      retry.maxDelayMinutes * MINUTE,
-    );
-    const handle = setTimeout(
-      () => {
-        retries.delete(gateId);
-        void retryCallback(number, gateId, round).catch((err: unknown) =>
-          log.error({ err, number, gateId }, 'callback retry failed'),
-        );
-      },
-      Math.min(base * (0.75 + Math.random() / 2), MAX_TIMER_MS),
-    );
-    handle.unref?.();
-    retries.set(gateId, handle);
-  };
-
-  const retryCallback = async (number: string, gateId: string, round: number) => {
-    const state = states.get(number);
-    const entry = state?.gates[gateId];
-    if (closed || !state || entry?.status !== 'deciding' || !entry.outcome) return;
-    log.info({ number, gateId, round }, 'calling the CI system again');
-    const decision = entry.outcome === 'released' ? 'approve' : 'reject';
-    const answer = await callBack(state, gateId, decision, entry.reason);
-    if (answer) await apply(number, [answer]);
-    else retryLater(number, gateId, round + 1);
-  };
+  /** The machine's next wake-up; with nothing open, when the state is forgotten. */
+  const wakeOf = (state: CrState): number =>
+    nextWake(state) ?? Math.max(state.touchedAt + retainMs, clock());
 
   /**
    * Who approved the CR, read once before its first release (the `read-approvers` effect); the
-   * answer goes back to the machine, which checks separation of duties and keeps the names for
-   * the release event, the audit entry and later gates of the same approval.
+   * answer goes back to the machine, which checks separation of duties.
    */
   const readApprovers = async (sysId: string): Promise<Input> => {
     try {
@@ -205,114 +188,6 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       log.warn({ sysId, err: error }, 'could not read the approvers (sysapproval_approver)');
       return { kind: 'approvers', error };
     }
-  };
-
-  /** Call the CI system; undefined when it stayed unreachable (kept deciding, retried later). */
-  const callBack = async (
-    state: CrState,
-    gateId: string,
-    decision: 'approve' | 'reject',
-    reason: string,
-  ): Promise<Input | undefined> => {
-    const entry = state.gates[gateId];
-    if (!entry) return undefined;
-    for (let attempt = 1; attempt <= CALLBACK_ATTEMPTS; attempt++) {
-      try {
-        const result = await callbacks.decide(entry.gate.callback, {
-          outcome: decision,
-          comment: `changegate: ${reason}`,
-          changeNumber: state.number,
-          gateId,
-        });
-        return {
-          kind: 'callback-done',
-          gateId,
-          status: result.status,
-          httpStatus: result.httpStatus,
-        };
-      } catch (err) {
-        const error = coerceError(err);
-        const retryable = error instanceof UpstreamError ? error.retryable : true;
-        if (!retryable) {
-          log.error({ gateId, err: error.message }, 'CI callback refused; gate closed as failed');
-          return {
-            kind: 'callback-done',
-            gateId,
-            status: 'failed',
-            error: error.message,
-            ...(error instanceof UpstreamError && error.upstreamStatus
-              ? { httpStatus: error.upstreamStatus }
-              : {}),
-          };
-        }
-        log.warn(
-          { gateId, attempt, err: error.message },
-          `CI callback failed on attempt ${attempt} of ${CALLBACK_ATTEMPTS}`,
-        );
-        if (attempt < CALLBACK_ATTEMPTS) await sleep(Math.random() * 250 * 2 ** attempt);
-      }
-    }
-    return undefined;
-  };
-
-  const decisionRecords = (
-    state: CrState,
-    effect: Extract<Effect, { kind: 'decided' }>,
-  ): BusRecord[] => {
-    const entry = state.gates[effect.gateId]!;
-    const now = clock();
-    const data = {
-      gateId: effect.gateId,
-      changeNumber: state.number,
-      changeSysId: entry.gate.changeSysId,
-      correlationId: entry.gate.correlationId,
-      outcome: effect.outcome,
-      reason: effect.reason,
-      decidedAt: new Date(now).toISOString(),
-      waitedMs: Math.max(0, now - Date.parse(entry.gate.registeredAt)),
-      ...(entry.triggeredAt !== undefined
-        ? { latencyMs: Math.max(0, now - entry.triggeredAt) }
-        : {}),
-      ...(effect.outcome === 'released' && state.approvedBy
-        ? { approvedBy: state.approvedBy }
-        : {}),
-      callback: {
-        status: effect.callback,
-        ...(effect.httpStatus !== undefined ? { httpStatus: effect.httpStatus } : {}),
-        ...(effect.error !== undefined ? { error: effect.error } : {}),
-      },
-    };
-    const event = buildEvent(
-      {
-        type: `dev.changegate.gate.${effect.outcome}`,
-        subject: state.number,
-        key: state.number,
-        data,
-      },
-      {
-        id: `${effect.gateId}:${effect.outcome}`,
-        source: '/changegate/worker/gate',
-        time: new Date(now),
-      },
-    );
-    return [
-      toRecord(topics.changes, event),
-      auditRecord(topics.audit, {
-        // The decision's id, like its event's: a replayed decision is one ledger entry.
-        id: `${effect.gateId}:${effect.outcome}`,
-        key: state.number,
-        actor: 'changegate/gate',
-        action: `gate.${effect.outcome}`,
-        reason: effect.reason,
-        correlationId: entry.gate.correlationId,
-        detail: {
-          gateId: effect.gateId,
-          callback: data.callback,
-          waitedMs: data.waitedMs,
-          ...(data.approvedBy ? { approvedBy: data.approvedBy } : {}),
-        },
-      }),
-    ];
   };
 
   const notifyDecided = (state: CrState, effect: Extract<Effect, { kind: 'decided' }>) => {
@@ -340,43 +215,6 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     );
   };
 
-  const leftImplementRecords = (
-    state: CrState,
-    effect: Extract<Effect, { kind: 'left-implement' }>,
-  ): BusRecord[] => {
-    const correlationId = Object.values(state.gates)[0]?.gate.correlationId ?? state.number;
-    const event = buildEvent(
-      {
-        type: 'dev.changegate.change.left-implement',
-        subject: state.number,
-        key: state.number,
-        data: {
-          changeNumber: state.number,
-          changeSysId: effect.sysId,
-          correlationId,
-          action: 'left-implement',
-          detail: `state ${effect.state}`,
-        },
-      },
-      {
-        id: `${state.number}:left-implement:${state.change?.modCount ?? clock()}`,
-        source: '/changegate/worker/gate',
-        time: new Date(clock()),
-      },
-    );
-    return [
-      toRecord(topics.changes, event),
-      auditRecord(topics.audit, {
-        id: event.id,
-        key: state.number,
-        actor: 'changegate/gate',
-        action: 'change.left-implement',
-        reason: `state ${effect.state}`,
-        correlationId,
-      }),
-    ];
-  };
-
   const bestEffort = async (fn: () => Promise<void>) => {
     try {
       await fn();
@@ -385,97 +223,101 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     }
   };
 
-  const onRecord = async (record: ConsumedRecord) => {
-    const event = fromRecord(record);
-    if (event.type === 'dev.changegate.gate.registered') {
-      const gate = GateRegisteredDataSchema.parse(event.data);
-      let change = gate.change;
-      if (!change && !states.get(gate.changeNumber)?.change) {
-        change = await servicenow.getChange(gate.changeNumber);
-      }
-      await apply(gate.changeNumber, [
-        { kind: 'registered', gate: change ? { ...gate, change } : gate },
-      ]);
-    } else if (event.type === 'dev.changegate.change.updated') {
-      const data = ChangeUpdatedDataSchema.parse(event.data);
-      await apply(data.number, [{ kind: 'change', change: snapshotOf(data) }]);
-    }
-  };
-
-  // Restore, forget what is long finished, and resume what was open.
-  await bus
-    .ensureTopics([{ topic: topics.gateState, partitions: 1, cleanup: 'compact' }])
-    .catch(() => undefined);
-  await bus.readToEnd(topics.gateState, (record) => {
-    if (!record.key) return;
-    if (record.value === null) states.delete(record.key);
-    else states.set(record.key, JSON.parse(record.value.toString('utf8')) as CrState);
-  });
-  const stale: BusRecord[] = [];
-  for (const [number, state] of states) {
-    if (openGates(state).length === 0 && clock() - state.touchedAt > retainMs) {
-      states.delete(number);
-      stale.push({ topic: topics.gateState, key: number, value: null, headers: {} });
-    }
+  await bus.ensureTopics([
+    { topic: topics.gateState, partitions: config.kafka.partitions, cleanup: 'compact' },
+  ]);
+  // Only between the default names: a renamed topic set is an installation of its own.
+  if (topics.gateState === GATE_CHANGELOG_TOPIC) {
+    await migrateLegacyGateState({
+      bus,
+      from: LEGACY_GATE_STATE_TOPIC,
+      to: topics.gateState,
+      log,
+      clock,
+    });
   }
-  if (stale.length > 0) await bus.publish(stale);
-  const resumed = [...states.values()].filter((s) => openGates(s).length > 0);
-  // A move to Implement asked for just before a crash may never have reached ServiceNow: forget
-  // the request so the first evaluation after restart asks again (the move is idempotent).
-  for (const state of resumed)
-    states.set(state.number, { ...state, advanceRequested: false, approversRequested: false });
-  // Resume many CRs at once: their state writes then share produce requests instead of each
-  // waiting for its own acknowledgement (100 000 open gates would otherwise take minutes).
-  const resume = async (state: CrState) => {
-    const deciding = Object.entries(state.gates).filter(([, g]) => g.status === 'deciding');
-    await apply(state.number, [{ kind: 'tick' }]);
-    for (const [gateId, g] of deciding) {
-      const answer = await callBack(
-        state,
-        gateId,
-        g.outcome === 'released' ? 'approve' : 'reject',
-        g.reason,
-      );
-      if (answer) await apply(state.number, [answer]);
-      else retryLater(state.number, gateId, 1);
-    }
-  };
-  for (let i = 0; i < resumed.length; i += RESUME_CONCURRENCY) {
-    await Promise.all(resumed.slice(i, i + RESUME_CONCURRENCY).map(resume));
-  }
-  log.info({ states: states.size, open: resumed.length }, 'gate state restored');
-
-  const subscription: Subscription = await bus.subscribe({
+  const processor = await createStatefulProcessor({
+    bus,
+    name: 'gate',
     groupId: options.groupId ?? 'changegate-gate',
-    topics: [topics.changes],
-    fromBeginning: true,
-    handler: onRecord,
+    input: topics.changes,
+    changelog: topics.gateState,
+    partitions: config.kafka.partitions,
+    schema: CrStateSchema,
+    dlqTopic: topics.dlq,
+    log,
+    clock,
+    ...retries,
+    ...(onOutcome ? { onOutcome: (o, ms) => onOutcome('gate', o, ms) } : {}),
+    decode: fromRecord,
+    async handle(_key, state, event: CloudEvent, ctx) {
+      if (event.type === 'dev.changegate.gate.registered') {
+        const gate = GateRegisteredDataSchema.parse(event.data);
+        let change = gate.change;
+        if (!change && !state?.change) change = await servicenow.getChange(gate.changeNumber);
+        return drive(
+          state,
+          [{ kind: 'registered', gate: change ? { ...gate, change } : gate }],
+          ctx,
+        );
+      }
+      if (event.type === 'dev.changegate.change.updated') {
+        const data = ChangeUpdatedDataSchema.parse(event.data);
+        return drive(state, [{ kind: 'change', change: snapshotOf(data) }], ctx);
+      }
+      return {};
+    },
+    async onTimer(_key, state, _timer, ctx) {
+      if (openGates(state).length === 0 && clock() - state.touchedAt >= retainMs) {
+        return { state: null };
+      }
+      // A timer may fire a moment before its due time by the wall clock: the tick happens at
+      // its due time, or the machine would wait for that same instant again, and the state kit
+      // does not re-arm a timer set again to the due time it just fired at.
+      return drive(state, [{ kind: 'tick' }], ctx, nextWake(state));
+    },
   });
 
   return {
-    states: () => [...states.values()],
+    states: () => processor.entries().map(([, state]) => state),
+    partitions: () => processor.partitions(),
     async reconcile() {
-      let n = 0;
-      for (const state of [...states.values()]) {
+      const records = [];
+      for (const [, state] of processor.entries()) {
         if (openGates(state).length === 0) continue;
         const change = await servicenow.getChange(state.number);
-        if (change) {
-          await apply(state.number, [{ kind: 'change', change }]);
-          n += 1;
-        }
+        if (change) records.push(toRecord(topics.changes, reconcileEvent(change)));
       }
-      return n;
+      // Through the stream, so the CR's task applies it in order with everything else.
+      if (records.length > 0) await bus.publish(records);
+      return records.length;
     },
-    async close() {
-      closed = true;
-      for (const t of timers.values()) clearTimeout(t.handle);
-      timers.clear();
-      for (const handle of retries.values()) clearTimeout(handle);
-      retries.clear();
-      await subscription.close();
-      await Promise.all([...locks.values()]);
-    },
+    close: () => processor.close(),
   };
+}
+
+/** A CR as read from ServiceNow, as the `change.updated` event the business rule would send. */
+function reconcileEvent(change: ChangeSnapshot): CloudEvent {
+  return buildEvent(
+    {
+      type: 'dev.changegate.change.updated',
+      subject: change.number,
+      key: change.number,
+      data: {
+        sysId: change.sysId,
+        number: change.number,
+        ...(change.state !== undefined ? { state: change.state } : {}),
+        ...(change.approval !== undefined ? { approval: change.approval } : {}),
+        ...(change.startDate !== undefined ? { startDate: change.startDate } : {}),
+        ...(change.endDate !== undefined ? { endDate: change.endDate } : {}),
+        ...(change.updatedAt !== undefined ? { updatedAt: change.updatedAt } : {}),
+        fields: change.fields,
+        deliveryId: `reconcile-${randomUUID()}`,
+        raw: { truncated: false, bytes: 0, payload: null },
+      },
+    },
+    { id: `reconcile-${randomUUID()}`, source: '/changegate/worker/gate', time: new Date() },
+  );
 }
 
 /** The business rule's message, as the snapshot the rules read. */
@@ -493,5 +335,3 @@ export function snapshotOf(data: ChangeUpdatedData): ChangeSnapshot {
     ...(data.updatedAt !== undefined ? { updatedAt: data.updatedAt } : {}),
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

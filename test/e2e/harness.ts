@@ -87,6 +87,16 @@ export interface E2eStack {
   close(): Promise<void>;
 }
 
+/** The worker processes of a stack started with several (`workers` of startE2eStack). */
+export interface E2eWorkerSet {
+  /** Start one more worker process running `names` (e.g. `gate`), same config. */
+  startWorker(names: string): Promise<CliProcess>;
+  /** Every worker process started, in start order (killed ones included). */
+  workers(): CliProcess[];
+  /** The run's topic names, by config key. */
+  topics: Record<string, string>;
+}
+
 /** A port that was free a moment ago (the receiver's, so the sandbox can be told it up front). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -130,10 +140,14 @@ const isLog = (msg: string) => (line: string) => {
  * topic created a moment earlier can fail its first ListOffsets with NOT_LEADER_FOR_PARTITION,
  * which KafkaBus.readToEnd (DeliveryLog.restore at receiver start) does not retry.
  */
-async function provisionTopics(brokers: string[], topics: Record<string, string>): Promise<void> {
+async function provisionTopics(
+  brokers: string[],
+  topics: Record<string, string>,
+  partitions: number,
+): Promise<void> {
   const bus = createKafkaBus({ brokers, clientId: 'changegate-e2e-provision' });
   try {
-    const kafka = KafkaSchema.parse({ brokers, topics, partitions: 3 });
+    const kafka = KafkaSchema.parse({ brokers, topics, partitions });
     await bus.ensureTopics(topicSpecs(kafka));
     for (const topic of Object.values(topics)) {
       await poll(
@@ -174,10 +188,16 @@ async function waitReady(url: string, proc: CliProcess, timeoutMs: number): Prom
 export async function startE2eStack({
   name,
   brokers,
+  workers: workerSets = ['change,gate'],
+  partitions = 3,
 }: {
   name: string;
   brokers: string[];
-}): Promise<E2eStack> {
+  /** One worker process per entry, each running the named workers. */
+  workers?: string[];
+  /** Partitions of every topic. */
+  partitions?: number;
+}): Promise<E2eStack & E2eWorkerSet> {
   const logDir = mkdtempSync(join(tmpdir(), `changegate-e2e-${name}-`));
   const processes: CliProcess[] = [];
   const started = Date.now();
@@ -225,7 +245,7 @@ export async function startE2eStack({
         `${prefix}.${t}`,
       ]),
     );
-    await provisionTopics(brokers, topics);
+    await provisionTopics(brokers, topics, partitions);
     const ciHost = new URL(ciInfo.url).host;
     const common = {
       bus: 'kafka',
@@ -236,7 +256,7 @@ export async function startE2eStack({
         brokers,
         clientId: `changegate-${name}`,
         topics,
-        partitions: 3,
+        partitions,
         groupPrefix: prefix,
       },
       sources: {
@@ -318,26 +338,28 @@ export async function startE2eStack({
     processes.push(receiver);
 
     let workerRuns = 0;
-    const startWorker = async () => {
+    const workerProcs: CliProcess[] = [];
+    const startWorker = async (names = workerSets[0]!) => {
       workerRuns += 1;
       const proc = spawnCli({
         name: `worker-${workerRuns}`,
         logDir,
-        args: ['--config', workerConfig, 'worker', 'change,gate', '--port', '0'],
+        args: ['--config', workerConfig, 'worker', names, '--port', '0'],
       });
       processes.push(proc);
+      workerProcs.push(proc);
       // Logged after both consumer groups joined: from here on nothing published is missed.
       await proc.waitForLine(isLog('workers running'), 60_000);
       return proc;
     };
     // The two start in parallel: the topics exist, and neither needs the other to come up.
-    const [firstWorker] = await Promise.all([
-      startWorker(),
+    const [[firstWorker]] = await Promise.all([
+      Promise.all(workerSets.map((names) => startWorker(names))),
       waitReady(receiverUrl, receiver, 60_000),
     ]);
-    let worker = firstWorker;
+    let worker = firstWorker!;
     console.log(
-      `[e2e] ${name}: 4 processes up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${logDir}`,
+      `[e2e] ${name}: ${3 + workerSets.length} processes up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${logDir}`,
     );
 
     return {
@@ -351,6 +373,9 @@ export async function startE2eStack({
       async restartWorker() {
         worker = await startWorker();
       },
+      startWorker: (names) => startWorker(names),
+      workers: () => [...workerProcs],
+      topics,
       async close() {
         await Promise.all(processes.map((p) => p.stop()));
       },

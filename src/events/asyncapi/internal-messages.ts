@@ -16,7 +16,7 @@ const MESSAGES: Partial<Record<Topic, Message>> = {
     name: 'gate-state',
     title: 'Gate state of one CR',
     summary:
-      'The gate worker’s state for one CR (src/gate/machine.ts CrState); a null value is a tombstone.',
+      'The gate worker’s state for one CR as a state-kit changelog entry: `{ state, timers }`, `state` a CrState (src/gate/state.ts), `timers` its wake-up; a null value is a tombstone.',
     contentType: 'application/json',
     headers: {
       type: 'object',

@@ -66,6 +66,8 @@ describe('deploy/compose.yaml', () => {
     expect([...names].sort()).toEqual([...WORKER_NAMES].sort());
     const gate = workerServices.find(([, s]) => s.command![1]!.split(',').includes('gate'));
     expect(gate?.[1].command).toEqual(['worker', 'gate']);
+    // Two replicas of one consumer group: one takes over the other's partitions when it dies.
+    expect((gate?.[1] as { deploy?: { replicas?: number } }).deploy?.replicas).toBe(2);
   });
 
   it('starts changegate only after Kafka is healthy', () => {

@@ -88,14 +88,37 @@ describe('deploy/kubernetes', () => {
     expect(named).toContain(service.spec.ports[0]!.targetPort);
   });
 
-  it('runs every worker in exactly one Deployment, and the gate worker alone with 1 replica and Recreate', () => {
+  it('runs every worker in exactly one Deployment, and the gate worker alone in 2 replicas on 2 nodes, no more than partitions', () => {
     expect(cliCommands()).toContain('worker');
     const names = deployments.flatMap(workersOf);
     expect([...names].sort()).toEqual([...WORKER_NAMES].sort());
     const gate = deployments.find((d) => workersOf(d).includes('gate'))!;
     expect(workersOf(gate)).toEqual(['gate']);
-    expect(gate.spec.replicas).toBe(1);
-    expect(gate.spec.strategy?.type).toBe('Recreate');
+    expect(gate.spec.replicas).toBe(2);
+    // A replica beyond the partition count of changegate.changes would own nothing.
+    const file = configMap.files.find((f) => f.endsWith('/workers.yaml'))!;
+    const path = `${DIR}/${file}`;
+    const config = loadConfig({
+      path,
+      env: Object.fromEntries(requiredVariables(path).map((v) => [v, sampleSecret(v)])),
+    });
+    expect(gate.spec.replicas).toBeLessThanOrEqual(config.kafka.partitions);
+    const spec = gate.spec.template.spec as PodSpec & {
+      affinity?: {
+        podAntiAffinity?: {
+          requiredDuringSchedulingIgnoredDuringExecution?: {
+            topologyKey: string;
+            labelSelector: { matchLabels: Record<string, string> };
+          }[];
+        };
+      };
+    };
+    const [apart] =
+      spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    expect(apart?.topologyKey).toBe('kubernetes.io/hostname');
+    expect(selects(apart!.labelSelector.matchLabels, gate.spec.template.metadata.labels)).toBe(
+      true,
+    );
   });
 
   it('autoscales only the receiver', () => {

@@ -186,7 +186,8 @@ describe('statusPageMode', () => {
       {
         topic: cfg.kafka.topics.gateState,
         key: 'CHG7',
-        value: Buffer.from(JSON.stringify(waitingGate('acme/web'))),
+        // As the gate worker's state kit writes it: the state in an envelope with its timers.
+        value: Buffer.from(JSON.stringify({ state: waitingGate('acme/web'), timers: {} })),
         headers: {},
       },
     ]);

@@ -1,48 +1,3 @@
-# Gate failover bugs (issue [M]): failing tests, kept here until `src/workers/gate.ts` is fixed
-
-Both tests below failed on `main` at de3c2b9 (run on 2026-12-01 09:42 UTC). After merging
-`main` at ab58822 into this branch (09:55 UTC), **scenario 2 passes** — commit 5c75049 ("A CI
-callback still failing after its quick attempts is called again with backoff") fixed it, with
-its own test in `test/integration/flow/provider-limits-gate.test.ts` — and **scenario 1 still
-fails**. They are not in the suite because `src/workers/gate.ts` belongs to another session at
-the moment; the session that moves the gate worker onto the state kit (`src/workers/stateful/`)
-makes scenario 1 pass and turns this file back into `gate-failover.test.ts`.
-
-## How to run
-
-````sh
-# from the repository root
-sed -n '/^```ts$/,/^```$/p' test/integration/workers/gate-failover.todo.md | sed '1d;$d' \
-  > test/integration/workers/gate-failover.test.ts
-npx vitest run test/integration/workers/gate-failover.test.ts   # memory bus, no Kafka needed
-````
-
-## Scenario 1: a failed publish at a decision
-
-A gate is registered for a CR that is already approved and in Implement (no planned window),
-so the gate machine decides at once. `apply()` in `gate.ts` sets the in-memory state
-(`deciding`) before `bus.publish()` of that step; the test's bus refuses that one write
-(`BusUnavailableError`, as a broker outage would). The registration is redelivered
-(the bus contract), but `step()` on a state that is already `deciding` emits no callback
-effect, so the CI system is never called (until a restart resumes the `deciding` gate).
-
-Observed (de3c2b9 and ab58822): `expected [] to have a length of 1 but got +0` — zero
-callbacks after 5 s. With the
-failure not injected the same test sees exactly one callback (checked), so the failure is the bug.
-
-## Scenario 2: an unreachable callback is never retried
-
-Same gate; the CI system fails the first 4 calls (`CALLBACK_ATTEMPTS`) with a retryable
-`UpstreamError`, and answers after that. `callBack()` gives up after 4 attempts and the worker
-arms a timer `RETRY_LATER_MS` (30 s) later; the timer applies a `tick`, but `step()` ignores
-gates that are not `waiting`, so the callback is not attempted again (only a restart does).
-
-Observed at de3c2b9 after 45 s: `expected 4 to be greater than 4` — still the 4 calls of the
-first round, no further call, no release. At ab58822: passes (the retry calls again, 26.6 s).
-
-## The test
-
-```ts
 import { describe, expect, it } from 'vitest';
 import { toRecord } from '../../../src/bus/cloudevents.js';
 import { createMemoryBus } from '../../../src/bus/memory.js';
@@ -60,7 +15,8 @@ import type { GateCallbacks, GateServiceNow } from '../../../src/workers/ports.j
  * The two gate bugs of issue [M], each as the scenario an operator would hit: a gate approved
  * at registration must call its CI system back exactly once, even when (1) the bus refuses the
  * write of the decision once, or (2) the CI system is unreachable for the first round of
- * attempts and reachable after.
+ * attempts and reachable after. And (3) a record the gate cannot read goes to the DLQ instead of
+ * blocking its partition.
  */
 
 const log = createLogger({ level: 'silent' });
@@ -82,6 +38,7 @@ const servicenow: GateServiceNow = {
   }),
   moveToImplement: async () => undefined,
   addWorkNote: async () => undefined,
+  getApprovers: async () => [{ sysId: 'b'.repeat(32), userName: 'cab.approver' }],
 };
 
 function registered(gateId: string): BusRecord {
@@ -154,12 +111,7 @@ function failingOnce(
 }
 
 const deciding = (records: BusRecord[]) =>
-  records.some(
-    (r) =>
-      r.topic === config.kafka.topics.gateState &&
-      r.value !== null &&
-      r.value.toString('utf8').includes('"status":"deciding"'),
-  );
+  records.some((r) => r.value !== null && r.value.toString('utf8').includes('"status":"deciding"'));
 
 describe('gate worker failover bugs (issue [M])', () => {
   it('calls the CI system back once when the write of the decision failed once', async () => {
@@ -198,5 +150,34 @@ describe('gate worker failover bugs (issue [M])', () => {
       await bus.close();
     }
   }, 60_000);
+
+  it('dead-letters a gate registration it cannot read and keeps deciding the records after it', async () => {
+    const bus = createMemoryBus({ redeliveryBackoffMs: 20 });
+    await bus.ensureTopics(topicSpecs(config.kafka));
+    const { callbacks, succeeded } = recordingCallbacks();
+    const worker = await startGateWorker({ bus, config, servicenow, callbacks, log });
+    try {
+      const poison = registered('unreadable');
+      // Binary content mode: the value is the event's data.
+      const data = JSON.parse(poison.value!.toString('utf8')) as { gateId?: string };
+      delete data.gateId;
+      // Same key, so the same partition: the good record waits behind the bad one.
+      await bus.publish([{ ...poison, value: Buffer.from(JSON.stringify(data)) }]);
+      await bus.publish([registered('after-the-poison')]);
+      const deadline = Date.now() + 10_000;
+      while (succeeded().length === 0 && Date.now() < deadline) await sleep(50);
+      expect(succeeded().map((c) => c.url)).toEqual(['https://ci.example/gates/after-the-poison']);
+      const dead: Record<string, string>[] = [];
+      await bus.readToEnd(config.kafka.topics.dlq, (r) => dead.push(r.headers));
+      expect(dead).toEqual([
+        expect.objectContaining({
+          'changegate-worker': 'gate',
+          'changegate-error-name': 'ZodError',
+        }),
+      ]);
+    } finally {
+      await worker.close();
+      await bus.close();
+    }
+  }, 20_000);
 });
-```
