@@ -88,8 +88,12 @@ describe('generic receiver', () => {
   });
 
   it('keeps the same key for the outcome of the same deployment', async () => {
-    const requested = onlyEvent(await deliver(fixture('generic/synthetic-deployment-requested.json')));
-    const succeeded = onlyEvent(await deliver(fixture('generic/synthetic-deployment-succeeded.json')));
+    const requested = onlyEvent(
+      await deliver(fixture('generic/synthetic-deployment-requested.json')),
+    );
+    const succeeded = onlyEvent(
+      await deliver(fixture('generic/synthetic-deployment-succeeded.json')),
+    );
     expect(succeeded.type).toBe('dev.changegate.deployment.succeeded');
     expect(succeeded.partitionkey).toBe(requested.partitionkey);
   });
@@ -141,7 +145,10 @@ describe('generic receiver', () => {
   });
 
   it('normalize of any mutation of a valid body yields valid events or a PayloadError', async () => {
-    const docs = ['generic/synthetic-deployment-requested.json', 'generic/synthetic-deployment-succeeded.json'];
+    const docs = [
+      'generic/synthetic-deployment-requested.json',
+      'generic/synthetic-deployment-succeeded.json',
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...docs).chain((f) => mutatedDocument(fixture(f))),

@@ -125,7 +125,10 @@ describe('servicenow receiver', () => {
   });
 
   it('normalize of any mutation of a valid body yields valid events or a PayloadError', async () => {
-    const docs = ['servicenow/synthetic-change-updated.json', 'servicenow/synthetic-incident-updated.json'];
+    const docs = [
+      'servicenow/synthetic-change-updated.json',
+      'servicenow/synthetic-incident-updated.json',
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...docs).chain((f) => mutatedDocument(fixture(f))),
