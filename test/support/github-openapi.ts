@@ -67,7 +67,25 @@ const ajv = new Ajv({
   schemaId: 'auto',
   logger: false,
 });
-ajv.addSchema(spec as object, 'github');
+ajv.addSchema(nullableComposites(structuredClone(spec)) as object, 'github');
+
+/**
+ * OpenAPI 3.0's `nullable: true` beside `oneOf`/`anyOf`/`allOf` and no `type` (GitHub's
+ * `commit.author`: a `simple-user`, an empty object, or null) means null is allowed too, but
+ * Ajv's `nullable` option honours it only next to `type`: such a schema becomes
+ * `anyOf: [{ type: 'null' }, <the schema>]`, so a documented null answer validates.
+ */
+function nullableComposites(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableComposites);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = nullableComposites(v);
+  if (out.nullable === true && out.type === undefined && (out.oneOf || out.anyOf || out.allOf)) {
+    const { nullable: _, ...rest } = out;
+    return { anyOf: [{ type: 'null' }, rest] };
+  }
+  return out;
+}
 
 const pointer = (...parts: string[]) =>
   'github#/' + parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
