@@ -160,6 +160,30 @@ describe('GitHub commit authors', () => {
   });
 });
 
+describe('an answer that is not a GitHub commit', () => {
+  it('is an upstream error naming it, not a crash or a silent miss', async () => {
+    const app = {
+      appId: ci.credentials.githubAppId,
+      privateKey: ci.credentials.githubAppPrivateKey!,
+      apiUrl: ci.url,
+    };
+    const tokens = createInstallationTokens(app, { fetchImpl: fetch, timeoutMs: 5000 });
+    // A proxy in front of GitHub answering 200 with a page instead of JSON.
+    const proxy: typeof fetch = async () => new Response('<html>login</html>', { status: 200 });
+    const odd = createGithubCommits(app, {
+      fetchImpl: proxy,
+      timeoutMs: 5000,
+      tokens,
+      appJwt: () => tokens.appJwt(),
+    });
+    const err = await odd
+      .commitOf({ provider: 'github', project: 'acme/payments', sha: SHA, installationId: '1' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect((err as UpstreamError).message).toContain('not a GitHub commit');
+  });
+});
+
 describe('commitDetails', () => {
   it('reads the empty-object account GitHub may send as no login', () => {
     const body = CommitResponse.parse({
