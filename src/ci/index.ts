@@ -7,7 +7,7 @@ import type { Sealer } from '../security/seal.js';
 import { checkCallbackUrl, type AllowListPolicy } from './allow-list.js';
 import { CallbackRefusedError } from './errors.js';
 import { allowedBlockList, createGuardedFetch, vetHost, type Resolve } from './address-guard.js';
-import { NO_COMMIT_MESSAGES, type CommitMessages } from './commits.js';
+import { NO_COMMIT_LOOKUP, type CommitLookup } from './commits.js';
 import {
   SILENT_LOG,
   type CallbackClient,
@@ -26,7 +26,7 @@ import {
 export { CallbackRefusedError } from './errors.js';
 export { checkCallbackUrl, type AllowListPolicy } from './allow-list.js';
 export type { CallbackClient, CiLog, DecideResult, Decision, Outcome } from './port.js';
-export type { CommitMessages, CommitRef } from './commits.js';
+export type { CommitDetails, CommitLookup, CommitRef } from './commits.js';
 
 export interface CallbackClients {
   /**
@@ -37,8 +37,8 @@ export interface CallbackClients {
   decide(callback: Callback, decision: Decision): Promise<DecideResult>;
   /** Post a status line while the gate waits. False where the provider has no such thing. */
   comment(callback: Callback, text: string): Promise<boolean>;
-  /** Commit messages the webhook payload did not carry (GitHub only; unknown elsewhere). */
-  commits: CommitMessages;
+  /** Commits (message, author, committer) the webhook payload did not describe (GitHub only). */
+  commits: CommitLookup;
 }
 
 export interface CallbackClientsDeps {
@@ -106,7 +106,7 @@ export function createCallbackClients(
 
   // GitHub's today: the first provider that can read commit messages.
   const commits =
-    [...providers.values()].find((e) => e.parts.commits)?.parts.commits ?? NO_COMMIT_MESSAGES;
+    [...providers.values()].find((e) => e.parts.commits)?.parts.commits ?? NO_COMMIT_LOOKUP;
 
   return {
     commits,

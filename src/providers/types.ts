@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AllowListPolicy } from '../ci/allow-list.js';
-import type { CommitMessages } from '../ci/commits.js';
+import type { CommitLookup } from '../ci/commits.js';
 import type { HttpDeps } from '../ci/http.js';
 import type { CallbackClient, CiLog } from '../ci/port.js';
 import type { Callback } from '../events/common.js';
@@ -22,10 +22,10 @@ export interface CallbackContext {
   sealer: Sealer;
 }
 
-/** A provider's callback part. `commits` only where the provider can read commit messages. */
+/** A provider's callback part. `commits` only where the provider can read commits. */
 export interface CallbackParts {
   client?: CallbackClient;
-  commits?: CommitMessages;
+  commits?: CommitLookup;
 }
 
 /** A config fragment: `schema` is plugged in under `<section>.<key>` of the YAML. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { toRecord } from '../bus/cloudevents.js';
 import type { Bus, BusRecord } from '../bus/port.js';
-import { NO_COMMIT_MESSAGES, type CommitMessages } from '../ci/commits.js';
+import { NO_COMMIT_LOOKUP, type CommitLookup } from '../ci/commits.js';
 import { auditRecord } from '../audit/auditor.js';
 import type { ChangePolicy } from '../config/changes.js';
 import type { Config } from '../config/schema.js';
@@ -25,12 +25,12 @@ import { snapshotFromRecord } from './servicenow-gate-port.js';
 import { withCommitReference } from './commit-reference.js';
 
 export interface ChangeWorkerOptions {
-  config: Pick<Config, 'kafka' | 'changes'>;
+  config: Pick<Config, 'kafka' | 'changes' | 'gates'>;
   bus: Bus;
   servicenow: ServiceNowClients;
   callbacks: GateCallbacks;
-  /** Commit messages a payload lacked, for `Change:` trailers (GitHub); none when absent. */
-  commits?: CommitMessages;
+  /** Commits a payload did not describe: `Change:` trailers, authors (GitHub); none when absent. */
+  commits?: CommitLookup;
   clock?: () => number;
   onChangeCreated?: (ms: number) => void;
   onChangeClosed?: (closeCode: string) => void;
@@ -63,7 +63,7 @@ const eventTime = (event: CloudEvent, clock: () => number) => {
  */
 export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
   const { config, bus, servicenow, callbacks, clock = Date.now } = options;
-  const commits = options.commits ?? NO_COMMIT_MESSAGES;
+  const commits = options.commits ?? NO_COMMIT_LOOKUP;
   const topics = config.kafka.topics;
 
   const publish = (
@@ -549,8 +549,8 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
       const type = event.type;
       if (!type.startsWith('dev.changegate.deployment.')) return;
       const parsed = DeploymentDataSchema.parse(event.data);
-      // The only commit-lookup call site: fills commit.message/changeNumber before any policy use.
-      const d = await withCommitReference(parsed, config.changes.policies, commits);
+      // The only commit-lookup call site: fills the commit (message, CR, authors) before any policy use.
+      const d = await withCommitReference(parsed, config, commits);
       if (type === 'dev.changegate.deployment.requested') await onRequested(d, event, ctx);
       else if (type === 'dev.changegate.deployment.started') await onStarted(d, event, ctx);
       else if (type === 'dev.changegate.deployment.succeeded')

@@ -67,7 +67,25 @@ const ajv = new Ajv({
   schemaId: 'auto',
   logger: false,
 });
-ajv.addSchema(spec as object, 'github');
+ajv.addSchema(nullableComposites(structuredClone(spec)) as object, 'github');
+
+/**
+ * OpenAPI 3.0's `nullable: true` beside `oneOf`/`anyOf`/`allOf` and no `type` (GitHub's
+ * `commit.author`: a `simple-user`, an empty object, or null) means null is allowed too, but
+ * Ajv's `nullable` option honours it only next to `type`: such a schema becomes
+ * `anyOf: [{ type: 'null' }, <the schema>]`, so a documented null answer validates.
+ */
+function nullableComposites(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableComposites);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = nullableComposites(v);
+  if (out.nullable === true && out.type === undefined && (out.oneOf || out.anyOf || out.allOf)) {
+    const { nullable: _, ...rest } = out;
+    return { anyOf: [{ type: 'null' }, rest] };
+  }
+  return out;
+}
 
 const pointer = (...parts: string[]) =>
   'github#/' + parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
@@ -223,4 +241,52 @@ export function recordingFetch(inner: typeof fetch = fetch) {
     return res;
   };
   return { impl, exchanges };
+}
+
+type Json = { [key: string]: unknown };
+
+function resolve(schema: Json): Json {
+  let s = schema;
+  for (let i = 0; typeof s.$ref === 'string' && i < 20; i++) {
+    const parts = (s.$ref as string).replace(/^#\//, '').split('/');
+    s = parts.reduce<Json>((at, part) => at[part] as Json, spec as unknown as Json);
+  }
+  return s;
+}
+
+/** Every shape a (sub)schema may take, through $ref, allOf, anyOf and oneOf. */
+function shapesOf(schema: Json): Json[] {
+  const s = resolve(schema);
+  const branches = [...((s.anyOf as Json[]) ?? []), ...((s.oneOf as Json[]) ?? [])];
+  if (branches.length) return branches.flatMap(shapesOf);
+  return [s, ...((s.allOf as Json[]) ?? []).flatMap(shapesOf)];
+}
+
+/**
+ * The field paths a client reads of an operation's JSON answer that GitHub's description does
+ * not have (`commit.author.login` → "commit.author.login: no login"), through $ref, allOf,
+ * anyOf and oneOf: a path that fails is a field the client waits for in vain.
+ */
+export function responsePathProblems(
+  operationId: string,
+  status: number,
+  paths: readonly string[],
+): string[] {
+  const op = Object.values(spec.paths)
+    .flatMap((methods) => Object.values(methods))
+    .find((o) => o.operationId === operationId);
+  const root = op?.responses[String(status)]?.content?.['application/json']?.schema as
+    Json | undefined;
+  if (!root) return [`${operationId} documents no JSON answer ${status}`];
+  return paths.flatMap((path) => {
+    let at: Json[] = [root];
+    for (const name of path.split('.')) {
+      at = at.flatMap(shapesOf).flatMap((s) => {
+        const sub = (s.properties as Record<string, Json> | undefined)?.[name];
+        return sub ? [sub] : [];
+      });
+      if (at.length === 0) return [`${path}: no ${name}`];
+    }
+    return [];
+  });
 }

@@ -1,19 +1,23 @@
-import type { CommitMessages } from '../../ci/commits.js';
+import { z } from 'zod';
+import type { CommitDetails, CommitLookup } from '../../ci/commits.js';
 import type { CiLog } from '../../ci/port.js';
+import type { Person } from '../../events/cicd.js';
 import { GITHUB_HEADERS, type InstallationTokens } from './app.js';
 import { failure, joinUrl, send, type HttpDeps } from '../../ci/http.js';
 
 /**
- * Commit messages from GitHub, read with an installation token:
- * `GET /repos/{owner}/{repo}/commits/{ref}` (operationId repos/get-commit; the message is
- * `commit.message`; needs the App permission "Contents: Read").
+ * Commits from GitHub, read with an installation token: `GET /repos/{owner}/{repo}/commits/{ref}`
+ * (operationId repos/get-commit; needs the App permission "Contents: Read"). The message is
+ * `commit.message`; the author and committer are the git identities `commit.author` and
+ * `commit.committer` (`name`, `email`) with the GitHub accounts GitHub matched to them, top-level
+ * `author.login` and `committer.login` (null, or an empty object, when no account matches).
  * https://docs.github.com/en/rest/commits/commits#get-a-commit
  * Without an installation id in the event (deployment_status carries none into our event data),
  * the repository's installation is found with the App JWT:
  * `GET /repos/{owner}/{repo}/installation` (apps/get-repo-installation).
  * https://docs.github.com/en/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app
  *
- * A commit's message never changes, so each sha is read once per process (bounded cache).
+ * A commit never changes, so each sha is read once per process (bounded cache).
  *
  * @module
  */
@@ -24,9 +28,44 @@ const MAX_CACHED = 2000;
 const PROJECT = /^[^/\s]+\/[^/\s]+$/;
 const SHA = /^[0-9a-f]{7,64}$/i;
 
+/**
+ * The fields read of GitHub's `commit` schema (components/schemas/commit, `@octokit/openapi`;
+ * the test checks every path against it). All optional: a field GitHub leaves out is unknown.
+ */
+const GitUser = z.object({ name: z.string().nullish(), email: z.string().nullish() }).nullish();
+const Account = z.object({ login: z.string().optional() }).nullish();
+export const CommitResponse = z.object({
+  commit: z
+    .object({ message: z.string().nullish(), author: GitUser, committer: GitUser })
+    .nullish(),
+  author: Account,
+  committer: Account,
+});
+
+/** A git identity and its GitHub account as one person; undefined when nothing names them. */
+function personOf(git: z.output<typeof GitUser>, account: z.output<typeof Account>) {
+  const person: Person = {
+    ...(account?.login ? { login: account.login } : {}),
+    ...(git?.name ? { name: git.name } : {}),
+    ...(git?.email ? { email: git.email } : {}),
+  };
+  return Object.keys(person).length > 0 ? person : undefined;
+}
+
+/** The parts of a get-commit answer changegate uses. */
+export function commitDetails(body: z.output<typeof CommitResponse>): CommitDetails {
+  const author = personOf(body.commit?.author, body.author);
+  const committer = personOf(body.commit?.committer, body.committer);
+  return {
+    ...(typeof body.commit?.message === 'string' ? { message: body.commit.message } : {}),
+    ...(author ? { author } : {}),
+    ...(committer ? { committer } : {}),
+  };
+}
+
 const HINTS = {
   401: 'installation token refused even after renewal: check the App installation',
-  403: 'the GitHub App lacks the repository permission "Contents: Read" (needed to read commit trailers)',
+  403: 'the GitHub App lacks the repository permission "Contents: Read" (needed to read commit trailers and authors)',
 };
 
 export interface GithubCommitsDeps extends HttpDeps {
@@ -40,8 +79,8 @@ export interface GithubCommitsDeps extends HttpDeps {
 export function createGithubCommits(
   opts: { apiUrl: string },
   deps: GithubCommitsDeps,
-): CommitMessages {
-  const messages = new Map<string, Promise<string | undefined>>();
+): CommitLookup {
+  const commits = new Map<string, Promise<CommitDetails | undefined>>();
   const installations = new Map<string, Promise<string>>();
 
   function remember<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>) {
@@ -110,20 +149,23 @@ export function createGithubCommits(
       if (reply.status === 403 && !err.retryable) {
         deps.log?.warn(
           { provider: PROVIDER, project, sha },
-          `${err.message}; CR not read from the commit`,
+          `${err.message}; the commit's trailer and authors are not read`,
         );
         return undefined;
       }
       throw err;
     }
-    const message = (JSON.parse(reply.text) as { commit?: { message?: unknown } }).commit?.message;
-    return typeof message === 'string' ? message : undefined;
+    const body = CommitResponse.safeParse(parseJson(reply.text));
+    if (!body.success) {
+      throw failure(PROVIDER, { ...reply, text: 'the commit answer is not a GitHub commit' });
+    }
+    return commitDetails(body.data);
   }
 
   return {
-    async messageOf({ provider, project, sha, installationId }) {
+    async commitOf({ provider, project, sha, installationId }) {
       if (provider !== PROVIDER || !PROJECT.test(project) || !SHA.test(sha)) return undefined;
-      return remember(messages, `${project}@${sha.toLowerCase()}`, async () =>
+      return remember(commits, `${project}@${sha.toLowerCase()}`, async () =>
         read(
           project,
           sha,
@@ -132,4 +174,12 @@ export function createGithubCommits(
       );
     },
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -66,10 +66,43 @@ export function installation(
   };
 }
 
-/** `#/components/schemas/commit`, as `GET /repos/{owner}/{repo}/commits/{ref}` answers it. */
-export function commit(api: string, owner: string, repo: string, sha: string, message: string) {
+/**
+ * A commit's git identity (`name`, `email`: `commit.author` / `commit.committer`) and the GitHub
+ * account GitHub matched to its e-mail (`login`: top-level `author` / `committer`; null when no
+ * account has that e-mail, as GitHub answers for an unknown author).
+ */
+export interface CommitPerson {
+  name: string;
+  email: string;
+  login: string | null;
+}
+export interface CommitPeople {
+  author?: CommitPerson;
+  committer?: CommitPerson;
+}
+
+const MONA: CommitPerson = { name: 'Mona Lisa', email: 'mona@example.com', login: 'mona' };
+
+/**
+ * `#/components/schemas/commit`, as `GET /repos/{owner}/{repo}/commits/{ref}` answers it
+ * (https://docs.github.com/en/rest/commits/commits#get-a-commit): `commit.author` and
+ * `commit.committer` are git users (`name`, `email`, `date`); top-level `author` and
+ * `committer` are the matched accounts (`simple-user`) or null. Default: Mona Lisa authored it
+ * and committed it through the web (committer account `web-flow`).
+ */
+export function commit(
+  api: string,
+  owner: string,
+  repo: string,
+  sha: string,
+  message: string,
+  people: CommitPeople = {},
+) {
   const repoApi = `${api}/repos/${owner}/${repo}`;
-  const person = { name: 'Mona Lisa', email: 'mona@example.com', date: '2026-03-04T08:54:58Z' };
+  const date = '2026-03-04T08:54:58Z';
+  const author = people.author ?? MONA;
+  const committer = people.committer ?? { ...MONA, login: 'web-flow' };
+  const account = (login: string | null) => (login ? simpleUser(api, login, 'User') : null);
   return {
     sha,
     node_id: Buffer.from(`04:Commit${sha}`).toString('base64'),
@@ -78,8 +111,8 @@ export function commit(api: string, owner: string, repo: string, sha: string, me
     comments_url: `${repoApi}/commits/${sha}/comments`,
     commit: {
       url: `${repoApi}/git/commits/${sha}`,
-      author: person,
-      committer: person,
+      author: { name: author.name, email: author.email, date },
+      committer: { name: committer.name, email: committer.email, date },
       message,
       comment_count: 0,
       tree: { sha: '0'.repeat(40), url: `${repoApi}/git/trees/${'0'.repeat(40)}` },
@@ -91,8 +124,8 @@ export function commit(api: string, owner: string, repo: string, sha: string, me
         verified_at: null,
       },
     },
-    author: simpleUser(api, 'mona', 'User'),
-    committer: simpleUser(api, 'web-flow', 'User'),
+    author: account(author.login),
+    committer: account(committer.login),
     parents: [],
     stats: { additions: 0, deletions: 0, total: 0 },
     files: [],

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import { coerceError } from '../../errors.js';
 import { fault, open, reply, type Exchange } from '../../sandbox/ci/http.js';
-import { basicError, commit, idOf, installation } from './emulator-shapes.js';
+import { basicError, commit, idOf, installation, type CommitPeople } from './emulator-shapes.js';
 import { createHookSender, deliveryItem, type HookSender } from './emulator-hooks.js';
 import { createRateLimiter, type RateLimitFault } from './emulator-rate-limit.js';
 import type { Recorder } from '../../sandbox/ci/recorder.js';
@@ -30,8 +30,17 @@ export interface GithubEmulator {
   /**
    * Put a commit in a repository and install the App there (as `installationId`, default one
    * derived from the owner), so `GET …/commits/{sha}` finds it with that installation's token.
+   * `people` sets its git author and committer and the GitHub accounts matched to them (default:
+   * Mona Lisa, account `mona`, committed through `web-flow`).
    */
-  commit(owner: string, repo: string, sha: string, message: string, installationId?: string): void;
+  commit(
+    owner: string,
+    repo: string,
+    sha: string,
+    message: string,
+    installationId?: string,
+    people?: CommitPeople,
+  ): void;
   /** The App's webhook: where it sends, what it sent (newest first), send a new delivery. */
   hook: HookSender;
   /** Answer GitHub's rate-limit 403/429 to every GitHub request until `times` run out or cleared. */
@@ -101,8 +110,11 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
   }
   /** installation token → installation id. */
   const tokens = new Map<string, string>();
-  /** `owner/repo` → its installation and commits (sha → message); listed = App installed. */
-  const repos = new Map<string, { installationId: string; commits: Map<string, string> }>();
+  /** `owner/repo` → its installation and commits (by sha); listed = App installed. */
+  const repos = new Map<
+    string,
+    { installationId: string; commits: Map<string, { message: string; people?: CommitPeople }> }
+  >();
   let key: Promise<CryptoKey> | undefined;
   const keyOf = (o: string, r: string, run: string, env: string) => `${o}/${r}/${run}/${env}`;
   // "you can use Authorization: Bearer or Authorization: token to pass a token. However, if you
@@ -241,11 +253,16 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
     if (!found || tokens.get(bearer(x)) !== found.installationId) {
       return reply(x, 404, 'refused', NOT_FOUND);
     }
-    const message = found.commits.get(ref.toLowerCase());
-    if (message === undefined) {
+    const stored = found.commits.get(ref.toLowerCase());
+    if (stored === undefined) {
       return reply(x, 422, 'refused', basicError(`No commit found for SHA: ${ref}`, 422));
     }
-    return reply(x, 200, 'read', commit(opts.baseUrl(), owner, repo, ref.toLowerCase(), message));
+    return reply(
+      x,
+      200,
+      'read',
+      commit(opts.baseUrl(), owner, repo, ref.toLowerCase(), stored.message, stored.people),
+    );
   });
 
   // apps/list-webhook-deliveries: newest first, `per_page` (default 30, max 100), `cursor` from
@@ -316,13 +333,13 @@ export function mountGithub(app: Hono, rec: Recorder, opts: GithubEmulatorOption
   });
 
   return {
-    commit(owner, repo, sha, message, installationId) {
+    commit(owner, repo, sha, message, installationId, people) {
       const found = repos.get(`${owner}/${repo}`) ?? {
         installationId: installationId ?? installationOf(owner),
-        commits: new Map<string, string>(),
+        commits: new Map(),
       };
       if (installationId) found.installationId = installationId;
-      found.commits.set(sha.toLowerCase(), message);
+      found.commits.set(sha.toLowerCase(), { message, ...(people ? { people } : {}) });
       repos.set(`${owner}/${repo}`, found);
     },
     pending(owner, repo, runId, environment) {

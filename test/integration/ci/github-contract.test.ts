@@ -5,10 +5,13 @@ import { CiSchema } from '../../../src/config/ci.js';
 import type { Callback } from '../../../src/events/common.js';
 import { createSealer } from '../../../src/security/seal.js';
 import { startCiEmulator, type CiEmulator } from '../../../src/sandbox/ci/index.js';
+import { z } from 'zod';
+import { CommitResponse } from '../../../src/providers/github/commits.js';
 import {
   githubOpenapi,
   judge,
   recordingFetch,
+  responsePathProblems,
   type RecordedExchange,
 } from '../../support/github-openapi.js';
 
@@ -64,11 +67,14 @@ async function exerciseClient(): Promise<RecordedExchange[]> {
   await clients.decide(renewed, { outcome: 'approve', comment: 'x'.repeat(2000) });
 
   ci.github.commit('acme', 'payments', SHA, 'Refunds\n\nChange: CHG0031337', '51234567');
-  ci.github.commit('acme', 'ledger', SHA, 'Ledger', '51234999');
+  ci.github.commit('acme', 'ledger', SHA, 'Ledger', '51234999', {
+    // No GitHub account has this e-mail: GitHub answers `author: null`.
+    author: { name: 'Build Bot', email: 'bot@ci.acme.example', login: null },
+  });
   const ref = { provider: 'github', project: 'acme/payments', sha: SHA };
-  await clients.commits.messageOf({ ...ref, installationId: '51234567' });
-  await clients.commits.messageOf({ ...ref, project: 'acme/ledger' });
-  await clients.commits.messageOf({ ...ref, sha: 'f'.repeat(40), installationId: '51234567' });
+  await clients.commits.commitOf({ ...ref, installationId: '51234567' });
+  await clients.commits.commitOf({ ...ref, project: 'acme/ledger' });
+  await clients.commits.commitOf({ ...ref, sha: 'f'.repeat(40), installationId: '51234567' });
   return [...recorder.exchanges];
 }
 
@@ -94,6 +100,24 @@ describe(`GitHub client against ${githubOpenapi.file}@${githubOpenapi.version}`,
       expect(headers['x-github-api-version']).toBe('2022-11-28');
       expect(headers['user-agent']).toBeTruthy();
     }
+  });
+
+  it('reads of a commit only fields GitHub documents in its answer', () => {
+    const paths = leafPaths(z.toJSONSchema(CommitResponse, { io: 'input' }) as Json);
+    expect(paths.sort()).toEqual([
+      'author.login',
+      'commit.author.email',
+      'commit.author.name',
+      'commit.committer.email',
+      'commit.committer.name',
+      'commit.message',
+      'committer.login',
+    ]);
+    expect(responsePathProblems('repos/get-commit', 200, paths)).toEqual([]);
+    // The check can fail: a field GitHub's commit answer does not have.
+    expect(responsePathProblems('repos/get-commit', 200, ['commit.author.login'])).toEqual([
+      'commit.author.login: no login',
+    ]);
   });
 
   it('flags what GitHub would refuse (the judge can fail)', () => {
@@ -126,3 +150,19 @@ describe(`GitHub client against ${githubOpenapi.file}@${githubOpenapi.version}`,
     ).toBe(true);
   });
 });
+
+type Json = { [key: string]: unknown };
+
+/** The leaf field paths of a JSON Schema made from a zod schema (objects, through anyOf). */
+function leafPaths(schema: Json, prefix = ''): string[] {
+  const options = (schema.anyOf as Json[] | undefined) ?? [schema];
+  return options.flatMap((option) => {
+    const props = option.properties as Record<string, Json> | undefined;
+    if (!props) return [];
+    return Object.entries(props).flatMap(([name, sub]) => {
+      const path = prefix ? `${prefix}.${name}` : name;
+      const below = leafPaths(sub, path);
+      return below.length > 0 ? below : [path];
+    });
+  });
+}

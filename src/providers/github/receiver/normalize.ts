@@ -1,4 +1,4 @@
-import type { CicdOrigin } from '../../../events/cicd.js';
+import type { CicdOrigin, Person } from '../../../events/cicd.js';
 import type { DeploymentEventType } from '../../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../../events/index.js';
 import { PayloadError } from '../../../errors.js';
@@ -52,6 +52,20 @@ const RUN_CONCLUSION: Record<string, 'succeeded' | 'failed' | 'canceled'> = {
   cancelled: 'canceled',
 };
 
+/** A person from whatever parts a payload names; undefined when it names none. */
+function personOf(parts: {
+  login?: string | null | undefined;
+  name?: string | null | undefined;
+  email?: string | null | undefined;
+}): Person | undefined {
+  const person: Person = {
+    ...optional('login', parts.login),
+    ...optional('name', parts.name),
+    ...optional('email', parts.email),
+  };
+  return Object.keys(person).length > 0 ? person : undefined;
+}
+
 function stringify(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -81,6 +95,9 @@ function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEven
     ...prs.flatMap((pr) => [pr.title, pr.body]),
     labels.join('\n'),
   );
+  // Separation of duties: the PR the deployed commit came from. A deployment of one commit names
+  // one PR in practice; with several (a commit on more than one open PR) the first is taken.
+  const pullRequestAuthor = prs[0]?.user ? personOf(prs[0].user) : undefined;
   const repoUrl = p.repository.html_url;
   return {
     type: 'dev.changegate.deployment.requested',
@@ -98,6 +115,7 @@ function deploymentProtectionRule(json: unknown, origin: Origin): NormalizedEven
         ...(p.deployment?.ref ? { ref: p.deployment.ref } : {}),
       },
       ...optional('actor', p.sender?.login ?? p.deployment?.creator?.login),
+      ...(pullRequestAuthor ? { pullRequestAuthor } : {}),
       ...optional('changeNumber', changeNumber),
       ...optional('description', p.deployment?.description),
       labels,
@@ -176,6 +194,9 @@ function workflowRun(json: unknown, origin: Origin): NormalizedEvent {
   const id = `run-${run.id}`;
   const status = p.action === 'completed' ? RUN_CONCLUSION[run.conclusion ?? ''] : undefined;
   if (!status) return received(origin, id, p.action);
+  const head = run.head_commit;
+  const author = head?.author ? gitPerson(head.author) : undefined;
+  const committer = head?.committer ? gitPerson(head.committer) : undefined;
   return {
     type:
       status === 'succeeded'
@@ -190,6 +211,8 @@ function workflowRun(json: unknown, origin: Origin): NormalizedEvent {
         ...optional('sha', run.head_sha),
         ...optional('ref', run.head_branch),
         ...optional('message', run.head_commit?.message),
+        ...(author ? { author } : {}),
+        ...(committer ? { committer } : {}),
       },
       ...optional('actor', run.triggering_actor?.login ?? run.actor?.login ?? p.sender?.login),
       status,
@@ -197,6 +220,10 @@ function workflowRun(json: unknown, origin: Origin): NormalizedEvent {
       failures: [],
     },
   };
+}
+
+function gitPerson(git: { name?: string | null; email?: string | null; username?: string | null }) {
+  return personOf({ login: git.username, name: git.name, email: git.email });
 }
 
 /**

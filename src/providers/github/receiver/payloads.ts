@@ -40,11 +40,21 @@ const Deployment = z.object({
   creator: User,
 });
 
+/** `pull_requests[].user` (`simple-user`): `name` and `email` are nullable and mostly absent. */
+const PullRequestUser = z.object({ login: z.string(), name: text, email: text }).nullish();
+
 const PullRequest = z.object({
   title: text,
   body: text,
   labels: z.array(Label).nullish(),
+  user: PullRequestUser,
 });
+
+/**
+ * `workflow_run.head_commit.author` / `.committer`: the git identity (`name`, `email` nullable),
+ * `username` where GitHub matched an account (optional in GitHub's schema).
+ */
+const GitIdentity = z.object({ name: text, email: text, username: text }).nullish();
 
 export const DeploymentProtectionRulePayload = RepositoryPayload.extend({
   action: z.string(),
@@ -76,7 +86,7 @@ const DeploymentWorkflowRun = RunCore.extend({ display_title: text });
 const WorkflowRun = RunCore.extend({
   conclusion: text,
   path: text,
-  head_commit: z.object({ message: text }).nullish(),
+  head_commit: z.object({ message: text, author: GitIdentity, committer: GitIdentity }).nullish(),
   actor: User,
   triggering_actor: User,
 });

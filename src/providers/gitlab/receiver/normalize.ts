@@ -1,4 +1,4 @@
-import type { CicdOrigin } from '../../../events/cicd.js';
+import type { CicdOrigin, Person } from '../../../events/cicd.js';
 import type { DeploymentEventType } from '../../../events/types.js';
 import { captureRaw, type NormalizedEvent } from '../../../events/index.js';
 import { PayloadError } from '../../../errors.js';
@@ -52,6 +52,20 @@ const PIPELINE_STATUS: Record<string, 'succeeded' | 'failed' | 'canceled'> = {
 
 function optional<K extends string>(key: K, value: string | null | undefined) {
   return (value ? { [key]: value } : {}) as Partial<Record<K, string>>;
+}
+
+/**
+ * GitLab puts `[REDACTED]` where it withholds an e-mail (a user without a public e-mail:
+ * `User#webhook_email`; gitlab-org/gitlab#344230 shows it in Deployment Hooks): no address.
+ */
+const REDACTED = '[REDACTED]';
+
+/** The Pipeline Hook's `commit.author` as a person; undefined when it names nobody. */
+export function commitAuthor(p: Pick<PipelinePayload, 'commit'>): Person | undefined {
+  const git = p.commit?.author;
+  const email = git?.email && git.email !== REDACTED ? git.email : undefined;
+  const person: Person = { ...optional('name', git?.name), ...optional('email', email) };
+  return Object.keys(person).length > 0 ? person : undefined;
 }
 
 /**
@@ -139,6 +153,8 @@ export interface WaitingJob {
   sha?: string | null | undefined;
   ref?: string | null | undefined;
   message?: string | null | undefined;
+  /** The git author of the commit, for separation of duties. */
+  author?: Person | undefined;
   actor?: string | null | undefined;
   changeNumber?: string | undefined;
 }
@@ -163,6 +179,7 @@ export function waitingJobEvent(w: WaitingJob): NormalizedEvent {
         ...optional('sha', w.sha),
         ...optional('ref', w.ref),
         ...optional('message', w.message),
+        ...(w.author ? { author: w.author } : {}),
       },
       ...optional('actor', w.actor),
       ...optional('changeNumber', w.changeNumber ?? findChangeNumber(w.message)),
@@ -197,6 +214,7 @@ function requested(
       sha: a.sha,
       ref: a.ref,
       message: p.commit?.message,
+      author: commitAuthor(p),
       actor: p.user?.username ?? p.user?.name,
       changeNumber: pipelineChangeNumber(p),
     }),
@@ -214,6 +232,7 @@ function pipeline(json: unknown, origin: Origin, instanceHeader: string | null):
   const builds = p.builds ?? [];
   const environments = [...new Set(builds.flatMap((b) => b.environment?.name ?? []))];
   const webUrl = p.project.web_url.replace(/\/+$/, '');
+  const author = commitAuthor(p);
   const finished: NormalizedEvent = {
     type:
       status === 'succeeded'
@@ -230,6 +249,7 @@ function pipeline(json: unknown, origin: Origin, instanceHeader: string | null):
         ...optional('sha', a.sha),
         ...optional('ref', a.ref),
         ...optional('message', p.commit?.message),
+        ...(author ? { author } : {}),
       },
       ...optional('actor', p.user?.username ?? p.user?.name),
       ...optional('changeNumber', pipelineChangeNumber(p)),

@@ -56,7 +56,16 @@ export const PipelinePayload = ProjectPayload.extend({
       }),
     )
     .nullish(),
-  commit: z.looseObject({ message: text, title: text }).nullish(),
+  // `commit.author` is the git author (`Commit#hook_attrs`: name, email); the hook names no
+  // committer, and its `merge_request` has no author (`Gitlab::DataBuilder::Pipeline
+  // #merge_request_attrs`: id, iid, title, branches, state, url).
+  commit: z
+    .looseObject({
+      message: text,
+      title: text,
+      author: z.looseObject({ name: text, email: text }).nullish(),
+    })
+    .nullish(),
   user: User,
 });
 export type PipelinePayload = z.output<typeof PipelinePayload>;

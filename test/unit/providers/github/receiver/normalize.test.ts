@@ -90,6 +90,19 @@ describe('normalizeGithub', () => {
     expect(e.data).toMatchObject({ labels: ['bug', 'hotfix'], emergency: true });
   });
 
+  it("names the pull request's author for separation of duties, and no commit author (the event has none)", async () => {
+    const p = githubFixture('synthetic-deployment_protection_rule.requested');
+    const e = only(await normalize('deployment_protection_rule', p));
+    const data = e.data as { pullRequestAuthor?: unknown; commit: Record<string, unknown> };
+    expect(data.pullRequestAuthor).toEqual({ login: 'Codertocat' });
+    expect(data.commit.author).toBeUndefined();
+    expect(data.commit.committer).toBeUndefined();
+
+    p.pull_requests = [];
+    const none = only(await normalize('deployment_protection_rule', p, ctx, 'd-2'));
+    expect((none.data as { pullRequestAuthor?: unknown }).pullRequestAuthor).toBeUndefined();
+  });
+
   it('maps a re-run (run_attempt 2, new deployment id) to the same correlationId', async () => {
     const first = githubFixture('synthetic-deployment_protection_rule.requested');
     const rerun = githubFixture('synthetic-deployment_protection_rule.requested');

@@ -76,7 +76,11 @@ describe('recorded GitHub payloads through the normalizer', () => {
     const run = p.workflow_run as {
       id: number;
       conclusion: string | null;
-      head_commit: { message: string };
+      head_commit: {
+        message: string;
+        author: { name: string; email: string | null; username?: string };
+        committer: { name: string; email: string | null; username?: string };
+      };
     };
     const e = await normalizeOne('workflow_run', p);
     // Only a completed run with one of these conclusions is a pipeline result; anything else
@@ -85,7 +89,19 @@ describe('recorded GitHub payloads through the normalizer', () => {
     expect(e.type).toBe(result ?? 'dev.changegate.webhook.received');
     expect(e.key).toMatch(new RegExp(`/run-${run.id}$`));
     if (e.type !== 'dev.changegate.webhook.received') {
-      expect(e.data).toMatchObject({ commit: { message: run.head_commit.message } });
+      // The git identities of the head commit, as recorded (login where GitHub matched one).
+      const person = (g: { name: string; email: string | null; username?: string }) => ({
+        ...(g.username ? { login: g.username } : {}),
+        name: g.name,
+        ...(g.email ? { email: g.email } : {}),
+      });
+      expect(e.data).toMatchObject({
+        commit: {
+          message: run.head_commit.message,
+          author: person(run.head_commit.author),
+          committer: person(run.head_commit.committer),
+        },
+      });
     }
   });
 

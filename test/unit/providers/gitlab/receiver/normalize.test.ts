@@ -188,6 +188,22 @@ describe('normalizeGitlab: the Pipeline Hook of a deploy job waiting for approva
     });
   });
 
+  it("names the docs example's commit author (the hook's only commit identity)", async () => {
+    const [e] = await normalizeAll('Pipeline Hook', gitlabDocPayload('pipeline'));
+    const data = e!.data as { commit: Record<string, unknown> };
+    // pipeline.json: commit.author { name: "User", email: "user@gitlab.com" }; no committer.
+    expect(data.commit.author).toEqual({ name: 'User', email: 'user@gitlab.com' });
+    expect(data.commit.committer).toBeUndefined();
+  });
+
+  it("gives a gate the commit author, never GitLab's [REDACTED] placeholder as an e-mail", async () => {
+    const e = await normalize('Pipeline Hook', gitlabFixture('synthetic-pipeline.manual-deploy'));
+    const data = e.data as { commit: Record<string, unknown>; pullRequestAuthor?: unknown };
+    expect(data.commit.author).toEqual({ name: 'Mona Lisa' });
+    // The hook's merge_request carries no author (Gitlab::DataBuilder::Pipeline): none is named.
+    expect(data.pullRequestAuthor).toBeUndefined();
+  });
+
   it('builds the play URL from web_url when X-Gitlab-Instance names another host', async () => {
     expect(
       gitlabInstanceUrl(
