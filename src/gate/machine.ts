@@ -41,6 +41,11 @@ export type Effect =
       error?: string;
     }
   | { kind: 'timer'; at: number }
+  /**
+   * A gate held by separation of duties: say why on the pipeline and in the audit ledger, once
+   * per reason (a later approval by the same person does not say it again).
+   */
+  | { kind: 'held'; gateId: string; reason: string }
   /** Read who approved the CR (sysapproval_approver), once; answered with an `approvers` input. */
   | { kind: 'read-approvers'; sysId: string; number: string }
   | { kind: 'advance'; sysId: string; number: string }
@@ -285,7 +290,9 @@ export function step(
       }
       const violation = separationViolation(sod, entry.gate, state.approvedBy ?? []);
       if (violation && sod.onViolation === 'hold') {
-        state.gates[gateId] = { ...entry, reason: `${violation}; held for another approval` };
+        const held = `${violation}; held for another approval`;
+        if (entry.reason !== held) effects.push({ kind: 'held', gateId, reason: held });
+        state.gates[gateId] = { ...entry, reason: held };
         effects.push({ kind: 'timer', at: entry.expiresAt });
         continue;
       }

@@ -25,7 +25,7 @@ import {
   LEGACY_GATE_STATE_TOPIC,
   migrateLegacyGateState,
 } from './gate/legacy-state.js';
-import { decisionRecords, leftImplementRecords } from './gate/records.js';
+import { decisionRecords, heldRecords, leftImplementRecords } from './gate/records.js';
 import type { GateCallbacks, GateServiceNow } from './ports.js';
 import type { RunWorkerOptions } from './runtime.js';
 import {
@@ -125,7 +125,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
           ? decisionRecords(topics, current, effect, clock())
           : effect.kind === 'left-implement'
             ? leftImplementRecords(topics, current, effect, clock())
-            : [],
+            : effect.kind === 'held'
+              ? heldRecords(topics, current, effect)
+              : [],
       );
       // Published before the state that says they were (ctx.publish is fenced).
       if (records.length > 0) await ctx.publish(records);
@@ -139,6 +141,20 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
               `changegate: ${effect.number} left Implement (now state ${effect.state}) while a deployment it released was running.`,
             ),
           );
+        } else if (effect.kind === 'held') {
+          // The pipeline and the CR say why nothing happens; the audit entry is published above.
+          const entry = current.gates[effect.gateId];
+          if (entry) {
+            await bestEffort(async () => {
+              await callbacks.comment?.(entry.gate.callback, `changegate: ${effect.reason}`);
+            });
+            await bestEffort(() =>
+              servicenow.addWorkNote(
+                entry.gate.change?.sysId ?? current.change?.sysId ?? '',
+                `changegate: gate held for ${entry.gate.project} → ${entry.gate.environment} (${effect.reason}).`,
+              ),
+            );
+          }
         } else if (effect.kind === 'read-approvers') {
           queue.push(await readApprovers(effect.sysId));
         } else if (effect.kind === 'advance') {
@@ -219,7 +235,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     try {
       await fn();
     } catch (err) {
-      log.warn({ err: coerceError(err).message }, 'ServiceNow work note failed (not retried)');
+      log.warn({ err: coerceError(err).message }, 'best-effort note failed (not retried)');
     }
   };
 

@@ -25,4 +25,6 @@ export interface GateCallbacks {
       gateId?: string;
     },
   ): Promise<{ status: 'done' | 'already-decided'; httpStatus: number }>;
+  /** A status line on the waiting pipeline; false where the provider has none. */
+  comment?(callback: Callback, text: string): Promise<boolean>;
 }

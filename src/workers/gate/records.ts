@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { auditRecord } from '../../audit/auditor.js';
 import { toRecord } from '../../bus/cloudevents.js';
 import type { BusRecord } from '../../bus/port.js';
@@ -66,6 +67,33 @@ export function decisionRecords(
         callback: data.callback,
         waitedMs: data.waitedMs,
         ...(data.approvedBy ? { approvedBy: data.approvedBy } : {}),
+      },
+    }),
+  ];
+}
+
+/**
+ * The audit entry of a gate held by separation of duties. Its id names the gate and the reason,
+ * so a replayed hold is one ledger entry and a hold for another reason is a second.
+ */
+export function heldRecords(
+  topics: Topics,
+  state: CrState,
+  effect: Extract<Effect, { kind: 'held' }>,
+): BusRecord[] {
+  const entry = state.gates[effect.gateId]!;
+  const digest = createHash('sha256').update(effect.reason).digest('hex').slice(0, 16);
+  return [
+    auditRecord(topics.audit, {
+      id: `${effect.gateId}:held:${digest}`,
+      key: state.number,
+      actor: 'changegate/gate',
+      action: 'gate.held',
+      reason: effect.reason,
+      correlationId: entry.gate.correlationId,
+      detail: {
+        gateId: effect.gateId,
+        ...(state.approvedBy ? { approvedBy: state.approvedBy } : {}),
       },
     }),
   ];

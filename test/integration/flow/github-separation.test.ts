@@ -103,7 +103,7 @@ describe('GitHub separation of duties against the deployed commit', () => {
     });
   });
 
-  it('holds the deployment instead where the policy says hold: no decision reaches GitHub', async () => {
+  it('holds the deployment instead where the policy says hold: GitHub and the ledger are told why, nothing is decided', async () => {
     const sha = 'feed000000000000000000000000000000000003';
     stack.ci.github.commit(OWNER, REPO, sha, 'Refunds', INSTALLATION, {
       author: { name: 'Jane Doe', email: 'jane@acme.example', login: 'jdoe' },
@@ -121,11 +121,22 @@ describe('GitHub separation of duties against the deployed commit', () => {
             decodeURIComponent(r.query).includes(cr.sys_id!),
         ),
     );
+    // It says why on the run (a status report: a review with no state) and in the ledger, once.
+    const held = await eventually(async () =>
+      (await auditTrail(stack)).find((a) => a.action === 'gate.held' && a.key === cr.number),
+    );
+    expect(held.reason).toMatch(/held for another approval$/);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(reviewsOf(5003)).toEqual([]);
+    const calls = reviewsOf(5003);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.body).toMatchObject({ environment_name: 'prod-held' });
+    expect(calls[0]!.body).not.toHaveProperty('state');
+    expect(String((calls[0]!.body as { comment: string }).comment)).toContain(held.reason);
     expect(stack.ci.github.state(OWNER, REPO, 5003, 'prod-held')).toBe('pending');
     const audit = await auditTrail(stack);
-    expect(audit.some((a) => a.key === cr.number && a.action.startsWith('gate.'))).toBe(false);
+    expect(audit.filter((a) => a.key === cr.number && a.action.startsWith('gate.'))).toEqual([
+      held,
+    ]);
   });
 
   it('releases the deployment when someone other than its commit author approved', async () => {

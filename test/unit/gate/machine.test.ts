@@ -503,6 +503,12 @@ describe('who approved, and separation of duties', () => {
     expect(held.state.gates.g1?.reason).toMatch(
       /trigger actor \(same user name abel.tuter\); held/,
     );
+    // Said once (pipeline comment + audit entry), not again on a later tick of the same hold.
+    const notices = (effects: Effect[]) => effects.filter((e) => e.kind === 'held');
+    expect(notices(held.effects)).toEqual([
+      { kind: 'held', gateId: 'g1', reason: held.state.gates.g1!.reason },
+    ]);
+    expect(notices(run([[{ kind: 'tick' }]], held.state).effects)).toEqual([]);
     // Re-approved by someone else: the approval changes, the approvers are read again.
     APPROVERS = [{ sysId: 'u2', userName: 'beth.anglin' }];
     const again = run(
