@@ -171,6 +171,11 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
           oauth: OAUTH,
           outbound: [{ url: `${receiverUrl}/hooks/servicenow`, secret: E2E_SECRETS.whsec }],
           outboundJitterMs: options.outboundJitterMs,
+          // An instance with the whole install kit (deploy/servicenow): the journal read ACL the
+          // incident worker counts repeat failures with (step 5c) and the optional count field
+          // the tally reads (step 5d).
+          readAcls: { sys_journal_field: ['itil'] },
+          dictionary: { incident: { columns: { u_changegate_failures: 'integer' } } },
         }),
       },
     });

@@ -19,7 +19,7 @@ import type { OwnBroker } from './broker.js';
  * @module
  */
 
-export const GITHUB_SECRET = `gh-${randomBytes(8).toString('hex')}`;
+export const GITHUB_SECRET = `gh-${randomBytes(16).toString('hex')}`;
 
 export interface SpoolReceiver {
   url: string;
