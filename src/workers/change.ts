@@ -53,7 +53,9 @@ const eventTime = (event: CloudEvent, clock: () => number) => {
  *
  * - requested: find-or-create the CR by `correlation_id` (looked up before any create, and the
  *   create itself is retried only after a lookup proves it did not land), then register a gate
- *   on `changegate.changes` keyed by the CR number.
+ *   on `changegate.changes` keyed by the CR number. A deployment it decides at the request (not
+ *   change-controlled, a named CR refused or missing) becomes a `gate.predecided` event: the gate
+ *   worker alone calls CI systems back, so this worker never does.
  * - started: move the CR to Implement when policy says so; work note with the run link.
  * - succeeded / failed: work note, then close (successful / unsuccessful) or open a follow-up.
  *
