@@ -47,6 +47,33 @@ export const GateRegisteredDataSchema = z.object({
 export type GateRegisteredData = z.infer<typeof GateRegisteredDataSchema>;
 
 /**
+ * A gate as the gate worker keeps it: a registered gate names its CR; one the change worker
+ * decided before any CR was linked (not change-controlled, no CR to link) names none.
+ */
+export const GateDataSchema = GateRegisteredDataSchema.partial({
+  changeNumber: true,
+  changeSysId: true,
+});
+export type GateData = z.infer<typeof GateDataSchema>;
+
+/** What the change worker decided for a gate it will not hold (see GatePredecidedDataSchema). */
+export const GateDecisionSchema = z.object({
+  outcome: z.enum(['released', 'rejected']),
+  /** Why, as the CI system is told it ("changegate: <reason>"). */
+  reason: z.string().min(1),
+});
+export type GateDecision = z.infer<typeof GateDecisionSchema>;
+
+/**
+ * A deployment the change worker decided at its request (its environment is not
+ * change-controlled, the CR it names is refused or missing, a policy forbids it): the gate
+ * worker alone calls the CI system back, once, so "exactly one callback per gate" holds in one
+ * place. Keyed by the CR number when a CR was named, else by the correlation id.
+ */
+export const GatePredecidedDataSchema = GateDataSchema.extend({ decided: GateDecisionSchema });
+export type GatePredecidedData = z.infer<typeof GatePredecidedDataSchema>;
+
+/**
  * Who approved the CR, from its `sysapproval_approver` records (state approved), read once when
  * the gate decides to release. Names come from the approver's `sys_user` record.
  */

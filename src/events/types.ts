@@ -6,7 +6,12 @@ import {
   WebhookReceivedDataSchema,
 } from './cicd.js';
 import { ChangeUpdatedDataSchema, RecordUpdatedDataSchema } from './servicenow.js';
-import { ChangeActionDataSchema, GateDecidedDataSchema, GateRegisteredDataSchema } from './gate.js';
+import {
+  ChangeActionDataSchema,
+  GateDecidedDataSchema,
+  GatePredecidedDataSchema,
+  GateRegisteredDataSchema,
+} from './gate.js';
 
 /** Logical topics; the names on the broker come from config (`kafka.topics`). */
 export type TopicName = 'cicd' | 'changes' | 'servicenow' | 'gateState' | 'audit' | 'dlq';
@@ -27,6 +32,7 @@ export const EVENT_TYPES = {
   'dev.changegate.change.updated': { schema: ChangeUpdatedDataSchema, topic: 'changes' },
   'dev.changegate.record.updated': { schema: RecordUpdatedDataSchema, topic: 'servicenow' },
   'dev.changegate.gate.registered': { schema: GateRegisteredDataSchema, topic: 'changes' },
+  'dev.changegate.gate.predecided': { schema: GatePredecidedDataSchema, topic: 'changes' },
   'dev.changegate.gate.released': { schema: GateDecidedDataSchema, topic: 'changes' },
   'dev.changegate.gate.rejected': { schema: GateDecidedDataSchema, topic: 'changes' },
   'dev.changegate.gate.expired': { schema: GateDecidedDataSchema, topic: 'changes' },

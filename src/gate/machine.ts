@@ -1,5 +1,10 @@
 import type { GatePolicy } from '../config/changes.js';
-import type { Approver, ChangeSnapshot, GateRegisteredData } from '../events/gate.js';
+import type {
+  Approver,
+  ChangeSnapshot,
+  GatePredecidedData,
+  GateRegisteredData,
+} from '../events/gate.js';
 import { STATE, evaluate } from './rules.js';
 import { separationApplies, separationViolation } from './separation.js';
 import type { CrState, GateEntry, Outcome } from './state.js';
@@ -7,6 +12,8 @@ import type { CrState, GateEntry, Outcome } from './state.js';
 export type { CrState, GateEntry, Outcome } from './state.js';
 export type Input =
   | { kind: 'registered'; gate: GateRegisteredData }
+  /** A gate the change worker decided at the request: called back at once, never held. */
+  | { kind: 'predecided'; gate: GatePredecidedData }
   | { kind: 'change'; change: ChangeSnapshot }
   | { kind: 'tick' }
   /** The answer to a `read-approvers` effect. */
@@ -98,9 +105,11 @@ export function step(
     previous?.number ??
     (input.kind === 'registered'
       ? input.gate.changeNumber
-      : input.kind === 'change'
-        ? input.change.number
-        : '');
+      : input.kind === 'predecided'
+        ? (input.gate.changeNumber ?? input.gate.correlationId)
+        : input.kind === 'change'
+          ? input.change.number
+          : '');
   const state: CrState = previous
     ? { ...previous, gates: { ...previous.gates }, touchedAt: ctx.now }
     : { number, gates: {}, touchedAt: ctx.now };
@@ -120,6 +129,22 @@ export function step(
         };
       }
       if (gate.change && isNewer(gate.change, state.change)) state.change = gate.change;
+      break;
+    }
+    case 'predecided': {
+      // Straight to deciding: the callback below is asked for once; a redelivered request finds
+      // the gate and adds nothing. Its CR snapshot (if any) is not this gate's to update.
+      const { decided, ...gate } = input.gate;
+      if (!state.gates[gate.gateId]) {
+        state.gates[gate.gateId] = {
+          gate,
+          status: 'deciding',
+          outcome: decided.outcome,
+          reason: decided.reason,
+          expiresAt: Date.parse(gate.registeredAt),
+          triggeredAt: ctx.now,
+        };
+      }
       break;
     }
     case 'change': {

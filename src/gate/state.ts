@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodeEntry } from '../workers/stateful/changelog.js';
-import { ApproverSchema, ChangeSnapshotSchema, GateRegisteredDataSchema } from '../events/gate.js';
+import { ApproverSchema, ChangeSnapshotSchema, GateDataSchema } from '../events/gate.js';
 
 /**
  * What the gate worker keeps per CR, as zod schemas: the state machine's types are inferred
@@ -14,7 +14,7 @@ export const OutcomeSchema = z.enum(['released', 'rejected', 'expired']);
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
 export const GateEntrySchema = z.object({
-  gate: GateRegisteredDataSchema,
+  gate: GateDataSchema,
   /** deciding: the decision is taken and persisted, the CI callback has not answered yet. */
   status: z.union([z.enum(['waiting', 'deciding']), OutcomeSchema]),
   expiresAt: z.number(),

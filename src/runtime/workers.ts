@@ -128,7 +128,6 @@ export async function startWorkers({
         config,
         bus,
         servicenow,
-        callbacks,
         commits: callbacks.commits,
         onChangeCreated: (ms) => metrics.changeCreation.observe(ms / 1000),
         onChangeClosed: (code) => metrics.changesClosed.inc({ close_code: code }),

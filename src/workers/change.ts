@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import { buildEvent, type NormalizedEvent } from '../events/build.js';
 import { DeploymentDataSchema, type DeploymentData } from '../events/cicd.js';
 import type { CloudEvent } from '../events/envelope.js';
+import type { GateDecision } from '../events/gate.js';
 import { formatServiceNowTime } from '../gate/servicenow-time.js';
 import { changeKind, resolvePolicy, templateVars } from '../policy/resolve.js';
 import { render } from '../policy/template.js';
@@ -18,7 +19,6 @@ import {
   type ServiceNowClients,
   type SnRecord,
 } from '../servicenow/index.js';
-import type { GateCallbacks } from './ports.js';
 import type { HandlerContext, WorkerDefinition } from './runtime.js';
 import { linkVerdict } from './change-link.js';
 import { snapshotFromRecord } from './servicenow-gate-port.js';
@@ -28,7 +28,6 @@ export interface ChangeWorkerOptions {
   config: Pick<Config, 'kafka' | 'changes' | 'gates'>;
   bus: Bus;
   servicenow: ServiceNowClients;
-  callbacks: GateCallbacks;
   /** Commits a payload did not describe: `Change:` trailers, authors (GitHub); none when absent. */
   commits?: CommitLookup;
   clock?: () => number;
@@ -54,7 +53,9 @@ const eventTime = (event: CloudEvent, clock: () => number) => {
  *
  * - requested: find-or-create the CR by `correlation_id` (looked up before any create, and the
  *   create itself is retried only after a lookup proves it did not land), then register a gate
- *   on `changegate.changes` keyed by the CR number.
+ *   on `changegate.changes` keyed by the CR number. A deployment it decides at the request (not
+ *   change-controlled, a named CR refused or missing) becomes a `gate.predecided` event: the gate
+ *   worker alone calls CI systems back, so this worker never does.
  * - started: move the CR to Implement when policy says so; work note with the run link.
  * - succeeded / failed: work note, then close (successful / unsuccessful) or open a follow-up.
  *
@@ -62,7 +63,7 @@ const eventTime = (event: CloudEvent, clock: () => number) => {
  * the event is audited and skipped, never an update of "sys_id=undefined".
  */
 export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
-  const { config, bus, servicenow, callbacks, clock = Date.now } = options;
+  const { config, bus, servicenow, clock = Date.now } = options;
   const commits = options.commits ?? NO_COMMIT_LOOKUP;
   const topics = config.kafka.topics;
 
@@ -109,6 +110,54 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
       },
     };
   };
+
+  /**
+   * A gate decided at the request, for the gate worker to call back (it alone calls CI systems,
+   * so a gate is called back once however it was decided). Keyed by the CR it names, if any,
+   * else by the correlation id. Nothing when the deployment does not wait at a gate.
+   */
+  const predecided = (
+    d: DeploymentData,
+    decided: GateDecision,
+    cr?: SnRecord,
+    policy?: ChangePolicy,
+  ): NormalizedEvent[] => {
+    if (!d.callback) return [];
+    const key = cr?.number ?? d.correlationId;
+    return [
+      {
+        type: 'dev.changegate.gate.predecided',
+        subject: key,
+        key,
+        data: {
+          ...gateOf(d, policy),
+          ...(cr?.number ? { changeNumber: cr.number } : {}),
+          ...(cr?.sys_id ? { changeSysId: cr.sys_id } : {}),
+          decided,
+        },
+      },
+    ];
+  };
+
+  /** What every gate of a deployment carries, registered or decided at the request. */
+  const gateOf = (d: DeploymentData, policy?: ChangePolicy) => ({
+    gateId: gateIdOf(d),
+    provider: d.provider,
+    project: d.project,
+    environment: d.environment,
+    deploymentId: d.deploymentId,
+    correlationId: d.correlationId,
+    callback: d.callback!,
+    ...(d.run?.url ? { runUrl: d.run.url } : {}),
+    policy: policy?.gate ?? 'default',
+    registeredAt: new Date(clock()).toISOString(),
+    people: {
+      ...(d.actor ? { actor: { login: d.actor } } : {}),
+      ...(d.commit.author ? { commitAuthor: d.commit.author } : {}),
+      ...(d.commit.committer ? { committer: d.commit.committer } : {}),
+      ...(d.pullRequestAuthor ? { pullRequestAuthor: d.pullRequestAuthor } : {}),
+    },
+  });
 
   async function findNamed(client: ServiceNowClient, policy: ChangePolicy, d: DeploymentData) {
     if (policy.link.byNumber && d.changeNumber) {
@@ -200,14 +249,13 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
     };
     if (!policy || kind === 'none') {
       ctx.log.info({ correlationId: d.correlationId }, 'environment not change-controlled');
-      if (d.callback) {
-        await callbacks.decide(d.callback, {
-          outcome: 'approve',
-          comment: `changegate: ${d.environment} is not change-controlled`,
-        });
-      }
       await publish(
-        [],
+        predecided(
+          d,
+          { outcome: 'released', reason: `${d.environment} is not change-controlled` },
+          undefined,
+          policy,
+        ),
         [
           {
             ...audit,
@@ -231,14 +279,13 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
       detail = named.how;
       if (!cr) {
         ctx.log.warn({ correlationId }, `no change request ${named.how}`);
-        if (d.callback) {
-          await callbacks.decide(d.callback, {
-            outcome: 'reject',
-            comment: `changegate: no change request ${named.how}`,
-          });
-        }
         await publish(
-          [],
+          predecided(
+            d,
+            { outcome: 'rejected', reason: `no change request ${named.how}` },
+            undefined,
+            policy,
+          ),
           [{ ...audit, action: 'link-failed', reason: `no change request ${named.how}` }],
           event.id,
         );
@@ -249,15 +296,13 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         // Never a silent new CR: the pipeline is told why, the refusal is audited and counted.
         ctx.log.warn({ correlationId, number: cr.number, reason: verdict.reason }, verdict.detail);
         options.onLinkRefused?.(verdict.reason);
-        if (d.callback) {
-          await callbacks.decide(d.callback, {
-            outcome: 'reject',
-            comment: `changegate: refused ${named.how}: ${verdict.detail}`,
-            ...(cr.number ? { changeNumber: cr.number } : {}),
-          });
-        }
         await publish(
-          [],
+          predecided(
+            d,
+            { outcome: 'rejected', reason: `refused ${named.how}: ${verdict.detail}` },
+            cr,
+            policy,
+          ),
           [
             {
               ...audit,
@@ -286,9 +331,11 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
       }
     } else if (kind === 'link') {
       const reason = `policy ${policy.name} only links a CR the pipeline names, and none was named`;
-      if (d.callback)
-        await callbacks.decide(d.callback, { outcome: 'reject', comment: `changegate: ${reason}` });
-      await publish([], [{ ...audit, action: 'link-failed', reason }], event.id);
+      await publish(
+        predecided(d, { outcome: 'rejected', reason }, undefined, policy),
+        [{ ...audit, action: 'link-failed', reason }],
+        event.id,
+      );
       return;
     } else {
       cr = await client.table.findByCorrelationId(TABLE, correlationId);
@@ -320,25 +367,10 @@ export function changeWorker(options: ChangeWorkerOptions): WorkerDefinition {
         subject: cr.number,
         key: cr.number,
         data: {
-          gateId: gateIdOf(d),
+          ...gateOf(d, policy),
           changeNumber: cr.number,
           changeSysId: cr.sys_id,
-          provider: d.provider,
-          project: d.project,
-          environment: d.environment,
-          deploymentId: d.deploymentId,
-          correlationId: d.correlationId,
-          callback: d.callback,
-          ...(d.run?.url ? { runUrl: d.run.url } : {}),
-          policy: policy.gate,
-          registeredAt: new Date(clock()).toISOString(),
           change: snapshotFromRecord(cr),
-          people: {
-            ...(d.actor ? { actor: { login: d.actor } } : {}),
-            ...(d.commit.author ? { commitAuthor: d.commit.author } : {}),
-            ...(d.commit.committer ? { committer: d.commit.committer } : {}),
-            ...(d.pullRequestAuthor ? { pullRequestAuthor: d.pullRequestAuthor } : {}),
-          },
         },
       });
     }

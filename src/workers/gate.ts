@@ -6,7 +6,11 @@ import type { Config } from '../config/schema.js';
 import { coerceError } from '../errors.js';
 import { buildEvent } from '../events/build.js';
 import type { CloudEvent } from '../events/envelope.js';
-import { GateRegisteredDataSchema, type ChangeSnapshot } from '../events/gate.js';
+import {
+  GatePredecidedDataSchema,
+  GateRegisteredDataSchema,
+  type ChangeSnapshot,
+} from '../events/gate.js';
 import { ChangeUpdatedDataSchema, type ChangeUpdatedData } from '../events/servicenow.js';
 import {
   nextWake,
@@ -223,9 +227,12 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       waitedMs: Math.max(0, now - Date.parse(entry.gate.registeredAt)),
       ...(entry.triggeredAt !== undefined ? { latencyMs: now - entry.triggeredAt } : {}),
     });
+    const sysId = entry.gate.change?.sysId ?? entry.gate.changeSysId ?? state.change?.sysId;
+    // A gate decided before any CR was linked has no CR to note it on.
+    if (!sysId) return;
     void bestEffort(() =>
       servicenow.addWorkNote(
-        entry.gate.change?.sysId ?? state.change?.sysId ?? '',
+        sysId,
         `changegate: gate ${effect.outcome} for ${entry.gate.project} → ${entry.gate.environment} (${effect.reason}).${effect.callback === 'failed' ? ` The CI system was NOT told: ${effect.error ?? 'callback failed'}.` : ''}${entry.gate.runUrl ? ` Run: ${entry.gate.runUrl}` : ''}`,
       ),
     );
@@ -276,6 +283,10 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
           [{ kind: 'registered', gate: change ? { ...gate, change } : gate }],
           ctx,
         );
+      }
+      if (event.type === 'dev.changegate.gate.predecided') {
+        const gate = GatePredecidedDataSchema.parse(event.data);
+        return drive(state, [{ kind: 'predecided', gate }], ctx);
       }
       if (event.type === 'dev.changegate.change.updated') {
         const data = ChangeUpdatedDataSchema.parse(event.data);

@@ -43,10 +43,11 @@ export function operations(byTopic: Partial<Record<Topic, string[]>>, withLedger
     publishChangeActions: op(
       'send',
       'changes',
-      'The change worker reports what it did to a CR and registers gates.',
+      'The change worker reports what it did to a CR and registers gates, or decides them at the request.',
       [
         ...types('dev.changegate.change.').filter((t) => t !== 'dev.changegate.change.updated'),
         'dev.changegate.gate.registered',
+        'dev.changegate.gate.predecided',
       ],
     ),
     consumeChanges: op('receive', 'changes', 'The gate and notify workers consume the CR stream.'),

@@ -29,7 +29,8 @@ export async function callBack(
       const result = await callbacks.decide(entry.gate.callback, {
         outcome: decision,
         comment: `changegate: ${reason}`,
-        changeNumber: state.number,
+        // A gate decided before any CR was linked is keyed by its correlation id: no CR to name.
+        ...(entry.gate.changeNumber ? { changeNumber: entry.gate.changeNumber } : {}),
         gateId,
       });
       return {

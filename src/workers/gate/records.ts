@@ -53,8 +53,10 @@ export function decisionRecords(
       time: new Date(now),
     },
   );
+  // A gate decided before any CR was linked has no CR to report a decision on: its audit entry
+  // (keyed by the correlation id) is the record, as for the change worker's own refusal.
   return [
-    toRecord(topics.changes, event),
+    ...(entry.gate.changeNumber ? [toRecord(topics.changes, event)] : []),
     auditRecord(topics.audit, {
       id: `${effect.gateId}:${effect.outcome}`,
       key: state.number,

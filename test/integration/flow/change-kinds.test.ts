@@ -188,5 +188,14 @@ describe('which change request a deployment gets', () => {
       (a) =>
         a.action === 'not-controlled' && a.correlationId === 'generic/kinds/acme/payments/stg-1',
     );
+    // Called back by the gate worker, once, as every gate is.
+    await audited(
+      stack,
+      (a) =>
+        a.action === 'gate.released' &&
+        a.actor === 'changegate/gate' &&
+        a.correlationId === 'generic/kinds/acme/payments/stg-1',
+    );
+    expect(decisions(stack, path)).toHaveLength(1);
   });
 });

@@ -3,13 +3,11 @@ import { toRecord } from '../../../src/bus/cloudevents.js';
 import { createBus } from '../../../src/bus/index.js';
 import type { Bus, ConsumedRecord, Subscription } from '../../../src/bus/port.js';
 import { topicSpecs } from '../../../src/bus/topics.js';
-import { createCallbackClients } from '../../../src/ci/index.js';
 import { parseFilter, replay, type ReplayResult } from '../../../src/commands/replay.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { buildEvent } from '../../../src/events/build.js';
 import { createLogger } from '../../../src/log.js';
-import { sealerFromConfig } from '../../../src/runtime/sealer.js';
 import {
   startServiceNowSandbox,
   type ServiceNowSandbox,
@@ -73,7 +71,6 @@ async function startRig(kind: 'memory' | 'kafka'): Promise<Rig> {
     config,
     bus,
     servicenow: createServiceNowClients(config.servicenow, { log }),
-    callbacks: createCallbackClients(config.ci, { sealer: sealerFromConfig(config, log) }),
   });
   const worker = await runWorker(
     {
