@@ -21,6 +21,7 @@ export interface GateReplicaOptions {
   githubAppId: string;
   githubAppPrivateKey: string;
   encryptionKey: string;
+  whsec: string;
 }
 
 const o = JSON.parse(process.argv[2] ?? '{}') as GateReplicaOptions;
@@ -32,7 +33,7 @@ const config = gateStackConfig({
     url: o.ciUrl,
     credentials: { githubAppId: o.githubAppId, githubAppPrivateKey: o.githubAppPrivateKey },
   },
-  whsec: 'whsec_unused',
+  whsec: o.whsec,
   encryptionKey: o.encryptionKey,
 });
 const log = createLogger({ level: 'info' });

@@ -20,7 +20,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { createBus } from '../src/bus/index.js';
-import { createKafkaBus } from '../src/bus/kafka.js';
 import type { Bus } from '../src/bus/port.js';
 import { GatePolicySchema } from '../src/config/changes.js';
 import type { Config } from '../src/config/schema.js';
@@ -276,6 +275,7 @@ async function startStack(brokers: string, topicPrefix: string): Promise<Stack> 
       githubAppId: ci.credentials.githubAppId,
       githubAppPrivateKey: ci.credentials.githubAppPrivateKey!,
       encryptionKey,
+      whsec,
     },
     async close() {
       await Promise.all(stack.replicas.map((r) => r.stop()));
@@ -295,7 +295,14 @@ async function addReplica(stack: Stack, timeoutMs = 120_000): Promise<Replica> {
   stack.replicas.push(replica);
   const live = () => stack.replicas.filter((r) => r.proc.exitCode === null && !r.proc.signalCode);
   try {
-    await until('the gate group settled', () => settled(live()), timeoutMs);
+    await until(
+      'the gate group settled',
+      () => {
+        if (replica.proc.exitCode !== null) throw new Error('[bench] the gate replica exited');
+        return settled(live());
+      },
+      timeoutMs,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${replica.output()}`);
   }
@@ -337,13 +344,18 @@ async function registerGates(stack: Stack, ctx: BenchContext, count: number) {
     () => {
       for (const r of stack.servicenow.admin.records('change_request')) {
         const m = /run-(\d+)-production$/.exec(r.correlation_id ?? '');
-        if (m && wanted.has(Number(m[1])) && r.state === '-3' && r.number)
+        if (m && wanted.has(Number(m[1])) && r.approval === 'requested' && r.number)
           crs.set(r.number, Number(m[1]));
       }
       return crs.size >= count;
     },
     60_000 + count * 200,
-  );
+  ).catch((err: Error) => {
+    const seen = stack.servicenow.admin
+      .records('change_request')
+      .map((r) => `${r.number} ${r.state} ${r.correlation_id}`);
+    throw new Error(`${err.message}; CRs in the sandbox: ${seen.slice(-5).join('; ')}`);
+  });
   // The gate registers from changegate.changes right after the CR is created.
   await sleep(2000);
   return crs;
