@@ -46,6 +46,7 @@ import { distribution, int, mib, ms, table } from './lib/stats.js';
 const PARTITIONS = 6;
 /** kafkajs' default in src/bus/kafka.ts (`sessionTimeoutMs ?? 10_000`), not configurable. */
 const SESSION_TIMEOUT_MS = 10_000;
+const RESTORE_TRIALS = 3;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
@@ -376,6 +377,7 @@ interface Failover {
   restoreOneMs?: number;
   restoreOneKitMs?: number;
   restoreOneRss?: number;
+  restoreTrials: { ms: number; kitMs: number; rss: number }[];
   lost: number[];
   /** kill → the survivor logged its new assignment, restored. */
   takeoverMs: number;
@@ -397,20 +399,38 @@ async function failover(ctx: BenchContext, gates: number, measureRestore: boolea
       gates,
       seedMs,
       lost: [],
+      restoreTrials: [],
       takeoverMs: NaN,
       survivorRestoreMs: NaN,
       releases: [],
     };
-    const first = await addReplica(stack);
-    if (measureRestore) {
-      const a = first.assignments.at(-1)!;
-      result.restoreOneMs = a.at - first.startedAt;
-      result.restoreOneKitMs = a.ms;
+    // The restore is measured RESTORE_TRIALS times (a replica started, restored, stopped), as one
+    // sample on a shared CPU says little; the last replica stays for the failover.
+    const trials = measureRestore ? RESTORE_TRIALS : 1;
+    for (let trial = 1; trial <= trials; trial++) {
+      const replica = await addReplica(stack);
+      if (!measureRestore) break;
+      const a = replica.assignments.at(-1)!;
       await sleep(1500); // a sample of RSS after the restore settled
-      result.restoreOneRss = first.peakRss;
+      result.restoreTrials.push({
+        ms: a.at - replica.startedAt,
+        kitMs: a.ms,
+        rss: replica.peakRss,
+      });
       ctx.say(
-        `gate-failover: one replica restored ${int(a.keys)} CR states over ${a.partitions.length} partitions: start → restored ${ms(result.restoreOneMs)} ms (restore itself ${ms(a.ms)} ms), peak RSS ${mib(first.peakRss)} MiB`,
+        `gate-failover: restore ${trial}/${trials}: one replica restored ${int(a.keys)} CR states over ${a.partitions.length} partitions: start → restored ${ms(a.at - replica.startedAt)} ms (restore itself ${ms(a.ms)} ms), peak RSS ${mib(replica.peakRss)} MiB`,
       );
+      if (trial < trials) {
+        await replica.stop();
+        stack.replicas.splice(stack.replicas.indexOf(replica), 1);
+      }
+    }
+    if (measureRestore) {
+      const byTime = [...result.restoreTrials].sort((x, y) => x.ms - y.ms);
+      const median = byTime[Math.floor(byTime.length / 2)]!;
+      result.restoreOneMs = median.ms;
+      result.restoreOneKitMs = median.kitMs;
+      result.restoreOneRss = Math.max(...byTime.map((t) => t.rss));
     }
     await addReplica(stack);
     // Real gates until at least two fall on partitions of each replica.
@@ -522,7 +542,7 @@ export async function gateFailoverBenchmark(ctx: BenchContext): Promise<Section>
     {
       goal: 'restore 100 000 gates across 6 partitions (one replica)',
       target: '< 5 s',
-      measured: `${int(restore.gates)} gates: start → restored ${restoreS.toFixed(1)} s (changelog read + parse ${ms(kitMs)} ms), peak RSS ${mib(restore.restoreOneRss ?? NaN)} MiB`,
+      measured: `${int(restore.gates)} gates: start → restored ${restoreS.toFixed(1)} s (median of ${restore.restoreTrials.length}; max ${(Math.max(...restore.restoreTrials.map((t) => t.ms)) / 1000).toFixed(1)} s) (changelog read + parse ${ms(kitMs)} ms), peak RSS ${mib(restore.restoreOneRss ?? NaN)} MiB`,
       met: restore.gates >= 100_000 ? restoreS < 5 : null,
       note: `${restoreS < 5 ? 'under' : 'over'} by ${ms(Math.abs(5000 - (restore.restoreOneMs ?? NaN)))} ms; ${ms(overheadMs)} ms are process start (tsx) and the group join, the rest is readPartitionsToEnd + JSON.parse + zod per record on a shared core`,
     },
@@ -558,10 +578,12 @@ own zod parse. The gates that are approved in (2) and (3) are real: GitHub prote
 through receiver → change worker → CR in the sandbox → gate.
 
 **(1) Restore.** One replica over ${int(restore.gates)} open gates (written in
-${ms(restore.seedMs)} ms): process spawn → "partitions assigned and restored" for all
-${PARTITIONS} partitions **${ms(restore.restoreOneMs ?? NaN)} ms**, of which reading the ${PARTITIONS}
+${ms(restore.seedMs)} ms), started ${restore.restoreTrials.length} times one after another (each
+stopped before the next): process spawn → "partitions assigned and restored" for all
+${PARTITIONS} partitions ${restore.restoreTrials.map((t) => `${ms(t.ms)} ms (read + parse ${ms(t.kitMs)})`).join(', ')};
+median **${ms(restore.restoreOneMs ?? NaN)} ms**, of which reading the ${PARTITIONS}
 changelog partitions (in parallel) and parsing took ${ms(restore.restoreOneKitMs ?? NaN)} ms;
-peak RSS ${mib(restore.restoreOneRss ?? NaN)} MiB. The read is bound by CPU, not Kafka: every
+highest peak RSS ${mib(restore.restoreOneRss ?? NaN)} MiB. The read is bound by CPU, not Kafka: every
 record is JSON-parsed and checked by the zod schema (\`CrStateSchema\`, which includes the
 registered gate and its CR snapshot), one core for all ${PARTITIONS} partitions; the rest
 (${ms(overheadMs)} ms) is loading the worker and joining the group.
