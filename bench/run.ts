@@ -15,6 +15,7 @@ import { spoolBenchmark } from './spool.js';
 import { gateLatencyBenchmark } from './gate-latency.js';
 import { scalingBenchmark } from './scaling.js';
 import { gateStateBenchmark } from './gate-state.js';
+import { gateFailoverBenchmark } from './gate-failover.js';
 import { workersBenchmark } from './workers.js';
 import { profileBenchmark } from './profile.js';
 import type { BenchContext } from './lib/context.js';
@@ -28,6 +29,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   gate: gateLatencyBenchmark,
   scaling: scalingBenchmark,
   'gate-state': gateStateBenchmark,
+  'gate-failover': gateFailoverBenchmark,
   workers: workersBenchmark,
   profile: profileBenchmark,
 };

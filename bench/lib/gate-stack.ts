@@ -37,9 +37,14 @@ export interface GateStack {
 export function gateStackConfig(o: {
   brokers: string;
   topicPrefix: string;
-  servicenow: ServiceNowSandbox;
-  ci: CiEmulator;
+  servicenow: Pick<ServiceNowSandbox, 'url'>;
+  ci: {
+    url: string;
+    credentials: Pick<CiEmulator['credentials'], 'githubAppId' | 'githubAppPrivateKey'>;
+  };
   whsec: string;
+  /** Shared by processes that seal and open the same callbacks; random by default. */
+  encryptionKey?: string;
 }): Config {
   return loadConfig({
     env: {},
@@ -49,7 +54,7 @@ export function gateStackConfig(o: {
         server: { port: 0, host: '127.0.0.1' },
         log: { level: 'warn' },
         kafka: { brokers: [o.brokers], topics: prefixedTopics(o.topicPrefix), partitions: 6 },
-        security: { encryptionKey: randomBytes(32).toString('base64') },
+        security: { encryptionKey: o.encryptionKey ?? randomBytes(32).toString('base64') },
         sources: { github: { secrets: [BENCH_SECRET] }, servicenow: { secrets: [o.whsec] } },
         servicenow: {
           connections: {

@@ -34,6 +34,7 @@ export const SECTION_ORDER = [
   'gate',
   'scaling',
   'gate-state',
+  'gate-failover',
   'workers',
   'profile',
 ];
