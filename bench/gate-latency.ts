@@ -75,7 +75,8 @@ export async function registerGates(
     () => {
       for (const r of stack.servicenow.admin.records('change_request')) {
         const m = /run-(\d+)-production$/.exec(r.correlation_id ?? '');
-        if (m && r.state === '-3' && r.number) crs.set(Number(m[1]), r.number);
+        // The instance asks for approval at Assess (-4), then moves the CR to Authorize itself.
+        if (m && r.approval === 'requested' && r.number) crs.set(Number(m[1]), r.number);
       }
       return crs.size >= count;
     },
