@@ -1,17 +1,10 @@
 import type { Blackout, GatePolicy, Rule } from '../config/changes.js';
 import type { ChangeSnapshot } from '../events/gate.js';
+import { CHANGE_STATE } from '../events/change-state.js';
 import { parseServiceNowTime } from './servicenow-time.js';
 
-export const STATE = {
-  new: '-5',
-  assess: '-4',
-  authorize: '-3',
-  scheduled: '-2',
-  implement: '-1',
-  review: '0',
-  closed: '3',
-  canceled: '4',
-} as const;
+/** ServiceNow's change states, under the name the rules and their tests use. */
+export const STATE = CHANGE_STATE;
 
 export type Verdict =
   | { verdict: 'release'; reason: string }

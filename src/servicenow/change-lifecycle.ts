@@ -17,19 +17,11 @@ import type { ChangeApi } from './change.js';
 import { assertCorrelationId, createWithCorrelation } from './correlated-create.js';
 import type { ConnectionContext } from './context.js';
 import { ServiceNowError } from './errors.js';
+import { CHANGE_STATE } from '../events/change-state.js';
 import type { SnRecord } from './flatten.js';
 import type { TableApi } from './table.js';
 
-export const CHANGE_STATE = {
-  new: '-5',
-  assess: '-4',
-  authorize: '-3',
-  scheduled: '-2',
-  implement: '-1',
-  review: '0',
-  closed: '3',
-  canceled: '4',
-} as const;
+export { CHANGE_STATE };
 
 /** Forward order of the open states; Canceled is an end, never a step forward. */
 const ORDER: readonly string[] = ['-5', '-4', '-3', '-2', '-1', '0', '3'];
