@@ -20,6 +20,9 @@ interface Pending {
   settle: (err?: Error) => void;
 }
 
+/** Told how a batch ended that a caller had already given up on (it timed out in flight). */
+export type LateOutcome = (written: boolean) => void;
+
 /**
  * Group commit for the receiver. kafkajs sends one produce request per `send()` and has no
  * linger (kafkajs#1157), so concurrent deliveries are gathered here into one `publish()`:
@@ -51,7 +54,11 @@ export class BatchingPublisher {
    * @throws BusUnavailableError when the bus does not acknowledge within `timeoutMs`, refuses
    *   the write, or the publisher is closed.
    */
-  publish(records: BusRecord[], timeoutMs = this.#options.timeoutMs): Promise<void> {
+  publish(
+    records: BusRecord[],
+    timeoutMs = this.#options.timeoutMs,
+    onLate?: LateOutcome,
+  ): Promise<void> {
     if (this.#closed) return Promise.reject(new BusUnavailableError('publisher is shutting down'));
     const bytes = records.reduce((sum, r) => sum + sizeOf(r), 0);
     if (this.#queuedBytes + bytes > this.#options.maxQueuedBytes) {
@@ -64,7 +71,9 @@ export class BatchingPublisher {
         bytes,
         settle: (err) => {
           clearTimeout(deadline);
-          if (done) return;
+          // The caller timed out while its batch was in flight: it has spooled the records by
+          // now, so whether they also reached the bus decides whether the spool forwards them.
+          if (done) return onLate?.(err === undefined);
           done = true;
           if (err) reject(err);
           else resolve();
@@ -86,6 +95,15 @@ export class BatchingPublisher {
       this.#queuedBytes += bytes;
       this.#schedule();
     });
+  }
+
+  /**
+   * Resolves once the batch in flight now (if any) has settled, whichever way; its late
+   * outcomes have been reported by then. The spool's forwarder waits on it before it forwards,
+   * so records of a timed-out batch that still lands are not written twice.
+   */
+  async inFlightSettled(): Promise<void> {
+    await this.#inFlight?.catch(() => undefined);
   }
 
   /** Send what is queued now and wait until everything handed in so far is settled. */

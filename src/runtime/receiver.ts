@@ -257,6 +257,7 @@ async function openSpool({
     maxBatchRecords: config.ingest.maxBatchRecords,
     maxBatchBytes: config.ingest.maxBatchBytes,
     ready: connected,
+    beforeBatch: () => publisher.inFlightSettled(),
     log,
     onForwarded: (forwarded, skipped) => {
       metrics.spooled.inc({ outcome: 'forwarded' }, forwarded);
@@ -268,6 +269,7 @@ async function openSpool({
   });
   const durable = new DurablePublisher({
     publisher,
+    landed: (key) => deliveries.remember(key),
     spool,
     forwarder,
     live,

@@ -8,7 +8,18 @@ export type Durability = 'kafka' | 'spooled';
 
 export interface DurablePublisherOptions {
   /** The live path: group commit to the bus within the publish deadline. */
-  publisher: { publish(records: BusRecord[], timeoutMs?: number): Promise<void> };
+  publisher: {
+    publish(
+      records: BusRecord[],
+      timeoutMs?: number,
+      onLate?: (written: boolean) => void,
+    ): Promise<void>;
+  };
+  /**
+   * Marks dedupe keys as on Kafka (the delivery log): a delivery that timed out in flight and was
+   * spooled, but whose batch then landed after all, must not be forwarded a second time.
+   */
+  landed?: (key: string) => void;
   spool: Spool;
   forwarder: Pick<Forwarder, 'kick'>;
   /** False until the delivery log is restored from Kafka: until then everything is spooled. */
@@ -44,7 +55,9 @@ export class DurablePublisher {
   async publish(records: BusRecord[], keys: string[], timeoutMs: number): Promise<Durability> {
     if (this.#o.live() && this.#o.spool.empty) {
       try {
-        await this.#o.publisher.publish(records, timeoutMs);
+        await this.#o.publisher.publish(records, timeoutMs, (written) => {
+          if (written) for (const key of keys) this.#o.landed?.(key);
+        });
         this.#o.forwarder.kick();
         return 'kafka';
       } catch (err) {

@@ -11,6 +11,11 @@ export interface ForwarderOptions {
   maxBatchBytes: number;
   /** Resolves once the delivery log is restored from Kafka; nothing is forwarded before. */
   ready: Promise<void>;
+  /**
+   * Awaited before each batch: the live publisher's batch in flight settles first, so a
+   * delivery that timed out there (and was spooled) but landed after all is known as landed.
+   */
+  beforeBatch?: () => Promise<void>;
   log?: Logger;
   /** First wait after a failed forward; doubles per failure up to `maxBackoffMs`. */
   initialBackoffMs?: number;
@@ -34,8 +39,10 @@ export interface ForwarderOptions {
  * kill -9 between the acknowledgement and the cursor write) is skipped instead of published.
  */
 export class Forwarder {
-  readonly #o: Required<Omit<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged'>> &
-    Pick<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged'>;
+  readonly #o: Required<
+    Omit<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged' | 'beforeBatch'>
+  > &
+    Pick<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged' | 'beforeBatch'>;
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
@@ -85,6 +92,7 @@ export class Forwarder {
     while (!this.#closed && this.#o.spool.waiting > 0) {
       const started = performance.now();
       try {
+        await this.#o.beforeBatch?.();
         const batch = await this.#o.spool.peek(this.#o.maxBatchRecords, this.#o.maxBatchBytes);
         for (const b of batch) {
           // Checked when written and when opened; damage since is the disk's. Waiting on it

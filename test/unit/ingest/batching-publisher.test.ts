@@ -123,4 +123,25 @@ describe('BatchingPublisher', () => {
     expect(published).toEqual(['a']);
     await expect(publisher.publish([record('b')])).rejects.toThrow(/shutting down/);
   });
+
+  it('tells a caller that timed out in flight whether its batch landed after all', async () => {
+    const { bus, calls } = controlledBus();
+    const publisher = new BatchingPublisher({ bus, ...options, lingerMs: 0 });
+    const late: boolean[] = [];
+    const first = publisher.publish([record('a')], 20, (written) => late.push(written));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(calls).toHaveLength(1); // in flight when the deadline passes
+    await expect(first).rejects.toBeInstanceOf(BusUnavailableError);
+    expect(late).toEqual([]);
+    calls[0]!.ack(); // the broker wrote it anyway
+    await publisher.inFlightSettled();
+    expect(late).toEqual([true]);
+
+    const second = publisher.publish([record('b')], 20, (written) => late.push(written));
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(second).rejects.toBeInstanceOf(BusUnavailableError);
+    calls[1]!.fail(new Error('leader not available'));
+    await publisher.inFlightSettled();
+    expect(late).toEqual([true, false]);
+  });
 });
