@@ -258,6 +258,7 @@ async function openSpool({
     maxBatchBytes: config.ingest.maxBatchBytes,
     ready: connected,
     beforeBatch: () => publisher.inFlightSettled(),
+    resync: async () => void (await deliveries.restore()),
     log,
     onForwarded: (forwarded, skipped) => {
       metrics.spooled.inc({ outcome: 'forwarded' }, forwarded);

@@ -16,6 +16,15 @@ export interface ForwarderOptions {
    * delivery that timed out there (and was spooled) but landed after all is known as landed.
    */
   beforeBatch?: () => Promise<void>;
+  /**
+   * Re-read which deliveries are on Kafka (the delivery log read to its end). Called after a
+   * failed forward, once the abandoned send has had `abandonedSendMs` to end: a publish that
+   * timed out may still have been written (the bus gives up waiting, not the send), and its
+   * dedupe markers travel in the same batch, so they tell which deliveries not to send again.
+   */
+  resync?: () => Promise<void>;
+  /** How long an abandoned send can still land (the Kafka client's bounded retries). */
+  abandonedSendMs?: number;
   log?: Logger;
   /** First wait after a failed forward; doubles per failure up to `maxBackoffMs`. */
   initialBackoffMs?: number;
@@ -40,9 +49,15 @@ export interface ForwarderOptions {
  */
 export class Forwarder {
   readonly #o: Required<
-    Omit<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged' | 'beforeBatch'>
+    Omit<
+      ForwarderOptions,
+      'log' | 'onForwarded' | 'onFailure' | 'onDamaged' | 'beforeBatch' | 'resync'
+    >
   > &
-    Pick<ForwarderOptions, 'log' | 'onForwarded' | 'onFailure' | 'onDamaged' | 'beforeBatch'>;
+    Pick<
+      ForwarderOptions,
+      'log' | 'onForwarded' | 'onFailure' | 'onDamaged' | 'beforeBatch' | 'resync'
+    >;
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
@@ -51,7 +66,7 @@ export class Forwarder {
   readonly #unsubscribe: () => void;
 
   constructor(options: ForwarderOptions) {
-    this.#o = { initialBackoffMs: 250, maxBackoffMs: 5000, ...options };
+    this.#o = { initialBackoffMs: 250, maxBackoffMs: 5000, abandonedSendMs: 6000, ...options };
     // An append starts a drain but does not cut a back-off short: it says nothing about the bus.
     this.#unsubscribe = options.spool.onAppend(() => this.#start());
   }
@@ -130,6 +145,17 @@ export class Forwarder {
           );
         }
         await this.#waitUntilWritable(failures);
+        if (this.#o.resync && !this.#closed) {
+          await this.#sleep(this.#o.abandonedSendMs);
+          await this.#o
+            .resync()
+            .catch((e: unknown) =>
+              this.#o.log?.warn(
+                { err: (e as Error).message },
+                'spool: delivery log re-read failed',
+              ),
+            );
+        }
       }
     }
   }
