@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'bus_unavailable'
   | 'config_invalid'
-  | 'upstream_failed';
+  | 'upstream_failed'
+  | 'partition_fenced';
 
 export class ChangegateError extends Error {
   readonly code: ErrorCode;
@@ -87,6 +88,17 @@ export class UpstreamError extends ChangegateError {
     super('upstream_failed', 502, message, options);
     this.retryable = options.retryable;
     this.upstreamStatus = options.upstreamStatus;
+  }
+}
+
+/**
+ * A stateful task lost its partition (a rebalance, a close): it must not write, and the record
+ * it was handling belongs to the partition's new owner, which will handle it (503: try again
+ * elsewhere). No fault of the record, so it never counts against its attempts.
+ */
+export class FencedError extends ChangegateError {
+  constructor(message: string) {
+    super('partition_fenced', 503, message);
   }
 }
 

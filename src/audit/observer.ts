@@ -1,9 +1,11 @@
 import type { Bus } from '../bus/port.js';
 import type { Config } from '../config/schema.js';
-import { DeploymentDataSchema } from '../events/cicd.js';
 import type { CloudEvent } from '../events/envelope.js';
-import { ChangeUpdatedDataSchema } from '../events/servicenow.js';
-import type { WorkerDefinition } from '../workers/runtime.js';
+import {
+  eventRouter,
+  type HandlerContext,
+  type WorkerDefinition,
+} from '../workers/runtime/index.js';
 import { auditRecord, type AuditEntry } from './auditor.js';
 
 export interface AuditObserverOptions {
@@ -13,6 +15,12 @@ export interface AuditObserverOptions {
   maxRemembered?: number;
 }
 
+const DEPLOYMENTS = [
+  'dev.changegate.deployment.requested',
+  'dev.changegate.deployment.started',
+  'dev.changegate.deployment.succeeded',
+  'dev.changegate.deployment.failed',
+] as const;
 const DEPLOYMENT = 'dev.changegate.deployment.';
 
 /**
@@ -44,12 +52,10 @@ export function auditObserver({
   return {
     name: 'audit-observer',
     topics: [topics.cicd, topics.changes],
-    async handle(event) {
-      if (event.type.startsWith(DEPLOYMENT)) {
-        const parsed = DeploymentDataSchema.safeParse(event.data);
-        // Not ours to judge: the change worker dead-letters a deployment it cannot read.
-        if (!parsed.success) return;
-        const d = parsed.data;
+    // Not ours to judge: the change worker dead-letters a deployment it cannot read.
+    events: eventRouter<HandlerContext>({ invalid: 'skip' })
+      .on(DEPLOYMENTS, async (event) => {
+        const d = event.data;
         const what = event.type.slice(DEPLOYMENT.length);
         await write(
           {
@@ -75,45 +81,42 @@ export function auditObserver({
           },
           event,
         );
-        return;
-      }
-      if (event.type !== 'dev.changegate.change.updated') return;
-      const parsed = ChangeUpdatedDataSchema.safeParse(event.data);
-      if (!parsed.success) return;
-      const c = parsed.data;
-      const before = seen.get(c.number);
-      const approvalChanged = c.approval !== undefined && c.approval !== before?.approval;
-      const stateChanged = c.state !== undefined && c.state !== before?.state;
-      seen.delete(c.number);
-      seen.set(c.number, {
-        state: c.state ?? before?.state,
-        approval: c.approval ?? before?.approval,
-      });
-      // Map iteration is insertion order: the first key is the CR updated longest ago.
-      if (seen.size > maxRemembered) seen.delete(seen.keys().next().value!);
-      if (!approvalChanged && !stateChanged) return;
-      await write(
-        {
-          id: `observed:${event.id}`,
-          key: c.number,
-          actor: 'servicenow',
-          action: approvalChanged ? 'approval.seen' : 'change.state-seen',
-          ...(c.correlationId ? { correlationId: c.correlationId } : {}),
-          reason: approvalChanged
-            ? `ServiceNow reports approval ${c.approval} (state ${c.state ?? 'unknown'})`
-            : `ServiceNow reports state ${c.state}`,
-          detail: {
-            eventId: event.id,
-            sysId: c.sysId,
-            changeNumber: c.number,
-            ...(c.state !== undefined ? { state: c.state } : {}),
-            ...(c.approval !== undefined ? { approval: c.approval } : {}),
-            ...(c.updatedAt ? { updatedAt: c.updatedAt } : {}),
-            deliveryId: c.deliveryId,
+      })
+      .on('dev.changegate.change.updated', async (event) => {
+        const c = event.data;
+        const before = seen.get(c.number);
+        const approvalChanged = c.approval !== undefined && c.approval !== before?.approval;
+        const stateChanged = c.state !== undefined && c.state !== before?.state;
+        seen.delete(c.number);
+        seen.set(c.number, {
+          state: c.state ?? before?.state,
+          approval: c.approval ?? before?.approval,
+        });
+        // Map iteration is insertion order: the first key is the CR updated longest ago.
+        if (seen.size > maxRemembered) seen.delete(seen.keys().next().value!);
+        if (!approvalChanged && !stateChanged) return;
+        await write(
+          {
+            id: `observed:${event.id}`,
+            key: c.number,
+            actor: 'servicenow',
+            action: approvalChanged ? 'approval.seen' : 'change.state-seen',
+            ...(c.correlationId ? { correlationId: c.correlationId } : {}),
+            reason: approvalChanged
+              ? `ServiceNow reports approval ${c.approval} (state ${c.state ?? 'unknown'})`
+              : `ServiceNow reports state ${c.state}`,
+            detail: {
+              eventId: event.id,
+              sysId: c.sysId,
+              changeNumber: c.number,
+              ...(c.state !== undefined ? { state: c.state } : {}),
+              ...(c.approval !== undefined ? { approval: c.approval } : {}),
+              ...(c.updatedAt ? { updatedAt: c.updatedAt } : {}),
+              deliveryId: c.deliveryId,
+            },
           },
-        },
-        event,
-      );
-    },
+          event,
+        );
+      }),
   };
 }

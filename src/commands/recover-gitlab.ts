@@ -8,7 +8,7 @@ import type { CrState } from '../gate/machine.js';
 import { crStateOfRecord } from '../gate/state.js';
 import type { Logger } from '../log.js';
 import { gitlabInstanceUrl, waitingJobEvent } from '../providers/gitlab/receiver/index.js';
-import { gateIdOf } from '../workers/change.js';
+import { gateIdOf } from '../workers/change/index.js';
 
 /**
  * `changegate recover gitlab`: gates whose Pipeline Hook never reached changegate (receiver down,

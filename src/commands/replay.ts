@@ -1,5 +1,6 @@
 import type { Bus, BusRecord, ConsumedRecord } from '../bus/port.js';
 import { ChangegateError } from '../errors.js';
+import { readDeadLetter, withoutDeadLetterHeaders } from '../events/dead-letter.js';
 
 /**
  * `changegate replay --from dlq`: put dead letters back on the topic they came from, once the
@@ -21,17 +22,6 @@ import { ChangegateError } from '../errors.js';
  */
 
 /** The headers `workers/runtime.ts` adds when it dead-letters a record. */
-const DLQ_HEADERS = [
-  'changegate-origin-topic',
-  'changegate-origin-partition',
-  'changegate-origin-offset',
-  'changegate-worker',
-  'changegate-error',
-  'changegate-error-name',
-  'changegate-attempts',
-  'changegate-dead-lettered-at',
-];
-
 export const REPLAYED_FROM_HEADER = 'changegate-replayed-from';
 /** The worker that dead-lettered the record: lets other consumers of the topic skip a replay. */
 export const REPLAYED_FOR_HEADER = 'changegate-replayed-for';
@@ -165,7 +155,7 @@ export async function replay({
       result.alreadyReplayed += 1;
       return;
     }
-    if (!r.headers['changegate-origin-topic']) {
+    if (!readDeadLetter(r.headers)?.originTopic) {
       result.withoutOrigin += 1;
       return;
     }
@@ -179,14 +169,12 @@ export async function replay({
     const batch = chosen.slice(i, i + batchSize);
     const records: BusRecord[] = [];
     for (const r of batch) {
-      const origin = r.headers['changegate-origin-topic']!;
+      const letter = readDeadLetter(r.headers)!;
+      const origin = letter.originTopic;
       const position = markerKey(dlqTopic, r);
-      const headers = Object.fromEntries(
-        Object.entries(r.headers).filter(([name]) => !DLQ_HEADERS.includes(name)),
-      );
+      const headers = withoutDeadLetterHeaders(r.headers);
       headers[REPLAYED_FROM_HEADER] = position;
-      const worker = r.headers['changegate-worker'];
-      if (worker) headers[REPLAYED_FOR_HEADER] = worker;
+      headers[REPLAYED_FOR_HEADER] = letter.worker;
       records.push({ topic: origin, key: r.key, value: r.value, headers });
       records.push({
         topic: markerTopic,
@@ -200,14 +188,15 @@ export async function replay({
     // Replays and their markers in one publish: acknowledged together (acks=all).
     if (!dryRun) await bus.publish(records);
     for (const r of batch) {
+      const letter = readDeadLetter(r.headers)!;
       const item: ReplayedRecord = {
         dlq: { partition: r.partition, offset: r.offset },
-        originTopic: r.headers['changegate-origin-topic']!,
+        originTopic: letter.originTopic,
         key: r.key,
         type: r.headers.ce_type ?? '',
-        worker: r.headers['changegate-worker'] ?? '',
-        attempts: r.headers['changegate-attempts'] ?? '',
-        error: r.headers['changegate-error'] ?? '',
+        worker: letter.worker,
+        attempts: String(letter.attempts),
+        error: letter.error,
       };
       result.replayed.push(item);
       write(

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createServiceNowClients, type ServiceNowClients } from '../servicenow/index.js';
-import { changeWorker } from '../workers/change.js';
+import { changeWorker } from '../workers/change/index.js';
 import { cmdbWorker } from '../workers/cmdb.js';
 import { evidenceWorker } from '../workers/evidence.js';
 import { startGateWorker, type GateWorker } from '../workers/gate.js';
@@ -15,7 +15,7 @@ import { auditKeyFromConfig } from '../audit/signing.js';
 import { withAuditSigning } from '../audit/signing-bus.js';
 import { incidentWorker } from '../workers/incident.js';
 import { startNotifyWorker, type NotifyWorker } from '../workers/notify.js';
-import { runWorker } from '../workers/runtime.js';
+import { runWorker } from '../workers/runtime/index.js';
 import { gateServiceNowPort } from '../workers/servicenow-gate-port.js';
 import { sealerFromConfig } from './sealer.js';
 

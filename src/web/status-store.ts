@@ -9,6 +9,7 @@ import type {
   IncidentView,
   StatusSnapshot,
 } from './status-source.js';
+import { readDeadLetter } from '../events/dead-letter.js';
 
 /**
  * The fields of a gate-state record (the gate worker's `CrState`) the page reads. Parsed
@@ -138,14 +139,14 @@ export class StatusStore {
     headers: Record<string, string>;
     timestamp: number;
   }): boolean {
-    const h = record.headers;
+    const letter = readDeadLetter(record.headers);
     this.dlqSize += 1;
     this.deadLetters.unshift({
       key: record.key,
-      worker: h['changegate-worker'] ?? 'unknown',
-      error: h['changegate-error'] ?? '',
-      originTopic: h['changegate-origin-topic'] ?? 'unknown',
-      at: h['changegate-dead-lettered-at'] ?? new Date(record.timestamp).toISOString(),
+      worker: letter?.worker ?? 'unknown',
+      error: letter?.error ?? '',
+      originTopic: letter?.originTopic ?? 'unknown',
+      at: letter?.deadLetteredAt ?? new Date(record.timestamp).toISOString(),
     });
     this.deadLetters.length = Math.min(this.deadLetters.length, Math.min(this.recent, 10));
     return this.changed();

@@ -1,8 +1,7 @@
 import { auditRecord } from '../audit/auditor.js';
 import type { Bus } from '../bus/port.js';
 import type { Config } from '../config/schema.js';
-import { PayloadError, UpstreamError } from '../errors.js';
-import { DeploymentDataSchema, PipelineDataSchema } from '../events/cicd.js';
+import { UpstreamError } from '../errors.js';
 import type { CloudEvent } from '../events/envelope.js';
 import type { ServiceNowClients, SnRecord } from '../servicenow/index.js';
 import type { ReconcileResult } from '../servicenow/cmdb.js';
@@ -10,7 +9,7 @@ import { MissingHostError, reconcilePlan, type Installed } from './cmdb/payload.
 import { resolveCmdbPolicy } from './cmdb/policy.js';
 import { journalHas } from './incident/journal.js';
 import { findRelatedChange } from './incident/related-change.js';
-import type { HandlerContext, WorkerDefinition } from './runtime.js';
+import { eventRouter, type HandlerContext, type WorkerDefinition } from './runtime/index.js';
 
 export interface CmdbWorkerOptions {
   config: Pick<Config, 'kafka' | 'cmdb'>;
@@ -137,9 +136,9 @@ export function cmdbWorker(options: CmdbWorkerOptions): WorkerDefinition {
   return {
     name: 'cmdb',
     topics: [topics.cicd],
-    async handle(event, ctx) {
-      if (event.type === 'dev.changegate.deployment.succeeded') {
-        const d = parse(DeploymentDataSchema, event);
+    events: eventRouter<HandlerContext>()
+      .on('dev.changegate.deployment.succeeded', async (event, ctx) => {
+        const d = event.data;
         await register(
           {
             provider: d.provider,
@@ -155,8 +154,9 @@ export function cmdbWorker(options: CmdbWorkerOptions): WorkerDefinition {
           event,
           ctx,
         );
-      } else if (event.type === 'dev.changegate.pipeline.succeeded') {
-        const d = parse(PipelineDataSchema, event);
+      })
+      .on('dev.changegate.pipeline.succeeded', async (event, ctx) => {
+        const d = event.data;
         await register(
           {
             provider: d.provider,
@@ -172,8 +172,7 @@ export function cmdbWorker(options: CmdbWorkerOptions): WorkerDefinition {
           event,
           ctx,
         );
-      }
-    },
+      }),
   };
 }
 
@@ -190,23 +189,4 @@ export function reconcileProblems(result: ReconcileResult): string[] {
       out.push(`relation ${i}: ${e.error ?? 'ERROR'} ${e.message ?? ''}`.trim());
   });
   return out;
-}
-
-function parse<T>(
-  schema: {
-    safeParse(
-      v: unknown,
-    ):
-      | { success: true; data: T }
-      | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
-  },
-  event: CloudEvent,
-): T {
-  const parsed = schema.safeParse(event.data);
-  if (parsed.success) return parsed.data;
-  const first = parsed.error.issues[0];
-  throw new PayloadError(
-    'schema_mismatch',
-    `[changegate/workers/cmdb] ${event.type} ${event.id}: ${first?.path.join('.') || '(root)'}: ${first?.message ?? 'invalid'}`,
-  );
 }

@@ -3,8 +3,7 @@ import type { Bus } from '../bus/port.js';
 import type { EvidenceConfig } from '../config/evidence.js';
 import type { Config } from '../config/schema.js';
 import { UpstreamError } from '../errors.js';
-import { TestReportedDataSchema, type TestReportedData } from '../events/cicd.js';
-import type { CloudEvent } from '../events/envelope.js';
+import type { TestReportedData } from '../events/cicd.js';
 import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../servicenow/index.js';
 import { capBytes, contentTypeOf, safeFileName } from './evidence/content.js';
 import { fetchReport, ReportRefusedError } from './evidence/fetch-report.js';
@@ -12,7 +11,12 @@ import { ChangeNotFoundError, findChange } from './evidence/find-change.js';
 import { parseJunit } from './evidence/junit.js';
 import { parseSarif } from './evidence/sarif.js';
 import { buildSummaryNote, summaryMarker, type ReportOutcome } from './evidence/summary.js';
-import type { HandlerContext, WorkerDefinition } from './runtime.js';
+import {
+  eventRouter,
+  type HandlerContext,
+  type TypedEvent,
+  type WorkerDefinition,
+} from './runtime/index.js';
 
 export { ChangeNotFoundError } from './evidence/find-change.js';
 export { ReportRefusedError } from './evidence/fetch-report.js';
@@ -148,9 +152,11 @@ export function evidenceWorker(options: EvidenceWorkerOptions): WorkerDefinition
     return hits.length > 0;
   }
 
-  async function handle(event: CloudEvent, ctx: HandlerContext): Promise<void> {
-    if (event.type !== 'dev.changegate.test.reported') return;
-    const data = TestReportedDataSchema.parse(event.data);
+  async function onReported(
+    event: TypedEvent<'dev.changegate.test.reported'>,
+    ctx: HandlerContext,
+  ): Promise<void> {
+    const data = event.data;
     const client = servicenow.clientFor(ev.connection);
     const auditBase = {
       actor: ACTOR,
@@ -220,5 +226,9 @@ export function evidenceWorker(options: EvidenceWorkerOptions): WorkerDefinition
     );
   }
 
-  return { name: 'evidence', topics: [topics.cicd], handle };
+  return {
+    name: 'evidence',
+    topics: [topics.cicd],
+    events: eventRouter<HandlerContext>().on('dev.changegate.test.reported', onReported),
+  };
 }

@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { fromRecord, toRecord } from '../bus/cloudevents.js';
+import { toRecord } from '../bus/cloudevents.js';
 import type { Bus } from '../bus/port.js';
 import { GatePolicySchema, type GatePolicy } from '../config/changes.js';
 import type { Config } from '../config/schema.js';
 import { coerceError } from '../errors.js';
 import { buildEvent } from '../events/build.js';
 import type { CloudEvent } from '../events/envelope.js';
-import {
-  GatePredecidedDataSchema,
-  GateRegisteredDataSchema,
-  type ChangeSnapshot,
-} from '../events/gate.js';
-import { ChangeUpdatedDataSchema, type ChangeUpdatedData } from '../events/servicenow.js';
+import type { ChangeSnapshot } from '../events/gate.js';
+import type { ChangeUpdatedData } from '../events/servicenow.js';
 import {
   nextWake,
   openGates,
@@ -31,11 +27,14 @@ import {
 } from './gate/legacy-state.js';
 import { decisionRecords, heldRecords, leftImplementRecords } from './gate/records.js';
 import type { GateCallbacks, GateServiceNow } from './ports.js';
-import type { RunWorkerOptions } from './runtime.js';
+import { eventRouter, type WorkerRuntimeOptions } from './runtime/index.js';
 import {
   createStatefulProcessor,
   FencedError,
+  routeEvents,
+  type KeyedContext,
   type Outcome,
+  type StatefulRouter,
   type TaskContext,
 } from './stateful/index.js';
 
@@ -51,9 +50,7 @@ export interface GateWorkerOptions {
   retainMs?: number;
   onDecision?: (decision: { outcome: string; latencyMs?: number; waitedMs: number }) => void;
   /** Retries and the DLQ's outcome metric, as for every worker. */
-  runtime?: Pick<RunWorkerOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'> & {
-    onOutcome?: (worker: string, outcome: string, ms: number) => void;
-  };
+  runtime?: Pick<WorkerRuntimeOptions, 'retry' | 'onOutcome'>;
 }
 
 export interface GateWorker {
@@ -95,7 +92,7 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
   const log = parent.child({ worker: 'gate' });
   const topics = config.kafka.topics;
   const retainMs = options.retainMs ?? 7 * 24 * 3600_000;
-  const { onOutcome, ...retries } = options.runtime ?? {};
+  const { onOutcome, retry } = options.runtime ?? {};
 
   const policyOf = (name: string): GatePolicy =>
     config.gates.policies[name] ?? config.gates.policies.default ?? GatePolicySchema.parse({});
@@ -259,6 +256,23 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
       clock,
     });
   }
+  const events: StatefulRouter<CrState> = eventRouter<KeyedContext<CrState>, Outcome<CrState>>()
+    .on('dev.changegate.gate.registered', async ({ data: gate }, ctx) => {
+      let change = gate.change;
+      if (!change && !ctx.state?.change) change = await servicenow.getChange(gate.changeNumber);
+      return drive(
+        ctx.state,
+        [{ kind: 'registered', gate: change ? { ...gate, change } : gate }],
+        ctx,
+      );
+    })
+    .on('dev.changegate.gate.predecided', ({ data: gate }, ctx) =>
+      drive(ctx.state, [{ kind: 'predecided', gate }], ctx),
+    )
+    .on('dev.changegate.change.updated', ({ data }, ctx) =>
+      drive(ctx.state, [{ kind: 'change', change: snapshotOf(data) }], ctx),
+    );
+
   const processor = await createStatefulProcessor({
     bus,
     name: 'gate',
@@ -270,30 +284,9 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
     dlqTopic: topics.dlq,
     log,
     clock,
-    ...retries,
+    ...(retry ? { retry } : {}),
     ...(onOutcome ? { onOutcome: (o, ms) => onOutcome('gate', o, ms) } : {}),
-    decode: fromRecord,
-    async handle(_key, state, event: CloudEvent, ctx) {
-      if (event.type === 'dev.changegate.gate.registered') {
-        const gate = GateRegisteredDataSchema.parse(event.data);
-        let change = gate.change;
-        if (!change && !state?.change) change = await servicenow.getChange(gate.changeNumber);
-        return drive(
-          state,
-          [{ kind: 'registered', gate: change ? { ...gate, change } : gate }],
-          ctx,
-        );
-      }
-      if (event.type === 'dev.changegate.gate.predecided') {
-        const gate = GatePredecidedDataSchema.parse(event.data);
-        return drive(state, [{ kind: 'predecided', gate }], ctx);
-      }
-      if (event.type === 'dev.changegate.change.updated') {
-        const data = ChangeUpdatedDataSchema.parse(event.data);
-        return drive(state, [{ kind: 'change', change: snapshotOf(data) }], ctx);
-      }
-      return {};
-    },
+    ...routeEvents(events),
     async onTimer(_key, state, _timer, ctx) {
       if (openGates(state).length === 0 && clock() - state.touchedAt >= retainMs) {
         return { state: null };

@@ -17,11 +17,11 @@ import {
 } from './incident/describe.js';
 import { journalCount, journalHas } from './incident/journal.js';
 import { keyedSerial } from './incident/keyed-serial.js';
-import { occurrenceOf, type Occurrence } from './incident/occurrence.js';
+import { OCCURRENCE_TYPES, occurrenceOf, type Occurrence } from './incident/occurrence.js';
 import { resolveIncidentPolicy } from './incident/policy.js';
 import { findRelatedChange } from './incident/related-change.js';
 import { patchOnce } from './incident/write-once.js';
-import type { HandlerContext, WorkerDefinition } from './runtime.js';
+import { eventRouter, type HandlerContext, type WorkerDefinition } from './runtime/index.js';
 
 export interface IncidentWorkerOptions {
   config: Pick<Config, 'kafka' | 'incidents'>;
@@ -201,7 +201,7 @@ export function incidentWorker(options: IncidentWorkerOptions): WorkerDefinition
   return {
     name: 'incident',
     topics: [topics.cicd],
-    async handle(event, ctx) {
+    events: eventRouter<HandlerContext>().on(OCCURRENCE_TYPES, async (event, ctx) => {
       const o = occurrenceOf(event);
       if (!o) return;
       const policy = resolveIncidentPolicy(config.incidents.policies, o);
@@ -209,7 +209,7 @@ export function incidentWorker(options: IncidentWorkerOptions): WorkerDefinition
       await serial(o.fingerprint, () =>
         o.outcome === 'failed' ? onFailure(o, policy, event, ctx) : onSuccess(o, policy, ctx),
       );
-    },
+    }),
   };
 }
 

@@ -2,7 +2,7 @@ import type { ChainHead } from '../audit/chain.js';
 import type { Checkpoint } from '../audit/checkpoint.js';
 import { AuditLineSchema, type AuditLine } from '../audit/entry.js';
 import { verifyAuditLine, type AuditKey } from '../audit/signing.js';
-import type { Bus, ConsumedRecord, SubscribeOptions, TopicPartition } from '../bus/port.js';
+import type { Bus, ConsumedRecord } from '../bus/port.js';
 import type { Config } from '../config/schema.js';
 import { coerceError, PayloadError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -160,39 +160,15 @@ export async function startLedgerWorker({
     return raw as AuditLine;
   };
 
-  // The kit owns the partitions; the checkpoints need to hear of them too (the kit has no
-  // callbacks of its own): a revoked partition's heads are taken before the kit drops its task,
-  // and its last checkpoint written from them.
-  let onRevoked: (partitions: TopicPartition[]) => Promise<unknown> = () => Promise.resolve();
-  let onAssigned: (partitions: TopicPartition[]) => void = () => undefined;
-  const hooked: Bus = {
-    kind: bus.kind,
-    ensureTopics: (specs) => bus.ensureTopics(specs),
-    publish: (records) => bus.publish(records),
-    readToEnd: (topic, onRecord) => bus.readToEnd(topic, onRecord),
-    readPartitionsToEnd: (topic, ps, onRecord) => bus.readPartitionsToEnd(topic, ps, onRecord),
-    isReady: () => bus.isReady(),
-    close: () => bus.close(),
-    subscribe: (options: SubscribeOptions) =>
-      bus.subscribe({
-        ...options,
-        onAssigned: async (ps) => {
-          await options.onAssigned?.(ps);
-          onAssigned(ps);
-        },
-        onRevoked: async (ps) => {
-          // Heads taken first, synchronously, then the kit fences the tasks (synchronously too):
-          // the checkpoint states what the tasks had, and nothing writes after the call began.
-          const written = onRevoked(ps).catch((err: unknown) =>
-            log.error({ err: coerceError(err).message }, 'audit checkpoint at revocation failed'),
-          );
-          await Promise.all([options.onRevoked?.(ps), written]);
-        },
-      }),
-  };
+  // The checkpoints hear of partition moves from the kit: a revoked partition's heads are taken
+  // before the kit fences its task, and its last checkpoint is written from them.
+  let onRevoking: (partitions: number[]) => Promise<void> = () => Promise.resolve();
+  let onAssigned: (partitions: number[]) => void = () => undefined;
 
   const running = await createStatefulProcessor({
-    bus: hooked,
+    bus,
+    onTasksAssigned: (ps) => onAssigned(ps),
+    onTasksRevoking: (ps) => onRevoking(ps),
     name: 'audit-ledger',
     groupId: groupId ?? `${groupPrefix}-audit-ledger`,
     input: topics.audit,
@@ -245,18 +221,14 @@ export async function startLedgerWorker({
     ...(config.audit.checkpointFile ? { file: config.audit.checkpointFile } : {}),
     headsOf: chainsOf,
   });
-  const inputPartitions = (ps: TopicPartition[]) =>
-    ps.filter((p) => p.topic === topics.audit).map((p) => p.partition);
-  onAssigned = (ps) => {
-    const mine = inputPartitions(ps);
+  onAssigned = (mine) => {
     checkpoints.forget(mine);
     for (const p of mine) {
       legacy.delete(p);
       legacyRead.delete(p);
     }
   };
-  onRevoked = async (ps) => {
-    const mine = inputPartitions(ps);
+  onRevoking = async (mine) => {
     const heads = new Map<number, Map<string, ChainHead>>();
     for (const p of mine) {
       const chains = chainsOf(p);

@@ -1,4 +1,3 @@
-import { fromRecord } from '../bus/cloudevents.js';
 import type { Bus } from '../bus/port.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -7,8 +6,8 @@ import { createNotifyHandlers } from './notify/handlers.js';
 import { changeLink } from './notify/message.js';
 import { createNotifier } from './notify/notifier.js';
 import { NoticeStateSchema, type WaitingTimer } from './notify/state.js';
-import type { RunWorkerOptions } from './runtime.js';
-import { createStatefulProcessor, type StatefulProcessor } from './stateful/index.js';
+import type { WorkerRuntimeOptions } from './runtime/index.js';
+import { createStatefulProcessor, routeEvents, type StatefulProcessor } from './stateful/index.js';
 import type { NoticeState } from './notify/state.js';
 
 export interface NotifyWorkerOptions {
@@ -19,7 +18,7 @@ export interface NotifyWorkerOptions {
   fetchImpl?: typeof fetch;
   clock?: () => number;
   /** Consumer groups, retries and metrics, as for every worker. */
-  runtime?: Omit<RunWorkerOptions, 'bus' | 'log' | 'dlqTopic'>;
+  runtime?: Pick<WorkerRuntimeOptions, 'groupPrefix' | 'retry' | 'onOutcome'>;
 }
 
 export interface NotifyWorker {
@@ -55,7 +54,7 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
   const log = options.log.child({ worker: 'notify' });
   const nc = config.notify;
   const topics = config.kafka.topics;
-  const { groupPrefix = 'changegate', onOutcome, ...retries } = options.runtime ?? {};
+  const { groupPrefix = 'changegate', onOutcome, retry } = options.runtime ?? {};
 
   const client = () => servicenow.clientFor(nc.connection);
   const changeUrl = (sysId: string) => changeLink(client().url, sysId);
@@ -74,7 +73,7 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
     dlqTopic: topics.dlq,
     log,
     clock,
-    ...retries,
+    ...(retry ? { retry } : {}),
   };
 
   const processors: StatefulProcessor<NoticeState>[] = [];
@@ -84,8 +83,7 @@ export async function startNotifyWorker(options: NotifyWorkerOptions): Promise<N
     groupId: `${groupPrefix}-notify`,
     input: topics.changes,
     changelog: nc.stateTopic,
-    decode: fromRecord,
-    handle: handlers.onEvent,
+    ...routeEvents(handlers.events),
     onTimer: handlers.onTimer,
     ...(onOutcome ? { onOutcome: (o, ms) => onOutcome('notify', o, ms) } : {}),
   });

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { DeadLetterHeadersSchema } from '../dead-letter.js';
 import { keyBinding, type Json, type Topic } from './topics.js';
 
 /**
@@ -66,33 +68,11 @@ const MESSAGES: Partial<Record<Topic, Message>> = {
     name: 'dead-letter',
     title: 'Dead-lettered record',
     summary:
-      'The original value, unchanged, with the original headers plus the reason (src/workers/runtime.ts).',
+      'The original value, unchanged, with the original headers plus the reason (src/events/dead-letter.ts).',
+    // Generated from the schema the runtime writes them with: the block exists once.
     headers: {
-      type: 'object',
-      required: [
-        'changegate-origin-topic',
-        'changegate-origin-partition',
-        'changegate-origin-offset',
-        'changegate-worker',
-        'changegate-error',
-        'changegate-error-name',
-        'changegate-attempts',
-        'changegate-dead-lettered-at',
-      ],
+      ...withoutDialect(z.toJSONSchema(DeadLetterHeadersSchema, { io: 'output' })),
       additionalProperties: { type: 'string' },
-      properties: {
-        'changegate-origin-topic': { type: 'string' },
-        'changegate-origin-partition': { type: 'string' },
-        'changegate-origin-offset': { type: 'string' },
-        'changegate-worker': { type: 'string' },
-        'changegate-error': { type: 'string', maxLength: 2000 },
-        'changegate-error-name': { type: 'string' },
-        'changegate-attempts': {
-          type: 'string',
-          description: 'Attempts made; 0 when the record was not even readable.',
-        },
-        'changegate-dead-lettered-at': { type: 'string', format: 'date-time' },
-      },
     },
     payload: { description: 'The original record value (any bytes).' },
   },
@@ -217,4 +197,10 @@ export function internalMessages(): [Topic, Message][] {
     topic,
     { ...message, bindings: keyBinding(topic) },
   ]);
+}
+
+/** A zod-generated schema embedded in the document: the document names the dialect once. */
+function withoutDialect(schema: Record<string, unknown>): Json {
+  const { $schema: _dialect, ...rest } = schema;
+  return rest as Json;
 }

@@ -31,12 +31,15 @@ export interface Occurrence {
   failures: Array<{ name: string; url?: string | undefined }>;
 }
 
-const TYPES: Readonly<Record<string, [OccurrenceKind, Occurrence['outcome']]>> = {
+const TYPES = {
   'dev.changegate.pipeline.failed': ['pipeline', 'failed'],
   'dev.changegate.pipeline.succeeded': ['pipeline', 'succeeded'],
   'dev.changegate.deployment.failed': ['deployment', 'failed'],
   'dev.changegate.deployment.succeeded': ['deployment', 'succeeded'],
-};
+} as const satisfies Readonly<Record<string, [OccurrenceKind, Occurrence['outcome']]>>;
+
+/** The event types an occurrence is made of. */
+export const OCCURRENCE_TYPES = Object.keys(TYPES) as (keyof typeof TYPES)[];
 
 /** ServiceNow's correlation_id holds 100 characters and goes into encoded queries. */
 const MAX_ID = 100;
@@ -63,8 +66,8 @@ export function fingerprintOf(
  * @throws PayloadError when the data does not match the schema of its type.
  */
 export function occurrenceOf(event: CloudEvent): Occurrence | undefined {
-  const mapped = TYPES[event.type];
-  if (!mapped) return undefined;
+  if (!Object.hasOwn(TYPES, event.type)) return undefined;
+  const mapped = TYPES[event.type as keyof typeof TYPES];
   const [kind, outcome] = mapped;
   const schema = kind === 'pipeline' ? PipelineDataSchema : DeploymentDataSchema;
   const parsed = schema.safeParse(event.data);

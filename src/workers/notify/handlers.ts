@@ -2,13 +2,10 @@ import { fromRecord } from '../../bus/cloudevents.js';
 import type { ConsumedRecord } from '../../bus/port.js';
 import { DeploymentDataSchema } from '../../events/cicd.js';
 import type { CloudEvent } from '../../events/envelope.js';
-import {
-  ChangeActionDataSchema,
-  GateDecidedDataSchema,
-  GateRegisteredDataSchema,
-} from '../../events/gate.js';
 import type { TableApi } from '../../servicenow/index.js';
-import type { Outcome, TaskContext } from '../stateful/index.js';
+import { eventRouter } from '../runtime/index.js';
+import type { KeyedContext, Outcome, StatefulRouter, TaskContext } from '../stateful/index.js';
+import { readDeadLetter } from '../../events/dead-letter.js';
 import type { NotificationVars } from './message.js';
 import type { Deliveries, Notifier } from './notifier.js';
 import { reminderVars, waitingGate } from './reminders.js';
@@ -44,13 +41,8 @@ export interface NotifyHandlersOptions {
 type Ctx = TaskContext<NoticeState>;
 
 export interface NotifyHandlers {
-  /** An event of the changes topic, keyed by CR number. */
-  onEvent(
-    key: string,
-    state: NoticeState | undefined,
-    event: CloudEvent,
-    ctx: Ctx,
-  ): Promise<Outcome<NoticeState>>;
+  /** The events of the changes topic it acts on, keyed by CR number. */
+  events: StatefulRouter<NoticeState>;
   /** A kit timer of a CR: a gate's "still waiting" reminder fell due. */
   onTimer(key: string, state: NoticeState, timer: string, ctx: Ctx): Promise<Outcome<NoticeState>>;
   /** A record of the DLQ topic: the change worker could not create a change. */
@@ -94,16 +86,12 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
     return cr?.sys_id;
   }
 
-  async function onEvent(
-    _key: string,
-    state: NoticeState | undefined,
-    event: CloudEvent,
-    ctx: Ctx,
-  ): Promise<Outcome<NoticeState>> {
-    const type = event.type;
-    const { deliveries, current } = deliveriesOf(state, ctx);
-    if (type === 'dev.changegate.gate.registered') {
-      const g = GateRegisteredDataSchema.parse(event.data);
+  const events: StatefulRouter<NoticeState> = eventRouter<
+    KeyedContext<NoticeState>,
+    Outcome<NoticeState>
+  >()
+    .on('dev.changegate.gate.registered', async ({ data: g }, ctx) => {
+      const { deliveries, current } = deliveriesOf(ctx.state, ctx);
       if (current().gates[g.gateId]) return {};
       const gate = waitingGate(g, waitingAfterMinutes);
       const remind =
@@ -112,42 +100,48 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
         state: withGate(current(), gate),
         ...(remind ? { timers: { [reminderTimer(g.gateId)]: gate.fireAt } } : {}),
       };
-    }
-    if (
-      type === 'dev.changegate.gate.released' ||
-      type === 'dev.changegate.gate.rejected' ||
-      type === 'dev.changegate.gate.expired'
-    ) {
-      const d = GateDecidedDataSchema.parse(event.data);
-      const known = current().gates[d.gateId];
-      const forget = (): Outcome<NoticeState> =>
-        known
-          ? { state: withoutGate(current(), d.gateId), timers: { [reminderTimer(d.gateId)]: null } }
-          : {};
-      if (d.outcome === 'released') return forget();
-      const reason = d.outcome === 'rejected' ? 'gate-rejected' : 'gate-expired';
-      if (!notifier.listens(reason) || notifier.allSent(reason, deliveries)) return forget();
-      const sysId = known?.sysId ?? d.changeSysId ?? (await sysIdOf(d.changeNumber));
-      await notifier.notify(
-        reason,
-        d.changeNumber,
-        {
-          number: d.changeNumber,
-          ...(sysId ? { link: changeUrl(sysId) } : {}),
-          runUrl: known?.runUrl,
-          project: known?.project ?? projectOf(d.correlationId),
-          environment: known?.environment,
-          reason: d.reason,
-          waitedMs: d.waitedMs,
-          correlationId: d.correlationId,
-        },
-        deliveries,
-      );
-      return forget();
-    }
-    if (type === 'dev.changegate.change.created') {
-      const d = ChangeActionDataSchema.parse(event.data);
+    })
+    .on(
+      [
+        'dev.changegate.gate.released',
+        'dev.changegate.gate.rejected',
+        'dev.changegate.gate.expired',
+      ],
+      async ({ data: d }, ctx) => {
+        const { deliveries, current } = deliveriesOf(ctx.state, ctx);
+        const known = current().gates[d.gateId];
+        const forget = (): Outcome<NoticeState> =>
+          known
+            ? {
+                state: withoutGate(current(), d.gateId),
+                timers: { [reminderTimer(d.gateId)]: null },
+              }
+            : {};
+        if (d.outcome === 'released') return forget();
+        const reason = d.outcome === 'rejected' ? 'gate-rejected' : 'gate-expired';
+        if (!notifier.listens(reason) || notifier.allSent(reason, deliveries)) return forget();
+        const sysId = known?.sysId ?? d.changeSysId ?? (await sysIdOf(d.changeNumber));
+        await notifier.notify(
+          reason,
+          d.changeNumber,
+          {
+            number: d.changeNumber,
+            ...(sysId ? { link: changeUrl(sysId) } : {}),
+            runUrl: known?.runUrl,
+            project: known?.project ?? projectOf(d.correlationId),
+            environment: known?.environment,
+            reason: d.reason,
+            waitedMs: d.waitedMs,
+            correlationId: d.correlationId,
+          },
+          deliveries,
+        );
+        return forget();
+      },
+    )
+    .on('dev.changegate.change.created', async ({ data: d }, ctx) => {
       if (!notifier.listens('emergency-approval')) return {};
+      const { deliveries } = deliveriesOf(ctx.state, ctx);
       if (d.action !== 'created' || notifier.allSent('emergency-approval', deliveries)) return {};
       // The event does not say which type of CR was created: read it once.
       const cr = await table().get('change_request', d.changeSysId, {
@@ -173,9 +167,7 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
         deliveries,
       );
       return {};
-    }
-    return {};
-  }
+    });
 
   async function onTimer(
     _key: string,
@@ -203,7 +195,8 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
     record: ConsumedRecord,
     ctx: Ctx,
   ): Promise<Outcome<NoticeState>> {
-    if (record.headers['changegate-worker'] !== 'change') return {};
+    const letter = readDeadLetter(record.headers);
+    if (letter?.worker !== 'change') return {};
     let event: CloudEvent | undefined;
     try {
       event = fromRecord(record);
@@ -214,7 +207,7 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
     const correlationId = d.success ? d.data.correlationId : (record.key ?? record.offset);
     const vars: NotificationVars = {
       correlationId,
-      error: (record.headers['changegate-error'] ?? 'unknown error').replace(/^\[[^\]]+\]\s*/, ''),
+      error: (letter.error || 'unknown error').replace(/^\[[^\]]+\]\s*/, ''),
       ...(d.success
         ? {
             project: d.data.project,
@@ -228,7 +221,7 @@ export function createNotifyHandlers(options: NotifyHandlersOptions): NotifyHand
     return {};
   }
 
-  return { onEvent, onTimer, onDeadLetter };
+  return { events, onTimer, onDeadLetter };
 }
 
 /** `<provider>/<project…>/<deployment>` → the project part, for messages. */

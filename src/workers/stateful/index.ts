@@ -14,3 +14,4 @@ export {
   type TaskContext,
 } from './processor.js';
 export { mayWrite, type Task, type TaskRegistry, type WriteDecision } from './tasks.js';
+export { routeEvents, type KeyedContext, type StatefulRouter } from './events.js';

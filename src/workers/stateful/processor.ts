@@ -6,9 +6,15 @@ import type {
   Subscription,
   TopicPartition,
 } from '../../bus/port.js';
-import { BusUnavailableError, coerceError } from '../../errors.js';
+import { FencedError, coerceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { deadLetter, isRetryable } from '../runtime.js';
+import {
+  DEFAULT_RETRY,
+  backoffMs,
+  deadLetterRecord,
+  withAttempts,
+  type RetryPolicy,
+} from '../runtime/index.js';
 import { decodeEntry, encodeEntry, entryChanged, nextEntry, type Entry } from './changelog.js';
 import {
   activateTask,
@@ -52,10 +58,7 @@ import {
  * @module
  */
 
-/** A task lost its partition: it must not write; the record goes to the partition's new owner. */
-export class FencedError extends Error {
-  override name = 'FencedError';
-}
+export { FencedError };
 
 export interface Outcome<T> {
   /** The key's new state; null forgets the key (and its timers); omitted keeps it. */
@@ -114,9 +117,18 @@ export interface StatefulProcessorOptions<S extends z.ZodType, E> {
   ) => Promise<Outcome<z.output<S>>>;
   /** Default true (a new group reads the input from its beginning). */
   fromBeginning?: boolean;
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
+  /** The worker runtime's retry rule (runtime/attempts.ts); a due timer backs off by it too. */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Input partitions became this replica's tasks and are restored; their records come next.
+   * For state kept beside the kit (the ledger's checkpoints).
+   */
+  onTasksAssigned?: (partitions: number[]) => void;
+  /**
+   * Input partitions are being revoked: called synchronously before their tasks are fenced, so
+   * the state read here is exactly what the tasks had; the kit waits for the promise.
+   */
+  onTasksRevoking?: (partitions: number[]) => Promise<void>;
   /**
    * A timer already due when it is armed (its task restored after a long stop, or set in the
    * past by a record replayed from history) waits this long, so an input record still queued
@@ -153,7 +165,6 @@ interface LiveTask<T> {
 }
 
 const noop = () => undefined;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Start consuming `input` as per-partition tasks; resolves once subscribed. */
 export async function createStatefulProcessor<S extends z.ZodType, E>(
@@ -161,13 +172,8 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
 ): Promise<StatefulProcessor<z.output<S>>> {
   type T = z.output<S>;
   const { bus, name, input, changelog, schema, decode, handle, onTimer } = options;
-  const {
-    maxAttempts = 5,
-    baseDelayMs = 200,
-    maxDelayMs = 30_000,
-    overdueGraceMs = 5_000,
-    clock = Date.now,
-  } = options;
+  const { overdueGraceMs = 5_000, clock = Date.now } = options;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const log = options.log.child({ processor: name });
   let registry: TaskRegistry = emptyRegistry();
   const live = new Map<number, LiveTask<T>>();
@@ -290,7 +296,12 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       await write(task, key, current, nextEntry(current, outcome, timer), outcome.emit ?? []);
     } catch (err) {
       if (err instanceof FencedError || !owns(task)) return;
-      const retryInMs = Math.min(MAX_TIMER_RETRY_MS, baseDelayMs * 5 * 2 ** (attempt - 1));
+      // A timer is state, not a record: it cannot be dead-lettered, so it backs off without end
+      // (capped), as the state machines set their own retry intent for what they expect.
+      const retryInMs = Math.max(
+        policy.baseDelayMs,
+        backoffMs({ ...policy, maxDelayMs: MAX_TIMER_RETRY_MS }, attempt),
+      );
       task.timerAttempts.set(slot, attempt);
       elog.warn({ err: coerceError(err).message, retryInMs }, 'timer failed; retrying');
       arm(task, key, timer, due, retryInMs);
@@ -323,7 +334,7 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
     const started = performance.now();
     const poison = async (error: Error, attempts: number) => {
       fence(task);
-      await deadLetter(bus, options.dlqTopic, name, record, error, attempts);
+      await bus.publish([deadLetterRecord(options.dlqTopic, name, record, error, attempts)]);
       plog.error({ err: error.message, attempts }, 'record dead-lettered');
       options.onOutcome?.('dead-lettered', performance.now() - started);
     };
@@ -339,25 +350,14 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       await poison(coerceError(err), 0);
       return;
     }
-    for (let attempt = 1; ; attempt++) {
-      const elog = plog.child({ attempt });
-      try {
-        await run(task, () => processRecord(task, record.key!, event, attempt, elog));
-        options.onOutcome?.('done', performance.now() - started);
-        return;
-      } catch (err) {
-        const error = coerceError(err);
-        // Lost the partition, or the bus is down: no fault of the record; redeliver it.
-        if (error instanceof FencedError || error instanceof BusUnavailableError) throw error;
-        if (!isRetryable(error) || attempt >= maxAttempts) {
-          await poison(error, attempt);
-          return;
-        }
-        const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-        elog.warn({ err: error.message, retryInMs: Math.round(delay) }, 'handler failed; retrying');
-        await sleep(delay);
-      }
-    }
+    const key = record.key;
+    const outcome = await withAttempts(
+      (attempt) =>
+        run(task, () => processRecord(task, key, event, attempt, plog.child({ attempt }))),
+      { policy, log: plog },
+    );
+    if (outcome.kind === 'poison') await poison(outcome.error, outcome.attempts);
+    else options.onOutcome?.('done', performance.now() - started);
   }
 
   async function onAssigned(partitions: TopicPartition[]): Promise<void> {
@@ -416,6 +416,8 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
     if (unreadable > 0) {
       log.warn({ unreadable, first: firstError }, 'unreadable changelog records skipped');
     }
+    const active = [...tasks.values()].filter((t) => owns(t)).map((t) => t.partition);
+    if (active.length > 0) options.onTasksAssigned?.(active);
     log.info(
       { partitions: mine, keys, ms: Math.round(performance.now() - started) },
       'partitions assigned and restored',
@@ -431,6 +433,15 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
 
   async function onRevoked(partitions: TopicPartition[]): Promise<void> {
     const mine = partitions.filter((p) => p.topic === input).map((p) => p.partition);
+    const owned = mine.filter((p) => registry.tasks.has(p));
+    const hook =
+      owned.length > 0
+        ? options
+            .onTasksRevoking?.(owned)
+            .catch((err: unknown) =>
+              log.error({ err: coerceError(err).message }, 'onTasksRevoking failed'),
+            )
+        : undefined;
     // Synchronous up to here: from now on no write of these tasks passes its fence.
     const revoked = revokeTasks(registry, mine);
     registry = revoked.registry;
@@ -441,7 +452,7 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       drop(task);
       chains.push(task.chain);
     }
-    await Promise.all(chains);
+    await Promise.all([...chains, hook]);
     if (revoked.revoked.length > 0) log.info({ partitions: mine }, 'partitions revoked');
   }
 

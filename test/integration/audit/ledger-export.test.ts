@@ -8,7 +8,7 @@ import { auditExport, type AuditExportResult } from '../../../src/commands/audit
 import type { LineageSelector } from '../../../src/audit/lineage.js';
 import { createLogger } from '../../../src/log.js';
 import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger.js';
-import { runWorker } from '../../../src/workers/runtime.js';
+import { runWorker } from '../../../src/workers/runtime/index.js';
 import { eventually, startStack, type Stack } from '../../support/stack.js';
 import { deploymentData, sendChangegate, theChange } from '../flow/flow-support.js';
 

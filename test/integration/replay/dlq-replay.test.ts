@@ -13,8 +13,8 @@ import {
   type ServiceNowSandbox,
 } from '../../../src/sandbox/servicenow/index.js';
 import { createServiceNowClients } from '../../../src/servicenow/index.js';
-import { changeWorker } from '../../../src/workers/change.js';
-import { runWorker } from '../../../src/workers/runtime.js';
+import { changeWorker } from '../../../src/workers/change/index.js';
+import { eventRouter, runWorker, type HandlerContext } from '../../../src/workers/runtime/index.js';
 import { hasKafka, kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 import { eventually } from '../../support/stack.js';
 
@@ -75,9 +75,15 @@ async function startRig(kind: 'memory' | 'kafka'): Promise<Rig> {
   const worker = await runWorker(
     {
       ...change,
-      handle: async (event, ctx) => {
-        if (bug.on && event.type === 'dev.changegate.deployment.requested') throw new Error(BUG);
-        await change.handle(event, ctx);
+      // The bug sits in front of the real handlers, as a faulty release of them would.
+      events: {
+        ...eventRouter<HandlerContext>(),
+        types: () => change.events.types(),
+        route: (event, ctx) => {
+          if (bug.on && event.type === 'dev.changegate.deployment.requested')
+            return Promise.reject(new Error(BUG));
+          return change.events.route(event, ctx);
+        },
       },
     },
     {
@@ -85,8 +91,7 @@ async function startRig(kind: 'memory' | 'kafka'): Promise<Rig> {
       log,
       dlqTopic: config.kafka.topics.dlq,
       groupPrefix: prefix,
-      maxAttempts: 2,
-      baseDelayMs: 5,
+      retry: { maxAttempts: 2, baseDelayMs: 5 },
     },
   );
   return { config, bus, sandbox, worker, bug };

@@ -172,7 +172,7 @@ describe('gate worker failover bugs (issue [M])', () => {
       expect(dead).toEqual([
         expect.objectContaining({
           'changegate-worker': 'gate',
-          'changegate-error-name': 'ZodError',
+          'changegate-error-name': 'PayloadError',
         }),
       ]);
     } finally {

@@ -17,7 +17,11 @@ import {
   type ServiceNowSandboxOptions,
 } from '../../../src/sandbox/servicenow/index.js';
 import { createServiceNowClients, type ServiceNowClients } from '../../../src/servicenow/index.js';
-import { runWorker, type WorkerDefinition } from '../../../src/workers/runtime.js';
+import {
+  runWorker,
+  type WorkerDefinition,
+  type WorkerOutcome,
+} from '../../../src/workers/runtime/index.js';
 
 export interface Harness {
   config: Config;
@@ -25,7 +29,7 @@ export interface Harness {
   sandbox: ServiceNowSandbox;
   servicenow: ServiceNowClients;
   /** Handled or dead-lettered records, in the order they finished. */
-  outcomes: Array<'done' | 'dead-lettered'>;
+  outcomes: WorkerOutcome[];
   audits(): Array<Record<string, unknown>>;
   dlq(): ConsumedRecord[];
   publish(...events: CloudEvent[]): Promise<void>;
@@ -101,9 +105,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       log,
       dlqTopic: topics.dlq,
       groupPrefix: prefix,
-      maxAttempts: options.maxAttempts ?? 8,
-      baseDelayMs: 20,
-      maxDelayMs: 200,
+      retry: { maxAttempts: options.maxAttempts ?? 8, baseDelayMs: 20, maxDelayMs: 200 },
       onOutcome: (_w, outcome) => outcomes.push(outcome),
     }),
   );

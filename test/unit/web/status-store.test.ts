@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../src/events/build.js';
 import type { CrState } from '../../../src/gate/machine.js';
 import { StatusStore } from '../../../src/web/status-store.js';
+import { deadLetterRecord } from '../../../src/workers/runtime/index.js';
 
 const registeredAt = '2026-11-25T10:00:00.000Z';
 function crState(
@@ -138,19 +139,40 @@ describe('StatusStore', () => {
   it('counts dead letters and keeps the worker and error of the latest', () => {
     const store = new StatusStore();
     for (const n of [1, 2, 3]) {
-      store.applyDeadLetter({
-        key: `k${n}`,
-        timestamp: Date.UTC(2026, 10, 25, 10, n),
-        headers: {
-          'changegate-worker': 'change',
-          'changegate-error': `boom ${n}`,
-          'changegate-origin-topic': 'changegate.cicd.events',
+      // Written as the worker runtime writes them.
+      const letter = deadLetterRecord(
+        'changegate.dlq',
+        'change',
+        {
+          topic: 'changegate.cicd.events',
+          partition: 0,
+          offset: String(n),
+          key: `k${n}`,
+          value: null,
+          headers: {},
+          timestamp: 0,
         },
-      });
+        new Error(`boom ${n}`),
+        5,
+        new Date(Date.UTC(2026, 10, 25, 10, n)),
+      );
+      store.applyDeadLetter({ ...letter, timestamp: Date.UTC(2026, 10, 25, 10, n) });
     }
     const { dlq } = store.snapshot();
     expect(dlq.size).toBe(3);
-    expect(dlq.recent[0]).toMatchObject({ key: 'k3', worker: 'change', error: 'boom 3' });
+    expect(dlq.recent[0]).toMatchObject({
+      key: 'k3',
+      worker: 'change',
+      error: 'boom 3',
+      originTopic: 'changegate.cicd.events',
+      at: '2026-11-25T10:03:00.000Z',
+    });
+  });
+
+  it('shows a DLQ record someone else wrote as of an unknown worker', () => {
+    const store = new StatusStore();
+    store.applyDeadLetter({ key: 'x', timestamp: 0, headers: { 'changegate-worker': 'change' } });
+    expect(store.snapshot().dlq.recent[0]).toMatchObject({ worker: 'unknown', error: '' });
   });
 
   it('tells its listeners about every change and stops after unsubscribe', () => {

@@ -4,10 +4,19 @@ import type { BusRecord } from '../../../src/bus/port.js';
 import { NotifySchema } from '../../../src/config/notify.js';
 import { buildEvent, type NormalizedEvent } from '../../../src/events/build.js';
 import type { CloudEvent } from '../../../src/events/envelope.js';
-import { createNotifyHandlers } from '../../../src/workers/notify/handlers.js';
+import { createNotifyHandlers, type NotifyHandlers } from '../../../src/workers/notify/handlers.js';
 import { createNotifier } from '../../../src/workers/notify/notifier.js';
 import { reminderTimer, type NoticeState } from '../../../src/workers/notify/state.js';
-import type { TaskContext } from '../../../src/workers/stateful/index.js';
+import { routeEvents, type TaskContext } from '../../../src/workers/stateful/index.js';
+
+/** An event handed to the handlers as the state kit hands it (routed by type). */
+const onEvent = (
+  handlers: NotifyHandlers,
+  key: string,
+  state: NoticeState | undefined,
+  event: CloudEvent,
+  ctx: TaskContext<NoticeState>,
+) => routeEvents(handlers.events).handle(key, state, event, ctx);
 
 /**
  * The notify handlers as the state kit calls them: what each event does to a CR's state, when
@@ -107,7 +116,7 @@ const rejected = event({
 describe('notify handlers on the state kit', () => {
   it('remembers a registered gate and arms its reminder, once', async () => {
     const h = harness();
-    const out = await h.handlers.onEvent(NUMBER, undefined, registered, h.ctx);
+    const out = await onEvent(h.handlers, NUMBER, undefined, registered, h.ctx);
     expect(out.timers).toEqual({
       [reminderTimer('g-1')]: Date.parse(REGISTERED_AT) + 20 * 60_000,
     });
@@ -116,14 +125,14 @@ describe('notify handlers on the state kit', () => {
       sysId: SYS_ID,
       project: 'acme/payments',
     });
-    expect(await h.handlers.onEvent(NUMBER, out.state!, registered, h.ctx)).toEqual({});
+    expect(await onEvent(h.handlers, NUMBER, out.state!, registered, h.ctx)).toEqual({});
     expect(h.posts).toEqual([]);
   });
 
   it('sends a rejection to each channel, saving after each, and forgets the gate', async () => {
     const h = harness();
-    const { state } = await h.handlers.onEvent(NUMBER, undefined, registered, h.ctx);
-    const out = await h.handlers.onEvent(NUMBER, state!, rejected, h.ctx);
+    const { state } = await onEvent(h.handlers, NUMBER, undefined, registered, h.ctx);
+    const out = await onEvent(h.handlers, NUMBER, state!, rejected, h.ctx);
     expect(h.posts).toEqual(['ops', 'cab']);
     expect(h.saved.map((s) => s.sent)).toEqual([
       ['gate-rejected|ops'],
@@ -136,34 +145,34 @@ describe('notify handlers on the state kit', () => {
 
     // Redelivered after the state was written: nothing is sent again.
     const again = harness();
-    await again.handlers.onEvent(NUMBER, out.state!, rejected, again.ctx);
+    await onEvent(again.handlers, NUMBER, out.state!, rejected, again.ctx);
     expect(again.posts).toEqual([]);
   });
 
   it('after a partial failure, re-sends only to the channel that missed it', async () => {
     const first = harness({ failing: new Set(['cab']) });
-    const { state } = await first.handlers.onEvent(NUMBER, undefined, registered, first.ctx);
-    await expect(first.handlers.onEvent(NUMBER, state!, rejected, first.ctx)).rejects.toThrow(
+    const { state } = await onEvent(first.handlers, NUMBER, undefined, registered, first.ctx);
+    await expect(onEvent(first.handlers, NUMBER, state!, rejected, first.ctx)).rejects.toThrow(
       /channel cab \(slack\) answered HTTP 400/,
     );
     const kept = first.saved.at(-1)!;
     expect(kept.sent).toEqual(['gate-rejected|ops']);
     const retry = harness();
-    await retry.handlers.onEvent(NUMBER, kept, rejected, retry.ctx);
+    await onEvent(retry.handlers, NUMBER, kept, rejected, retry.ctx);
     expect(retry.posts).toEqual(['cab']);
   });
 
   it('sends nothing more once its task lost the partition', async () => {
     const h = harness();
-    const { state } = await h.handlers.onEvent(NUMBER, undefined, registered, h.ctx);
+    const { state } = await onEvent(h.handlers, NUMBER, undefined, registered, h.ctx);
     h.lose();
-    await h.handlers.onEvent(NUMBER, state!, rejected, h.ctx);
+    await onEvent(h.handlers, NUMBER, state!, rejected, h.ctx);
     expect(h.posts).toEqual([]);
   });
 
   it('reminds once when the gate is still waiting, then not again', async () => {
     const h = harness();
-    const { state } = await h.handlers.onEvent(NUMBER, undefined, registered, h.ctx);
+    const { state } = await onEvent(h.handlers, NUMBER, undefined, registered, h.ctx);
     const out = await h.handlers.onTimer(NUMBER, state!, reminderTimer('g-1'), h.ctx);
     expect(h.posts).toEqual(['ops', 'cab']);
     expect(out.state?.gates['g-1']?.remindedAt).toBe(new Date(NOW).toISOString());

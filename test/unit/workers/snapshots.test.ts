@@ -3,7 +3,7 @@ import { DeploymentDataSchema } from '../../../src/events/cicd.js';
 import { ChangeSnapshotSchema } from '../../../src/events/gate.js';
 import { ChangeUpdatedDataSchema } from '../../../src/events/servicenow.js';
 import { isNewer } from '../../../src/gate/machine.js';
-import { gateIdOf } from '../../../src/workers/change.js';
+import { gateIdOf } from '../../../src/workers/change/index.js';
 import { snapshotOf } from '../../../src/workers/gate.js';
 import { snapshotFromRecord } from '../../../src/workers/servicenow-gate-port.js';
 

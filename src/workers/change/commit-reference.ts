@@ -1,10 +1,10 @@
-import type { CommitLookup } from '../ci/commits.js';
-import { GatePolicySchema } from '../config/changes.js';
-import type { Config } from '../config/schema.js';
-import { findChangeNumber } from '../events/change-reference.js';
-import type { DeploymentData } from '../events/cicd.js';
-import { separationApplies } from '../gate/separation.js';
-import { resolvePolicy } from '../policy/resolve.js';
+import type { CommitLookup } from '../../ci/commits.js';
+import { GatePolicySchema } from '../../config/changes.js';
+import type { Config } from '../../config/schema.js';
+import { findChangeNumber } from '../../events/change-reference.js';
+import type { DeploymentData } from '../../events/cicd.js';
+import { separationApplies } from '../../gate/separation.js';
+import { resolvePolicy } from '../../policy/resolve.js';
 
 /**
  * Complete a deployment from its commit where the webhook payload did not describe it (GitHub:

@@ -1,8 +1,8 @@
-import type { ChangePolicy } from '../config/changes.js';
-import type { DeploymentData } from '../events/cicd.js';
-import { templateVars } from '../policy/resolve.js';
-import { render } from '../policy/template.js';
-import type { SnRecord } from '../servicenow/index.js';
+import type { ChangePolicy } from '../../config/changes.js';
+import type { DeploymentData } from '../../events/cicd.js';
+import { templateVars } from '../../policy/resolve.js';
+import { render } from '../../policy/template.js';
+import type { SnRecord } from '../../servicenow/index.js';
 
 export type LinkVerdict =
   | { ok: true; bind: boolean; why: string }

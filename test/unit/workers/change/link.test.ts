@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ChangePolicySchema } from '../../../src/config/changes.js';
-import { DeploymentDataSchema } from '../../../src/events/cicd.js';
-import { linkVerdict } from '../../../src/workers/change-link.js';
+import { ChangePolicySchema } from '../../../../src/config/changes.js';
+import { DeploymentDataSchema } from '../../../../src/events/cicd.js';
+import { linkVerdict } from '../../../../src/workers/change/link.js';
 
 const policy = (link: Record<string, unknown> = {}) =>
   ChangePolicySchema.parse({ name: 'p', match: {}, link: { byNumber: true, ...link } });

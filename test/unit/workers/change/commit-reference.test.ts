@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CommitDetails, CommitLookup, CommitRef } from '../../../src/ci/commits.js';
-import { ChangePolicySchema, GatesSchema } from '../../../src/config/changes.js';
-import { DeploymentDataSchema } from '../../../src/events/cicd.js';
-import { withCommitReference } from '../../../src/workers/commit-reference.js';
+import type { CommitDetails, CommitLookup, CommitRef } from '../../../../src/ci/commits.js';
+import { ChangePolicySchema, GatesSchema } from '../../../../src/config/changes.js';
+import { DeploymentDataSchema } from '../../../../src/events/cicd.js';
+import { withCommitReference } from '../../../../src/workers/change/commit-reference.js';
 
 const SHA = '7638417db6d59f3c431d3e1f261cc637155684cd';
 
