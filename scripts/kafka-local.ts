@@ -313,6 +313,19 @@ export async function stopLocalKafka(options: LocalKafkaOptions = {}): Promise<b
   return true;
 }
 
+/**
+ * SIGKILL the broker started for `port` (no controlled shutdown, no flush beyond the OS page
+ * cache) and wait until it is gone; for tests that crash their own broker on purpose.
+ * @returns false when no broker of ours was running there
+ */
+export async function killLocalKafka(options: LocalKafkaOptions = {}): Promise<boolean> {
+  const pid = readPid(paths(options.port ?? defaultPort()).pid);
+  if (pid === null || !isBrokerProcess(pid)) return false;
+  process.kill(pid, 'SIGKILL');
+  while (isBrokerProcess(pid)) await sleep(50);
+  return true;
+}
+
 async function main(command: string | undefined): Promise<number> {
   const port = defaultPort();
   switch (command) {

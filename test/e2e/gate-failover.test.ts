@@ -3,9 +3,11 @@ import { createKafkaBus } from '../../src/bus/kafka.js';
 import { crStateOfRecord, type CrState } from '../../src/gate/state.js';
 import type { SnRecord } from '../../src/sandbox/servicenow/index.js';
 import { hasKafka, kafkaBrokers } from '../support/kafka.js';
-import { ENV, poll, startE2eStack, type E2eStack, type E2eWorkerSet } from './harness.js';
+import { poll } from '../support/process-stack/poll.js';
+import { isLogLine, type TestProcess } from '../support/process-stack/process.js';
+import type { ProcessStack } from '../support/process-stack/stack.js';
+import { ENV, startE2eStack } from './support/e2e-stack.js';
 import { crsOf, decisions, pendingGate, send, type GateDeployment } from './support/deployments.js';
-import type { CliProcess } from './support/process.js';
 
 /**
  * The gate worker as N replicas of one consumer group, across processes on real Kafka: a
@@ -23,29 +25,21 @@ const GATES = 30;
 const PARTITIONS = 6;
 const now = () => performance.timeOrigin + performance.now();
 
-type Stack = E2eStack & E2eWorkerSet;
-let stack: Stack | undefined;
+let stack: ProcessStack | undefined;
 
-const isMsg = (msg: string) => (line: string) => {
-  try {
-    return (JSON.parse(line) as { msg?: string }).msg === msg;
-  } catch {
-    return false;
-  }
-};
 /** The partitions a gate process says it was last assigned (and restored). */
-function assignedTo(proc: CliProcess): number[] {
+function assignedTo(proc: TestProcess): number[] {
   const lines = proc
     .lines()
     .filter(
-      (l) => isMsg('partitions assigned and restored')(l) && l.includes('"processor":"gate"'),
+      (l) => isLogLine('partitions assigned and restored')(l) && l.includes('"processor":"gate"'),
     );
   const last = lines.at(-1);
   return last ? (JSON.parse(last) as { partitions: number[] }).partitions : [];
 }
 
 /** The gate changelog as of now: the last state per CR. */
-async function gateStates(s: Stack): Promise<Map<string, CrState>> {
+async function gateStates(s: ProcessStack): Promise<Map<string, CrState>> {
   const bus = createKafkaBus({ brokers: kafkaBrokers(), clientId: 'changegate-e2e-gate-states' });
   const states = new Map<string, CrState>();
   try {
@@ -62,7 +56,9 @@ async function gateStates(s: Stack): Promise<Map<string, CrState>> {
 }
 
 /** 30 Jenkins runs waiting at their gates, their CRs awaiting approval, the gates registered. */
-async function waitingGates(s: Stack): Promise<{ gates: GateDeployment[]; crs: SnRecord[] }> {
+async function waitingGates(
+  s: ProcessStack,
+): Promise<{ gates: GateDeployment[]; crs: SnRecord[] }> {
   const gates: GateDeployment[] = [];
   for (let i = 0; i < GATES; i++) gates.push(await pendingGate(s, 'jenkins', ENV.production));
   const statuses = await Promise.all(gates.map((g) => send(s, g).then((r) => r.status)));
@@ -95,14 +91,14 @@ async function waitingGates(s: Stack): Promise<{ gates: GateDeployment[]; crs: S
 }
 
 /** Approve every CR; resolves with the time of the first approval call. */
-async function approveAll(s: Stack, crs: SnRecord[]): Promise<number> {
+async function approveAll(s: ProcessStack, crs: SnRecord[]): Promise<number> {
   const first = now();
   await Promise.all(crs.map((cr) => s.sn.approve(cr.number!)));
   return first;
 }
 
 /** Wait until every gate was decided; the decision calls per gate. */
-async function releases(s: Stack, gates: GateDeployment[], timeoutMs: number) {
+async function releases(s: ProcessStack, gates: GateDeployment[], timeoutMs: number) {
   return poll(
     async () => {
       const calls = await Promise.all(gates.map((g) => decisions(s, g)));

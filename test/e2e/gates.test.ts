@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { hasKafka, kafkaBrokers } from '../support/kafka.js';
-import { startE2eStack, type E2eStack } from './harness.js';
+import type { ProcessStack } from '../support/process-stack/stack.js';
+import { startE2eStack } from './support/e2e-stack.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { providerGateScenarios } from './scenarios/provider-gates.js';
 import { robustnessScenarios } from './scenarios/robustness.js';
@@ -16,8 +17,8 @@ import { robustnessScenarios } from './scenarios/robustness.js';
 
 if (!hasKafka()) console.log('[e2e] gates: skipped, no Kafka broker in this run');
 
-let stack: E2eStack | undefined;
-const current = (): E2eStack => {
+let stack: ProcessStack | undefined;
+const current = (): ProcessStack => {
   if (!stack) throw new Error('[e2e] the stack did not start');
   return stack;
 };

@@ -7,7 +7,8 @@ import {
   type GithubFixtureName,
 } from '../fixtures/github-request.js';
 import { hasKafka, kafkaBrokers } from '../support/kafka.js';
-import { freePort, runCli, waitReady, type CliProcess } from '../support/process.js';
+import { freePort } from '../support/process-stack/free-port.js';
+import { spawnProcess, waitHttp, type TestProcess } from '../support/process-stack/process.js';
 import type { RawRequest } from '../../src/receivers/types.js';
 
 const SECRET = 'github-secret-of-receiver-kafka';
@@ -41,11 +42,12 @@ function delivery(name: GithubFixtureName, id: string) {
 
 /** `changegate tail <topic>` as a process: the CloudEvent ids it printed. */
 async function tailIds(env: Record<string, string>): Promise<string[]> {
-  const tail = runCli(
-    ['tail', 'changegate.cicd.events', '--from-beginning', '--idle-ms', '4000'],
+  const tail = spawnProcess({
+    name: 'tail',
+    args: ['tail', 'changegate.cicd.events', '--from-beginning', '--idle-ms', '4000'],
     env,
-  );
-  expect(await tail.exited).toBe(0);
+  });
+  expect((await tail.exited).code).toBe(0);
   return tail
     .stdout()
     .trim()
@@ -56,17 +58,21 @@ async function tailIds(env: Record<string, string>): Promise<string[]> {
 
 async function startReceiver(
   env: Record<string, string>,
-): Promise<{ proc: CliProcess; url: string }> {
+): Promise<{ proc: TestProcess; url: string }> {
   const port = await freePort();
-  const proc = runCli(['start'], { ...env, PORT: String(port) });
+  const proc = spawnProcess({
+    name: 'receiver',
+    args: ['start'],
+    env: { ...env, PORT: String(port) },
+  });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/readyz`, proc);
+  await waitHttp(`${url}/readyz`, proc);
   return { proc, url };
 }
 
 describe.skipIf(!hasKafka())('changegate start on Kafka, as a process', () => {
   let env: Record<string, string>;
-  let receiver: { proc: CliProcess; url: string };
+  let receiver: { proc: TestProcess; url: string };
 
   beforeAll(async () => {
     env = {
@@ -142,7 +148,7 @@ describe.skipIf(!hasKafka())('changegate start on Kafka, as a process', () => {
   it('still drops a redelivery after the receiver restarts (the delivery log lives in Kafka)', async () => {
     const id = `${run}-restart`;
     expect((await post(receiver.url, delivery('push', id))).status).toBe(202);
-    expect(await receiver.proc.stop('SIGTERM')).toBe(0);
+    expect((await receiver.proc.stop()).code).toBe(0);
     receiver = await startReceiver(env);
     const again = await post(receiver.url, delivery('push', id));
     expect(again.status).toBe(200);
@@ -155,7 +161,7 @@ describe.skipIf(!hasKafka() || Boolean(process.env.KAFKA_BROKERS))(
   'a Kafka outage under load',
   () => {
     let kafka: LocalKafka;
-    let receiver: { proc: CliProcess; url: string };
+    let receiver: { proc: TestProcess; url: string };
     let env: Record<string, string>;
     const port = 29092;
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOwnBroker, type OwnBroker } from './support/broker.js';
+import { startOwnBroker, type OwnBroker } from '../support/process-stack/own-broker.js';
 import {
   countIdsSettled,
   deliver,

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SnRecord } from '../../../src/sandbox/servicenow/index.js';
-import { ENV, poll, type E2eStack } from '../harness.js';
+import { poll } from '../../support/process-stack/poll.js';
+import type { ProcessStack } from '../../support/process-stack/stack.js';
+import { ENV } from '../support/e2e-stack.js';
 import {
   PROVIDERS,
   crsOf,
@@ -33,8 +35,8 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /** Register the latency measurement (alone: nothing else may load the worker meanwhile). */
-export function latencyScenario(current: () => E2eStack): void {
-  let stack: E2eStack;
+export function latencyScenario(current: () => ProcessStack): void {
+  let stack: ProcessStack;
   beforeAll(() => {
     stack = current();
   });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV, type E2eStack } from '../harness.js';
+import type { ProcessStack } from '../../support/process-stack/stack.js';
+import { ENV } from '../support/e2e-stack.js';
 import {
   PROVIDERS,
   awaitingApproval,
@@ -20,8 +21,8 @@ import {
 const ACCEPTED = [200, 202];
 
 /** Register the provider scenarios; they run concurrently (their gates are independent). */
-export function providerGateScenarios(current: () => E2eStack): void {
-  let stack: E2eStack;
+export function providerGateScenarios(current: () => ProcessStack): void {
+  let stack: ProcessStack;
   describe.concurrent.each(PROVIDERS)('%s gate across processes', (provider) => {
     beforeAll(() => {
       stack = current();

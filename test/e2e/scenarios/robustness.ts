@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../../../src/security/standard-webhooks.js';
 import type { OutboundRecord } from '../../../src/sandbox/servicenow/index.js';
-import { E2E_SECRETS, ENV, LINKABLE_JUSTIFICATION, poll, type E2eStack } from '../harness.js';
+import { poll } from '../../support/process-stack/poll.js';
+import { STACK_SECRETS } from '../../support/process-stack/secrets.js';
+import type { ProcessStack } from '../../support/process-stack/stack.js';
+import { ENV, LINKABLE_JUSTIFICATION } from '../support/e2e-stack.js';
 import {
   awaitingApproval,
   crsOf,
@@ -22,8 +25,8 @@ import {
  */
 
 /** Register the robustness scenarios: sequential, and the worker restart last. */
-export function robustnessScenarios(current: () => E2eStack): void {
-  let stack: E2eStack;
+export function robustnessScenarios(current: () => ProcessStack): void {
+  let stack: ProcessStack;
   beforeAll(() => {
     stack = current();
   });
@@ -91,7 +94,7 @@ export function robustnessScenarios(current: () => E2eStack): void {
       expect((await deliver(approvedMessage)).status).toBe(200);
       // An older snapshot arriving after the newer one, as a fresh delivery: it must not put the
       // gate back to "awaiting approval" (then nothing would release it at window start).
-      const resigned = sign(E2E_SECRETS.whsec, `msg_${randomUUID()}`, new Date(), stale.body);
+      const resigned = sign(STACK_SECRETS.whsec, `msg_${randomUUID()}`, new Date(), stale.body);
       expect(
         (await deliver({ headers: { ...stale.headers, ...resigned }, body: stale.body })).status,
       ).toBe(202);

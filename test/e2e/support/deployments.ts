@@ -5,7 +5,9 @@ import { sign } from '../../../src/security/standard-webhooks.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
 import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
-import { E2E_SECRETS, poll, type E2eStack } from '../harness.js';
+import { poll } from '../../support/process-stack/poll.js';
+import { STACK_SECRETS } from '../../support/process-stack/secrets.js';
+import type { ProcessStack } from '../../support/process-stack/stack.js';
 
 /**
  * A deployment that waits at a gate, one per provider, as the real CI system would announce it:
@@ -34,7 +36,7 @@ const unique = () => `${Date.now() % 1e9}${process.pid % 1000}${(counter += 1)}`
 
 /** Build a pending gate for `provider` in `environment`. */
 export async function pendingGate(
-  stack: E2eStack,
+  stack: ProcessStack,
   provider: Provider,
   environment: string,
 ): Promise<GateDeployment> {
@@ -52,7 +54,7 @@ export async function pendingGate(
 
 /** A deployment protection rule `requested` for a fresh workflow run. */
 export async function githubGate(
-  stack: E2eStack,
+  stack: ProcessStack,
   environment: string,
   runId = unique(),
 ): Promise<GateDeployment> {
@@ -65,7 +67,7 @@ export async function githubGate(
     correlationSuffix: `/run-${runId}-${environment}`,
     pathKey: `/actions/runs/${runId}/`,
     request: githubRequest('deployment_protection_rule', payload, {
-      secret: E2E_SECRETS.github,
+      secret: STACK_SECRETS.github,
       deliveryId: randomUUID(),
     }),
     route: '/hooks/github',
@@ -76,7 +78,7 @@ export async function githubGate(
  * The Pipeline Hook GitLab sends while a deploy job to a protected environment waits for approval
  * (the job `manual`): built by the CI emulator, which also holds the blocked deployment.
  */
-async function gitlabGate(stack: E2eStack, environment: string): Promise<GateDeployment> {
+async function gitlabGate(stack: ProcessStack, environment: string): Promise<GateDeployment> {
   const u = unique();
   const projectId = Number(u) % 1e9;
   const projectPath = `acme/gl-${u}`;
@@ -88,7 +90,7 @@ async function gitlabGate(stack: E2eStack, environment: string): Promise<GateDep
     correlationSuffix: `/job-${pipeline.jobId}`,
     pathKey: `/api/v4/projects/${projectId}/`,
     request: gitlabRequest('Pipeline Hook', payload, {
-      token: E2E_SECRETS.gitlab,
+      token: STACK_SECRETS.gitlab,
       idempotencyKey: randomUUID(),
       instance,
     }),
@@ -97,13 +99,13 @@ async function gitlabGate(stack: E2eStack, environment: string): Promise<GateDep
 }
 
 /** An Invoke REST API check in callback mode, with the headers Azure DevOps sends. */
-async function azureGate(stack: E2eStack, environment: string): Promise<GateDeployment> {
+async function azureGate(stack: ProcessStack, environment: string): Promise<GateDeployment> {
   const check = await stack.ci.azurePending();
   const runId = unique();
   const planUrl = `${new URL(check.url).origin}/`;
   const headers = new Headers({
     'content-type': 'application/json',
-    authorization: `Basic ${Buffer.from(`${E2E_SECRETS.azureUser}:${E2E_SECRETS.azurePassword}`).toString('base64')}`,
+    authorization: `Basic ${Buffer.from(`${STACK_SECRETS.azureUser}:${STACK_SECRETS.azurePassword}`).toString('base64')}`,
     PlanUrl: planUrl,
     ProjectId: check.params.projectId,
     HubName: check.params.hubName,
@@ -144,7 +146,7 @@ export interface JenkinsGateOptions {
 
 /** Our shared-library step's `deployment.requested`, signed as a Standard Webhook. */
 export async function jenkinsGate(
-  stack: E2eStack,
+  stack: ProcessStack,
   environment: string,
   o: JenkinsGateOptions = {},
 ): Promise<GateDeployment> {
@@ -172,7 +174,7 @@ export async function jenkinsGate(
     request: {
       headers: new Headers({
         'content-type': 'application/json',
-        ...sign(E2E_SECRETS.whsec, `msg_${randomUUID()}`, new Date(), text),
+        ...sign(STACK_SECRETS.whsec, `msg_${randomUUID()}`, new Date(), text),
       }),
       body: new TextEncoder().encode(text),
       params: {},
@@ -182,7 +184,7 @@ export async function jenkinsGate(
 }
 
 /** POST the gate's delivery (the same bytes and delivery id every time). */
-export function send(stack: E2eStack, gate: GateDeployment): Promise<Response> {
+export function send(stack: ProcessStack, gate: GateDeployment): Promise<Response> {
   return fetch(`${stack.receiverUrl}${gate.route}`, {
     method: 'POST',
     headers: gate.request.headers,
@@ -191,14 +193,17 @@ export function send(stack: E2eStack, gate: GateDeployment): Promise<Response> {
 }
 
 /** CRs whose correlation_id belongs to this deployment. */
-export async function crsOf(stack: E2eStack, gate: GateDeployment): Promise<SnRecord[]> {
+export async function crsOf(stack: ProcessStack, gate: GateDeployment): Promise<SnRecord[]> {
   return (await stack.sn.changes()).filter((r) =>
     (r.correlation_id ?? '').endsWith(gate.correlationSuffix),
   );
 }
 
 /** Wait for the deployment's CR to exist and wait for approval (requested at Assess or Authorize). */
-export async function awaitingApproval(stack: E2eStack, gate: GateDeployment): Promise<SnRecord> {
+export async function awaitingApproval(
+  stack: ProcessStack,
+  gate: GateDeployment,
+): Promise<SnRecord> {
   return poll(
     async () => (await crsOf(stack, gate)).find((r) => r.approval === 'requested'),
     `${gate.provider} CR ${gate.correlationSuffix} awaiting approval`,
@@ -206,7 +211,10 @@ export async function awaitingApproval(stack: E2eStack, gate: GateDeployment): P
 }
 
 /** Calls the CI emulator received for this gate that decided it (or met a decided gate). */
-export async function decisions(stack: E2eStack, gate: GateDeployment): Promise<ReceivedCall[]> {
+export async function decisions(
+  stack: ProcessStack,
+  gate: GateDeployment,
+): Promise<ReceivedCall[]> {
   const provider: CiProvider = gate.provider;
   return (await stack.ci.received({ provider, pathContains: gate.pathKey })).filter((c) =>
     ['released', 'rejected', 'duplicate', 'not-pending'].includes(c.effect),
@@ -214,7 +222,7 @@ export async function decisions(stack: E2eStack, gate: GateDeployment): Promise<
 }
 
 /** Wait for the first decision call of this gate. */
-export function decided(stack: E2eStack, gate: GateDeployment, timeoutMs = 15_000) {
+export function decided(stack: ProcessStack, gate: GateDeployment, timeoutMs = 15_000) {
   return poll(
     async () => (await decisions(stack, gate))[0],
     `a decision for ${gate.provider} ${gate.pathKey}`,

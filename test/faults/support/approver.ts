@@ -1,5 +1,5 @@
 import type { SnRecord } from '../../../src/sandbox/servicenow/index.js';
-import type { SandboxAdminClient } from '../../e2e/support/admin-clients.js';
+import type { SandboxAdminClient } from '../../support/process-stack/admin-clients.js';
 import type { GateDeployment } from '../../e2e/support/deployments.js';
 
 /**

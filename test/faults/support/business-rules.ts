@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { OutboundRecord } from '../../../src/sandbox/servicenow/index.js';
 import { sign } from '../../../src/security/standard-webhooks.js';
-import { E2E_SECRETS } from '../../e2e/harness.js';
-import type { SandboxAdminClient } from '../../e2e/support/admin-clients.js';
+import type { SandboxAdminClient } from '../../support/process-stack/admin-clients.js';
+import { STACK_SECRETS } from '../../support/process-stack/secrets.js';
 import type { Sender } from './sender.js';
 
 /**
@@ -66,7 +66,7 @@ export function startBusinessRulePump({
   const deliver = (m: OutboundRecord, id: string) =>
     sender.send(`${receiverUrl}/hooks/servicenow`, () => ({
       // A retry is signed anew (fresh timestamp) under the same id, as Standard Webhooks says.
-      headers: new Headers({ ...m.headers, ...sign(E2E_SECRETS.whsec, id, new Date(), m.body) }),
+      headers: new Headers({ ...m.headers, ...sign(STACK_SECRETS.whsec, id, new Date(), m.body) }),
       body: new TextEncoder().encode(m.body),
       params: {},
     }));

@@ -1,14 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { createKafkaBus } from '../../../src/bus/kafka.js';
 import { encodeFrame } from '../../../src/spool/frame.js';
-import { freePort, poll } from '../../e2e/harness.js';
-import { spawnCli, type CliProcess } from '../../e2e/support/process.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
-import type { OwnBroker } from './broker.js';
+import { writeConfig } from '../../support/process-stack/config.js';
+import { freePort } from '../../support/process-stack/free-port.js';
+import type { OwnBroker } from '../../support/process-stack/own-broker.js';
+import type { Exit, TestProcess } from '../../support/process-stack/process.js';
+import { startReceiverProcess } from '../../support/process-stack/roles.js';
+import { provisionTopics, stackTopics } from '../../support/process-stack/topics.js';
 
 /**
  * A receiver process (`changegate start`, no workers) with its spool in a directory of its own,
@@ -25,10 +27,10 @@ export interface SpoolReceiver {
   url: string;
   spoolDir: string;
   topics: Record<string, string>;
-  proc(): CliProcess;
-  kill(): Promise<void>;
+  proc(): TestProcess;
+  kill(): Promise<Exit>;
   restart(): Promise<void>;
-  stop(): Promise<void>;
+  stop(): Promise<Exit>;
   /** Append the first bytes of a frame to the newest segment: a write a kill -9 cut short. */
   tearLastSegment(): void;
 }
@@ -47,46 +49,35 @@ export async function startSpoolReceiver({
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const spoolDir = mkdtempSync(join(tmpdir(), `changegate-faults-spool-${name}-`));
-  const prefix = `spool-${name}-${randomUUID().slice(0, 8)}`;
-  const topics = Object.fromEntries(
-    ['cicd', 'changes', 'servicenow', 'gateState', 'audit', 'dlq', 'deliveries'].map((t) => [
-      t,
-      `${prefix}.${t}`,
-    ]),
-  );
-  const configPath = join(logDir, `${name}.yaml`);
-  writeFileSync(
-    configPath,
-    stringify({
-      bus: 'kafka',
-      log: { level: 'info' },
-      server: { port, host: '127.0.0.1' },
-      kafka: { brokers: [broker.brokers], clientId: `faults-${name}`, topics, partitions: 3 },
-      sources: { github: { secrets: [GITHUB_SECRET] } },
-      security: { encryptionKey: randomBytes(32).toString('base64') },
-      ingest: {
-        // Deliveries wait at most 2 s for Kafka before they are spooled.
-        publishTimeoutMs: 2000,
-        spool: { dir: spoolDir, ...(spoolMaxBytes ? { maxBytes: spoolMaxBytes } : {}) },
-      },
-    }),
-  );
+  const topics = stackTopics(`spool-${name}-${randomUUID().slice(0, 8)}`);
+  const brokers = [broker.brokers];
+  const partitions = 3;
+  await provisionTopics(brokers, topics, partitions);
+  const configPath = writeConfig(logDir, name, {
+    bus: 'kafka',
+    log: { level: 'info' },
+    server: { port, host: '127.0.0.1' },
+    kafka: { brokers, clientId: `faults-${name}`, topics, partitions },
+    sources: { github: { secrets: [GITHUB_SECRET] } },
+    security: { encryptionKey: randomBytes(32).toString('base64') },
+    ingest: {
+      // Deliveries wait at most 2 s for Kafka before they are spooled.
+      publishTimeoutMs: 2000,
+      spool: { dir: spoolDir, ...(spoolMaxBytes ? { maxBytes: spoolMaxBytes } : {}) },
+    },
+  });
   let runs = 0;
-  const start = async () => {
-    runs += 1;
-    const proc = spawnCli({
-      name: `${name}-${runs}`,
+  // /healthz, not /readyz: a receiver restarted while Kafka is down serves from its spool.
+  const start = () =>
+    startReceiverProcess({
+      name: `${name}-${(runs += 1)}`,
       logDir,
-      args: ['--config', configPath, 'start', '--no-workers'],
+      configPath,
+      url,
+      args: ['--no-workers'],
+      probe: '/healthz',
+      timeoutMs: 120_000,
     });
-    await poll(
-      async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200,
-      `${name}-${runs} /healthz (logs in ${logDir})`,
-      120_000,
-      100,
-    );
-    return proc;
-  };
   let proc = await start();
   return {
     url,

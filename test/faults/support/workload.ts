@@ -6,7 +6,8 @@ import { fixture } from '../../fixtures/standard-webhook-request.js';
 import { githubFixture, githubRequest } from '../../fixtures/github-request.js';
 import { gitlabDocPayload } from '../../fixtures/gitlab-docs.js';
 import { gitlabRequest } from '../../fixtures/gitlab-request.js';
-import { E2E_SECRETS, ENV } from '../../e2e/harness.js';
+import { ENV } from '../../e2e/support/e2e-stack.js';
+import { STACK_SECRETS } from '../../support/process-stack/secrets.js';
 import { PROVIDERS, pendingGate, type GateDeployment } from '../../e2e/support/deployments.js';
 import { INCIDENT_PROJECT_PREFIX, UNCONTROLLED_ENV, type FaultStack } from './fault-stack.js';
 
@@ -63,7 +64,7 @@ function jenkinsDelivery(kind: DeliveryKind, body: unknown): Delivery {
     request: {
       headers: new Headers({
         'content-type': 'application/json',
-        ...sign(E2E_SECRETS.whsec, `msg_${randomUUID()}`, new Date(), text),
+        ...sign(STACK_SECRETS.whsec, `msg_${randomUUID()}`, new Date(), text),
       }),
       body: enc(text),
       params: {},
@@ -106,7 +107,7 @@ const FILLERS: readonly (() => Delivery)[] = [
       kind: 'filler',
       provider: 'github',
       route: '/hooks/github',
-      request: githubRequest('workflow_run', payload, { secret: E2E_SECRETS.github, deliveryId }),
+      request: githubRequest('workflow_run', payload, { secret: STACK_SECRETS.github, deliveryId }),
     };
   },
   () => ({
@@ -114,7 +115,7 @@ const FILLERS: readonly (() => Delivery)[] = [
     provider: 'gitlab',
     route: '/hooks/gitlab',
     request: gitlabRequest('Pipeline Hook', gitlabDocPayload('pipeline'), {
-      token: E2E_SECRETS.gitlab,
+      token: STACK_SECRETS.gitlab,
       idempotencyKey: randomUUID(),
     }),
   }),
@@ -125,7 +126,7 @@ const FILLERS: readonly (() => Delivery)[] = [
     request: serviceHookRequest(
       { ...fixture<Record<string, unknown>>('azure-devops/build-complete.json'), id: randomUUID() },
       {
-        authorization: `Basic ${Buffer.from(`${E2E_SECRETS.azureUser}:${E2E_SECRETS.azurePassword}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${STACK_SECRETS.azureUser}:${STACK_SECRETS.azurePassword}`).toString('base64')}`,
       },
     ),
   }),

@@ -20,7 +20,8 @@ import {
   uniqueTopic,
   waitFor,
 } from '../../support/kafka.js';
-import { freePort, runCli, waitReady, type CliProcess } from '../../support/process.js';
+import { freePort } from '../../support/process-stack/free-port.js';
+import { spawnProcess, waitHttp, type TestProcess } from '../../support/process-stack/process.js';
 import { eventually } from '../../support/stack.js';
 
 /**
@@ -41,11 +42,11 @@ interface Replica {
   close(): Promise<void>;
 }
 const replicas: Replica[] = [];
-const children: CliProcess[] = [];
+const children: TestProcess[] = [];
 const buses: KafkaBus[] = [];
 afterEach(async () => {
   await Promise.all(replicas.splice(0).map((r) => r.close()));
-  await Promise.all(children.splice(0).map((c) => c.stop('SIGKILL')));
+  await Promise.all(children.splice(0).map((c) => c.kill()));
   await Promise.all(buses.splice(0).map((b) => b.close()));
 });
 
@@ -88,17 +89,20 @@ async function startReplica(config: Config): Promise<Replica> {
 }
 
 /** `changegate worker audit` as a process of its own, with its own checkpoint file. */
-async function startChild(raw: ReturnType<typeof rawConfig>, file: string): Promise<CliProcess> {
+async function startChild(raw: ReturnType<typeof rawConfig>, file: string): Promise<TestProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-replica-'));
   const configFile = join(dir, 'config.yaml');
   const own = { ...raw, log: { level: 'info' }, audit: { ...raw.audit, checkpointFile: file } };
   writeFileSync(configFile, JSON.stringify(own)); // JSON is YAML
   const port = await freePort();
-  const child = runCli(['worker', 'audit', '--port', String(port)], {
-    CHANGEGATE_CONFIG: configFile,
+  const child = spawnProcess({
+    name: 'ledger-replica',
+    logDir: dir,
+    args: ['worker', 'audit', '--port', String(port)],
+    env: { CHANGEGATE_CONFIG: configFile },
   });
   children.push(child);
-  await waitReady(`http://127.0.0.1:${port}/readyz`, child);
+  await waitHttp(`http://127.0.0.1:${port}/readyz`, child);
   return child;
 }
 
@@ -263,13 +267,12 @@ describe.skipIf(!hasKafka())('the audit ledger as replicas on Kafka', () => {
     );
 
     let tookOver = 0;
-    let again: CliProcess | undefined;
+    let again: TestProcess | undefined;
     await stream(config, admin, async (round) => {
       if (round === 4) {
         // Mid-stream, lines in flight on the process's partitions.
-        child.child.kill('SIGKILL');
         const killedAt = Date.now();
-        await child.exited;
+        await child.kill();
         await waitFor(() => r.worker.partitions().length === PARTITIONS, 'r owning all', 40_000);
         tookOver = Date.now() - killedAt;
       }
@@ -278,7 +281,7 @@ describe.skipIf(!hasKafka())('the audit ledger as replicas on Kafka', () => {
         again = await startChild(raw, join(dir, 'process.json'));
         await waitFor(() => r.worker.partitions().length < PARTITIONS, 'process back', 40_000);
       }
-      if (round === 10) again!.child.kill('SIGKILL');
+      if (round === 10) void again!.kill();
     });
     await everyLineIn(admin, config, 60_000);
     await waitFor(() => r.worker.partitions().length === PARTITIONS, 'r owning all', 40_000);

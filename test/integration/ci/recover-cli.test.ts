@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startCiEmulator, type CiEmulator } from '../../../src/sandbox/ci/index.js';
 import { githubFixture } from '../../fixtures/github-request.js';
-import { freePort, runCli } from '../../support/process.js';
+import { freePort } from '../../support/process-stack/free-port.js';
+import { spawnProcess } from '../../support/process-stack/process.js';
 
 /**
  * `changegate recover github` as a user runs it: a process, the point on the real broker (a topic
@@ -61,9 +62,13 @@ afterAll(async () => {
 });
 
 async function recover(...args: string[]) {
-  const run = runCli(['-c', config, 'recover', 'github', ...args], { KAFKA_BROKERS: brokers! });
-  const code = await run.exited;
-  expect(code, readFileSync(run.logFile, 'utf8')).toBe(0);
+  const run = spawnProcess({
+    name: 'recover',
+    args: ['-c', config, 'recover', 'github', ...args],
+    env: { KAFKA_BROKERS: brokers! },
+  });
+  const { code } = await run.exited;
+  expect(code, run.stderr()).toBe(0);
   return JSON.parse(run.stdout().trim().split('\n').at(-1)!) as {
     redelivered: { guid: string }[];
     examined: number;
@@ -90,10 +95,12 @@ describe.skipIf(!brokers)('changegate recover github (process, Kafka)', () => {
   }, 60_000);
 
   it('refuses a malformed --since with a clear message and a non-zero exit', async () => {
-    const run = runCli(['-c', config, 'recover', 'github', '--since', 'yesterday'], {
-      KAFKA_BROKERS: brokers!,
+    const run = spawnProcess({
+      name: 'recover',
+      args: ['-c', config, 'recover', 'github', '--since', 'yesterday'],
+      env: { KAFKA_BROKERS: brokers! },
     });
-    expect(await run.exited).not.toBe(0);
-    expect(readFileSync(run.logFile, 'utf8')).toMatch(/--since takes an ISO time/);
+    expect((await run.exited).code).not.toBe(0);
+    expect(run.stdout() + run.stderr()).toMatch(/--since takes an ISO time/);
   }, 30_000);
 });

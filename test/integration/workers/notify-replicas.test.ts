@@ -24,7 +24,8 @@ import {
   uniqueTopic,
   waitFor,
 } from '../../support/kafka.js';
-import { freePort, runCli, waitReady, type CliProcess } from '../../support/process.js';
+import { freePort } from '../../support/process-stack/free-port.js';
+import { spawnProcess, waitHttp, type TestProcess } from '../../support/process-stack/process.js';
 
 /**
  * The notify worker as N replicas of one consumer group on real Kafka: the gates' events are
@@ -52,10 +53,10 @@ interface Replica {
   close(): Promise<void>;
 }
 const replicas: Replica[] = [];
-const children: CliProcess[] = [];
+const children: TestProcess[] = [];
 afterEach(async () => {
   await Promise.all(replicas.splice(0).map((r) => r.close()));
-  await Promise.all(children.splice(0).map((c) => c.stop('SIGKILL')));
+  await Promise.all(children.splice(0).map((c) => c.kill()));
   chat.reset();
 });
 
@@ -121,15 +122,20 @@ function configFor(prefix: string, channels: 'slack+webhook' | 'webhook'): Confi
 }
 
 /** `changegate worker notify` as a process of its own, on the same config. */
-async function startChild(prefix: string): Promise<CliProcess> {
+async function startChild(prefix: string): Promise<TestProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'notify-replica-'));
   const file = join(dir, 'config.yaml');
   // JSON is YAML.
   writeFileSync(file, JSON.stringify({ ...rawConfig(prefix, 'webhook'), log: { level: 'info' } }));
   const port = await freePort();
-  const child = runCli(['worker', 'notify', '--port', String(port)], { CHANGEGATE_CONFIG: file });
+  const child = spawnProcess({
+    name: 'notify-replica',
+    logDir: dir,
+    args: ['worker', 'notify', '--port', String(port)],
+    env: { CHANGEGATE_CONFIG: file },
+  });
   children.push(child);
-  await waitReady(`http://127.0.0.1:${port}/readyz`, child);
+  await waitHttp(`http://127.0.0.1:${port}/readyz`, child);
   return child;
 }
 
@@ -317,9 +323,8 @@ describe.skipIf(!hasKafka())('notify worker as replicas on Kafka', () => {
       // The process holds the other gates (and their timers).
       expect(r.worker.waiting().length).toBeLessThan(GATES);
       // Before the reminders fall due: the killed process's timers live on in its changelog.
-      child.child.kill('SIGKILL');
       const killedAt = Date.now();
-      await child.exited;
+      await child.kill();
       await waitFor(() => r.worker.partitions().length === 6, 'the replica owning all 6', 40_000);
       const tookOver = Date.now() - killedAt;
       await waitFor(
@@ -338,7 +343,7 @@ describe.skipIf(!hasKafka())('notify worker as replicas on Kafka', () => {
       );
       for (let i = 0; i < GATES; i++) {
         await admin.publish([gateEvent(config, i, 'rejected')]);
-        if (i === GATES / 2) again.child.kill('SIGKILL');
+        if (i === GATES / 2) void again.kill();
         await sleep(50);
       }
       await waitFor(

@@ -25,7 +25,7 @@ async function call<T>(method: string, url: string, body?: unknown): Promise<T> 
       : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`[e2e] ${method} ${url} answered ${res.status}: ${text}`);
+  if (!res.ok) throw new Error(`[sandbox admin] ${method} ${url} answered ${res.status}: ${text}`);
   return JSON.parse(text) as T;
 }
 
@@ -67,7 +67,8 @@ export function sandboxAdmin(url: string): SandboxAdminClient {
         },
         body: JSON.stringify(fields),
       });
-      if (res.status !== 201) throw new Error(`[e2e] Table API create answered ${res.status}`);
+      if (res.status !== 201)
+        throw new Error(`[sandbox admin] Table API create answered ${res.status}`);
       return ((await res.json()) as { result: SnRecord }).result;
     },
   };

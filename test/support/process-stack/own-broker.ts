@@ -1,10 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { kafkaHome, startLocalKafka, stopLocalKafka } from '../../../scripts/kafka-local.js';
+import { killLocalKafka, startLocalKafka, stopLocalKafka } from '../../../scripts/kafka-local.js';
 
 /**
- * The fault suite's own Kafka broker (scripts/kafka-local.ts on a port of its own): it is stopped,
- * SIGKILLed and restarted on purpose, so it must never be a broker someone else uses.
+ * A Kafka broker of a suite's own (scripts/kafka-local.ts on a port of its own): the fault suite
+ * stops, SIGKILLs and restarts it on purpose, so it must never be a broker someone else uses.
  *
  * @module
  */
@@ -24,27 +22,6 @@ export interface OwnBroker {
 
 const say = (line: string) => console.log(`[faults] kafka: ${line}`);
 
-function brokerPid(port: number): number | undefined {
-  const file = join(kafkaHome(), `data-${port}`, 'broker.pid');
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-/** Alive and still the broker (a SIGKILLed child may linger as a zombie with no cmdline). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const cmdline = `/proc/${pid}/cmdline`;
-  return (
-    !existsSync('/proc') ||
-    (existsSync(cmdline) && readFileSync(cmdline, 'utf8').includes('kafka.Kafka'))
-  );
-}
-
 /**
  * Start a fresh broker on `port`.
  * @throws Error when a broker this suite did not start already answers there (it would be killed).
@@ -60,12 +37,7 @@ export async function startOwnBroker(port: number): Promise<OwnBroker> {
     brokers: first.brokers,
     port,
     stop: async () => void (await stopLocalKafka({ port, say })),
-    async kill() {
-      const pid = brokerPid(port);
-      if (pid === undefined || !alive(pid)) return;
-      process.kill(pid, 'SIGKILL');
-      while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
-    },
+    kill: async () => void (await killLocalKafka({ port })),
     start: async () => void (await startLocalKafka({ port, say })),
     close: async () => void (await stopLocalKafka({ port, say })),
   };
