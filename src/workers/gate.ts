@@ -292,8 +292,8 @@ export async function startGateWorker(options: GateWorkerOptions): Promise<GateW
         return { state: null };
       }
       // A timer may fire a moment before its due time by the wall clock: the tick happens at
-      // its due time, or the machine would wait for that same instant again, and the state kit
-      // does not re-arm a timer set again to the due time it just fired at.
+      // its due time, or the machine would wait for that same instant again (and the kit would
+      // call it again only after its overdue grace).
       return drive(state, [{ kind: 'tick' }], ctx, nextWake(state));
     },
   });

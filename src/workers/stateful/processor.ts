@@ -75,10 +75,11 @@ export interface TaskContext<T> {
   /** 1 on the first try. */
   readonly attempt: number;
   /**
-   * Write the key's state now (fenced, changelog first), before the handler returns: right
-   * after an external effect succeeded, so a retry after a later failure does not repeat it.
+   * Write the key's state (and set or cancel timers) now (fenced, changelog first), before the
+   * handler returns: right after an external effect succeeded, so a retry after a later failure
+   * does not repeat it.
    */
-  save(state: T): Promise<void>;
+  save(state: T, timers?: Record<string, number | null>): Promise<void>;
   /** Publish records now (fenced), e.g. the audit of an external effect. */
   publish(records: BusRecord[]): Promise<void>;
   /** False once the task lost its partition (an external effect should not start then). */
@@ -108,7 +109,10 @@ export interface StatefulProcessorOptions<S extends z.ZodType, E> {
     event: E,
     ctx: TaskContext<z.output<S>>,
   ) => Promise<Outcome<z.output<S>>>;
-  /** A timer of a key fell due; the fired timer is gone unless the outcome sets it again. */
+  /**
+   * A timer of a key fell due; the fired timer is gone unless the outcome sets it again (set
+   * again to the same due time, it is called again after `overdueGraceMs`).
+   */
   onTimer?: (
     key: string,
     state: z.output<S>,
@@ -275,9 +279,15 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
         fence(task);
         await bus.publish(records);
       },
-      save: async (state) => {
+      save: async (state, timers) => {
         const current = task.store.get(key);
-        await write(task, key, current, nextEntry(current, { state }), []);
+        await write(
+          task,
+          key,
+          current,
+          nextEntry(current, { state, ...(timers ? { timers } : {}) }),
+          [],
+        );
       },
     };
   }
@@ -294,6 +304,11 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       const current = task.store.get(key);
       task.timerAttempts.delete(slot);
       await write(task, key, current, nextEntry(current, outcome, timer), outcome.emit ?? []);
+      // Set again to the due time it just fired at: the entry did not change, so nothing was
+      // re-armed; the handler asks to be called again, after the overdue grace.
+      const again = outcome.timers?.[timer];
+      if (again != null && Math.round(again) === due && task.store.get(key)?.timers[timer] === due)
+        arm(task, key, timer, due, overdueGraceMs);
     } catch (err) {
       if (err instanceof FencedError || !owns(task)) return;
       // A timer is state, not a record: it cannot be dead-lettered, so it backs off without end

@@ -241,6 +241,37 @@ describe.each(adapters)(
     );
 
     it.skipIf(skip)(
+      'calls a timer again when its handler sets it to the due time it fired at',
+      async () => {
+        const t = names();
+        const due = Date.now() + 200;
+        const calls: number[] = [];
+        const a = await start(t, 'a', {
+          overdueGraceMs: 150,
+          handle: async (_key, state) => ({
+            state: { count: (state?.count ?? 0) + 1, by: 'a', fired: false },
+            timers: { ping: due },
+          }),
+          onTimer: async (_key, state) => {
+            calls.push(Date.now());
+            // Not ready yet twice (what it waits for has not happened): the same due time again.
+            if (calls.length < 3) return { timers: { ping: due } };
+            return { state: { ...state, fired: true } };
+          },
+        });
+        await a.bus.publish([rec(t.input, 'k', 'set')]);
+        await waitFor(
+          () => a.p.entries().some(([, s]) => s.fired),
+          'the third call finished the timer',
+          10_000,
+        );
+        expect(calls).toHaveLength(3);
+        // Each repeat waited the grace, not a tight loop.
+        expect(calls[2]! - calls[1]!).toBeGreaterThanOrEqual(100);
+      },
+    );
+
+    it.skipIf(skip)(
       'skips an unreadable state record and dead-letters an unreadable input record',
       async () => {
         const t = names();
