@@ -21,7 +21,7 @@ import { readDeadLetter, withoutDeadLetterHeaders } from '../events/dead-letter.
  * @module
  */
 
-/** The headers `workers/runtime.ts` adds when it dead-letters a record. */
+/** Where a replayed record was on the DLQ (`<topic>/<partition>/<offset>`): its marker key. */
 export const REPLAYED_FROM_HEADER = 'changegate-replayed-from';
 /** The worker that dead-lettered the record: lets other consumers of the topic skip a replay. */
 export const REPLAYED_FOR_HEADER = 'changegate-replayed-for';

@@ -6,17 +6,17 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createServiceNowClients, type ServiceNowClients } from '../servicenow/index.js';
 import { changeWorker } from '../workers/change/index.js';
-import { cmdbWorker } from '../workers/cmdb.js';
-import { evidenceWorker } from '../workers/evidence.js';
-import { startGateWorker, type GateWorker } from '../workers/gate.js';
-import { startLedgerWorker, type LedgerWorker } from '../workers/ledger.js';
+import { cmdbWorker } from '../workers/cmdb/index.js';
+import { evidenceWorker } from '../workers/evidence/index.js';
+import { startGateWorker, type GateWorker } from '../workers/gate/index.js';
+import { startLedgerWorker, type LedgerWorker } from '../workers/ledger/index.js';
 import { auditObserver } from '../audit/observer.js';
 import { auditKeyFromConfig } from '../audit/signing.js';
 import { withAuditSigning } from '../audit/signing-bus.js';
-import { incidentWorker } from '../workers/incident.js';
-import { startNotifyWorker, type NotifyWorker } from '../workers/notify.js';
+import { incidentWorker } from '../workers/incident/index.js';
+import { startNotifyWorker, type NotifyWorker } from '../workers/notify/index.js';
 import { runWorker } from '../workers/runtime/index.js';
-import { gateServiceNowPort } from '../workers/servicenow-gate-port.js';
+import { gateServiceNowPort } from '../workers/gate/servicenow-port.js';
 import { sealerFromConfig } from './sealer.js';
 
 export const WORKER_NAMES = [
@@ -152,7 +152,7 @@ export async function startWorkers({
       })
     : undefined;
   // audit: the ledger (only writer of the hash chains) and the observer that audits receipts
-  // and ServiceNow approvals; see src/workers/ledger.ts.
+  // and ServiceNow approvals; see src/workers/ledger/index.ts.
   const ledger = names.includes('audit')
     ? await startLedgerWorker({ bus, config, key: auditKey, log })
     : undefined;

@@ -13,7 +13,7 @@ import { topicSpecs } from '../../src/bus/topics.js';
 import { auditExport, type AuditExportResult } from '../../src/commands/audit-export.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
-import { startLedgerWorker, type LedgerWorker } from '../../src/workers/ledger.js';
+import { startLedgerWorker, type LedgerWorker } from '../../src/workers/ledger/index.js';
 import { createTestKafkaBus, hasKafka, kafkaBrokers, uniqueTopic } from '../support/kafka.js';
 import { eventually } from '../support/stack.js';
 

@@ -12,6 +12,7 @@ import {
   startServiceNowSandbox,
   type ServiceNowSandbox,
 } from '../../src/sandbox/servicenow/index.js';
+import { prefixedTopics } from './process-stack/topics.js';
 
 export const SECRETS = {
   github: 'gh-secret-of-the-test-stack',
@@ -58,23 +59,7 @@ export async function startStack({
     readAcls: { sys_journal_field: ['itil'] },
   });
   const ci = await startCiEmulator();
-  const topics = topicPrefix
-    ? Object.fromEntries(
-        [
-          'cicd',
-          'changes',
-          'servicenow',
-          'gateState',
-          'audit',
-          'dlq',
-          'deliveries',
-          'auditLedger',
-          'auditCheckpoints',
-          'dlqReplayed',
-          'recovery',
-        ].map((t) => [t, `${topicPrefix}.${t}`]),
-      )
-    : {};
+  const topics = topicPrefix ? prefixedTopics(topicPrefix) : {};
   const config = loadConfig({
     env: {},
     overrides: (raw) => {

@@ -55,7 +55,7 @@ export async function withCommitReference(
   return { ...d, commit, ...(changeNumber ? { changeNumber } : {}) };
 }
 
-/** The gate policy by name, as the gate worker resolves it (`src/workers/gate.ts`). */
+/** The gate policy by name, as the gate worker resolves it (`src/workers/gate/index.ts`). */
 function gatePolicy(gates: Config['gates'], name: string) {
   return gates.policies[name] ?? gates.policies.default ?? GatePolicySchema.parse({});
 }

@@ -7,7 +7,7 @@ import { changeKind, resolvePolicy, templateVars } from '../../policy/resolve.js
 import { render } from '../../policy/template.js';
 import { CHANGE_STATE, type ServiceNowClient, type SnRecord } from '../../servicenow/index.js';
 import type { HandlerContext } from '../runtime/index.js';
-import { snapshotFromRecord } from '../servicenow-gate-port.js';
+import { snapshotFromRecord } from '../gate/servicenow-port.js';
 import { TABLE, type ChangeContext } from './context.js';
 import { gateOf, predecided } from './gates.js';
 import { linkVerdict } from './link.js';

@@ -1,7 +1,7 @@
 import { UpstreamError, coerceError } from '../../errors.js';
 import type { CrState, Input } from '../../gate/machine.js';
 import type { Logger } from '../../log.js';
-import type { GateCallbacks } from '../ports.js';
+import type { GateCallbacks } from './ports.js';
 
 /** Quick attempts per round; a round that stays unreachable is retried by the machine. */
 export const CALLBACK_ATTEMPTS = 4;

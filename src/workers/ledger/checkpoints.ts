@@ -16,6 +16,7 @@ import { GENESIS_HASH, type ChainHead } from '../../audit/chain.js';
 import type { AuditKey } from '../../audit/signing.js';
 import type { Bus } from '../../bus/port.js';
 import type { Logger } from '../../log.js';
+import { recordJson } from './record-json.js';
 
 export interface CheckpointWriterOptions {
   bus: Pick<Bus, 'publish' | 'readToEnd'>;
@@ -72,7 +73,7 @@ export function createCheckpointWriter(options: CheckpointWriterOptions): Checkp
     if (missing.length === 0) return;
     const written: Checkpoint[] = [];
     await bus.readToEnd(checkpointTopic, (record) => {
-      const parsed = CheckpointSchema.safeParse(parseJson(record.value));
+      const parsed = CheckpointSchema.safeParse(recordJson(record.value));
       if (parsed.success && parsed.data.ledgerTopic === ledgerTopic) written.push(parsed.data);
     });
     const folded = foldCheckpoints(key, written);
@@ -159,7 +160,7 @@ export function createCheckpointWriter(options: CheckpointWriterOptions): Checkp
 /** The file's checkpoints that verify: the partitions this replica wrote before a restart. */
 function readOwnFile(file: string, key: AuditKey, log: Logger): [number, Checkpoint][] {
   if (!existsSync(file)) return [];
-  const parsed = CheckpointFileSchema.safeParse(parseJson(readFileSync(file)));
+  const parsed = CheckpointFileSchema.safeParse(recordJson(readFileSync(file)));
   if (!parsed.success) {
     log.warn({ file }, 'checkpoint file is not a checkpoint file; starting it afresh');
     return [];
@@ -174,13 +175,4 @@ function writeOwnFile(file: string, checkpoints: Iterable<Checkpoint>) {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(checkpointFile(checkpoints), null, 2)}\n`, { mode: 0o640 });
   renameSync(tmp, file); // atomic: a reader sees the old checkpoints or the new, never half
-}
-
-function parseJson(value: Buffer | null): unknown {
-  if (value === null) return undefined;
-  try {
-    return JSON.parse(value.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }

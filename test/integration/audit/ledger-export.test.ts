@@ -7,7 +7,7 @@ import type { ConsumedRecord, Subscription } from '../../../src/bus/port.js';
 import { auditExport, type AuditExportResult } from '../../../src/commands/audit-export.js';
 import type { LineageSelector } from '../../../src/audit/lineage.js';
 import { createLogger } from '../../../src/log.js';
-import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger.js';
+import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger/index.js';
 import { runWorker } from '../../../src/workers/runtime/index.js';
 import { eventually, startStack, type Stack } from '../../support/stack.js';
 import { deploymentData, sendChangegate, theChange } from '../flow/flow-support.js';

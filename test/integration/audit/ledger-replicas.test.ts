@@ -12,7 +12,7 @@ import { topicSpecs } from '../../../src/bus/topics.js';
 import { auditExport, type AuditExportResult } from '../../../src/commands/audit-export.js';
 import { ConfigSchema, type Config } from '../../../src/config/schema.js';
 import { createLogger } from '../../../src/log.js';
-import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger.js';
+import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger/index.js';
 import {
   createTestKafkaBus,
   hasKafka,
@@ -23,6 +23,7 @@ import {
 import { freePort } from '../../support/process-stack/free-port.js';
 import { spawnProcess, waitHttp, type TestProcess } from '../../support/process-stack/process.js';
 import { eventually } from '../../support/stack.js';
+import { prefixedTopics } from '../../support/process-stack/topics.js';
 
 /**
  * The audit ledger as N replicas of one consumer group on real Kafka: audit lines for many CRs
@@ -60,21 +61,7 @@ function rawConfig(prefix: string, auditKey: string, checkpointFile: string) {
       brokers: kafkaBrokers(),
       partitions: PARTITIONS,
       groupPrefix: prefix,
-      topics: Object.fromEntries(
-        [
-          'cicd',
-          'changes',
-          'servicenow',
-          'gateState',
-          'audit',
-          'dlq',
-          'deliveries',
-          'auditLedger',
-          'auditCheckpoints',
-          'dlqReplayed',
-          'recovery',
-        ].map((t) => [t, `${prefix}.${t}`]),
-      ),
+      topics: prefixedTopics(prefix),
     },
   };
 }

@@ -20,7 +20,7 @@ import type { AuditLine } from '../../../src/audit/entry.js';
 import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import { ConfigSchema } from '../../../src/config/schema.js';
 import { createLogger } from '../../../src/log.js';
-import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger.js';
+import { startLedgerWorker, type LedgerWorker } from '../../../src/workers/ledger/index.js';
 import { eventually } from '../../support/stack.js';
 
 const config = ConfigSchema.parse({ bus: 'memory', kafka: { partitions: 3 } });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { toRecord } from '../../../src/bus/cloudevents.js';
-import { cmdbWorker } from '../../../src/workers/cmdb.js';
+import { cmdbWorker } from '../../../src/workers/cmdb/index.js';
 import {
   deploymentEvent,
   pipelineEvent,

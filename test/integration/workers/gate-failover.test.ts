@@ -8,8 +8,8 @@ import { BusUnavailableError, UpstreamError } from '../../../src/errors.js';
 import { buildEvent } from '../../../src/events/build.js';
 import type { GateRegisteredData } from '../../../src/events/gate.js';
 import { createLogger } from '../../../src/log.js';
-import { startGateWorker } from '../../../src/workers/gate.js';
-import type { GateCallbacks, GateServiceNow } from '../../../src/workers/ports.js';
+import { startGateWorker } from '../../../src/workers/gate/index.js';
+import type { GateCallbacks, GateServiceNow } from '../../../src/workers/gate/ports.js';
 
 /**
  * The two gate bugs of issue [M], each as the scenario an operator would hit: a gate approved

@@ -6,8 +6,8 @@ import { loadConfig } from '../../../src/config/load.js';
 import { buildEvent } from '../../../src/events/build.js';
 import type { GateRegisteredData } from '../../../src/events/gate.js';
 import { createLogger } from '../../../src/log.js';
-import { startGateWorker } from '../../../src/workers/gate.js';
-import type { GateCallbacks, GateServiceNow } from '../../../src/workers/ports.js';
+import { startGateWorker } from '../../../src/workers/gate/index.js';
+import type { GateCallbacks, GateServiceNow } from '../../../src/workers/gate/ports.js';
 
 /**
  * The gate's one timer per CR on the state kit: a window that opens later releases its gate at

@@ -8,9 +8,9 @@ import type { GateRegisteredData } from '../../../src/events/gate.js';
 import type { CrState } from '../../../src/gate/machine.js';
 import { crStateOfRecord } from '../../../src/gate/state.js';
 import { createLogger } from '../../../src/log.js';
-import { startGateWorker } from '../../../src/workers/gate.js';
+import { startGateWorker } from '../../../src/workers/gate/index.js';
 import { LEGACY_GATE_STATE_TOPIC } from '../../../src/workers/gate/legacy-state.js';
-import type { GateCallbacks, GateServiceNow } from '../../../src/workers/ports.js';
+import type { GateCallbacks, GateServiceNow } from '../../../src/workers/gate/ports.js';
 
 /**
  * Upgrading from the gate worker before the state kit: its open gates sit in the one-partition

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KafkaBus } from '../../../src/bus/kafka.js';
 import { toRecord } from '../../../src/bus/cloudevents.js';
-import { cmdbWorker } from '../../../src/workers/cmdb.js';
-import { incidentWorker } from '../../../src/workers/incident.js';
+import { cmdbWorker } from '../../../src/workers/cmdb/index.js';
+import { incidentWorker } from '../../../src/workers/incident/index.js';
 import { createTestKafkaBus, hasKafka } from '../../support/kafka.js';
 import {
   deploymentEvent,

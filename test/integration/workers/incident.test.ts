@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { toRecord } from '../../../src/bus/cloudevents.js';
-import { incidentWorker } from '../../../src/workers/incident.js';
+import { incidentWorker } from '../../../src/workers/incident/index.js';
 import {
   deploymentEvent,
   pipelineEvent,

@@ -16,7 +16,7 @@ import {
   type ChatReceiver,
 } from '../../../src/sandbox/chat/index.js';
 import { createServiceNowClients } from '../../../src/servicenow/index.js';
-import { startNotifyWorker, type NotifyWorker } from '../../../src/workers/notify.js';
+import { startNotifyWorker, type NotifyWorker } from '../../../src/workers/notify/index.js';
 import {
   createTestKafkaBus,
   hasKafka,
@@ -26,6 +26,7 @@ import {
 } from '../../support/kafka.js';
 import { freePort } from '../../support/process-stack/free-port.js';
 import { spawnProcess, waitHttp, type TestProcess } from '../../support/process-stack/process.js';
+import { prefixedTopics } from '../../support/process-stack/topics.js';
 
 /**
  * The notify worker as N replicas of one consumer group on real Kafka: the gates' events are
@@ -72,19 +73,7 @@ function rawConfig(prefix: string, channels: 'slack+webhook' | 'webhook') {
       brokers: kafkaBrokers(),
       partitions: 6,
       groupPrefix: prefix,
-      topics: Object.fromEntries(
-        [
-          'cicd',
-          'changes',
-          'servicenow',
-          'gateState',
-          'audit',
-          'dlq',
-          'deliveries',
-          'auditLedger',
-          'dlqReplayed',
-        ].map((t) => [t, `${prefix}.${t}`]),
-      ),
+      topics: prefixedTopics(prefix),
     },
     // Never called: every decision follows its gate's registration, which has the sys_id.
     servicenow: {

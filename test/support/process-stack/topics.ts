@@ -21,10 +21,23 @@ export const STACK_TOPIC_KEYS = [
   'deliveries',
 ] as const satisfies readonly (keyof Config['kafka']['topics'])[];
 
-/** `{ cicd: '<prefix>.cicd', … }` for every key of {@link STACK_TOPIC_KEYS}. */
-export function stackTopics(prefix: string): Record<string, string> {
-  return Object.fromEntries(STACK_TOPIC_KEYS.map((key) => [key, `${prefix}.${key}`]));
+type TopicKey = keyof Config['kafka']['topics'];
+
+/** Every topic key of the config, in its order. */
+export const ALL_TOPIC_KEYS = Object.keys(
+  KafkaSchema.parse({ brokers: ['localhost:9092'] }).topics,
+) as TopicKey[];
+
+/** `{ cicd: '<prefix>.cicd', … }` for `keys` (default: every topic of the config). */
+export function prefixedTopics(
+  prefix: string,
+  keys: readonly TopicKey[] = ALL_TOPIC_KEYS,
+): Record<string, string> {
+  return Object.fromEntries(keys.map((key) => [key, `${prefix}.${key}`]));
 }
+
+/** {@link prefixedTopics} for the topics of a process stack ({@link STACK_TOPIC_KEYS}). */
+export const stackTopics = (prefix: string) => prefixedTopics(prefix, STACK_TOPIC_KEYS);
 
 /**
  * Create the topics up front, as a deployment does (Strimzi KafkaTopic, a provisioning job), and

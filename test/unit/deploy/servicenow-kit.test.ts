@@ -251,7 +251,7 @@ describe('ServiceNow install kit: the business rule', () => {
       startDate: CHANGE.start_date,
       endDate: CHANGE.end_date,
       updatedAt: CHANGE.sys_updated_on,
-      // The gate orders updates of one second by sys_mod_count (src/workers/gate.ts).
+      // The gate orders updates of one second by sys_mod_count (src/workers/gate/index.ts).
       fields: { sys_mod_count: '4', risk: '3', u_cab_ok: 'true' },
     });
   });

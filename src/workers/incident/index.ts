@@ -1,11 +1,11 @@
-import { auditRecord, type AuditEntry } from '../audit/auditor.js';
-import type { Bus } from '../bus/port.js';
-import type { IncidentPolicy } from '../config/incident.js';
-import type { Config } from '../config/schema.js';
-import type { CloudEvent } from '../events/envelope.js';
-import { parseServiceNowTime } from '../gate/servicenow-time.js';
-import { render } from '../policy/template.js';
-import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../servicenow/index.js';
+import { auditRecord, type AuditEntry } from '../../audit/auditor.js';
+import type { Bus } from '../../bus/port.js';
+import type { IncidentPolicy } from '../../config/incident.js';
+import type { Config } from '../../config/schema.js';
+import type { CloudEvent } from '../../events/envelope.js';
+import { parseServiceNowTime } from '../../gate/servicenow-time.js';
+import { render } from '../../policy/template.js';
+import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../../servicenow/index.js';
 import {
   descriptionOf,
   EVENT_MARKER_PREFIX,
@@ -14,14 +14,14 @@ import {
   occurrenceVars,
   repeatNoteOf,
   shortDescriptionOf,
-} from './incident/describe.js';
-import { journalCount, journalHas } from './incident/journal.js';
-import { keyedSerial } from './incident/keyed-serial.js';
-import { OCCURRENCE_TYPES, occurrenceOf, type Occurrence } from './incident/occurrence.js';
-import { resolveIncidentPolicy } from './incident/policy.js';
-import { findRelatedChange } from './incident/related-change.js';
-import { patchOnce } from './incident/write-once.js';
-import { eventRouter, type HandlerContext, type WorkerDefinition } from './runtime/index.js';
+} from './describe.js';
+import { journalCount, journalHas } from './journal.js';
+import { keyedSerial } from './keyed-serial.js';
+import { OCCURRENCE_TYPES, occurrenceOf, type Occurrence } from './occurrence.js';
+import { resolveIncidentPolicy } from './policy.js';
+import { findRelatedChange } from './related-change.js';
+import { patchOnce } from './write-once.js';
+import { eventRouter, type HandlerContext, type WorkerDefinition } from '../runtime/index.js';
 
 export interface IncidentWorkerOptions {
   config: Pick<Config, 'kafka' | 'incidents'>;

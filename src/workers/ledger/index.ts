@@ -1,19 +1,20 @@
-import type { ChainHead } from '../audit/chain.js';
-import type { Checkpoint } from '../audit/checkpoint.js';
-import { AuditLineSchema, type AuditLine } from '../audit/entry.js';
-import { verifyAuditLine, type AuditKey } from '../audit/signing.js';
-import type { Bus, ConsumedRecord } from '../bus/port.js';
-import type { Config } from '../config/schema.js';
-import { coerceError, PayloadError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { createCheckpointWriter } from './ledger/checkpoints.js';
-import { changelogRecords, headsFromLedger } from './ledger/legacy.js';
-import { append, ChainStateSchema, headOf, type ChainState } from './ledger/state.js';
+import type { ChainHead } from '../../audit/chain.js';
+import type { Checkpoint } from '../../audit/checkpoint.js';
+import { AuditLineSchema, type AuditLine } from '../../audit/entry.js';
+import { verifyAuditLine, type AuditKey } from '../../audit/signing.js';
+import type { Bus, ConsumedRecord } from '../../bus/port.js';
+import type { Config } from '../../config/schema.js';
+import { coerceError, PayloadError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { createCheckpointWriter } from './checkpoints.js';
+import { changelogRecords, headsFromLedger } from './legacy.js';
+import { append, ChainStateSchema, headOf, type ChainState } from './state.js';
 import {
   createStatefulProcessor,
   type StatefulProcessor,
   type TaskContext,
-} from './stateful/index.js';
+} from '../stateful/index.js';
+import { recordJson } from './record-json.js';
 
 export interface LedgerWorkerOptions {
   bus: Bus;
@@ -142,7 +143,7 @@ export async function startLedgerWorker({
         'audit line without a valid writer signature: not from changegate',
       );
     }
-    const raw = parseJson(record.value);
+    const raw = recordJson(record.value);
     const line = AuditLineSchema.safeParse(raw);
     if (!line.success) {
       throw new PayloadError(
@@ -259,13 +260,4 @@ export async function startLedgerWorker({
       await running.close();
     },
   };
-}
-
-function parseJson(value: Buffer | null): unknown {
-  if (value === null) return undefined;
-  try {
-    return JSON.parse(value.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }

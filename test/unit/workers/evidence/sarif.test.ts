@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSarif } from '../../../src/workers/evidence/sarif.js';
+import { parseSarif } from '../../../../src/workers/evidence/sarif.js';
 
 const LOG = {
   version: '2.1.0',

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CmdbSchema } from '../../../src/config/cmdb.js';
-import { reconcileProblems } from '../../../src/workers/cmdb.js';
+import { CmdbSchema } from '../../../../src/config/cmdb.js';
+import { reconcileProblems } from '../../../../src/workers/cmdb/index.js';
 import {
   MissingHostError,
   reconcilePlan,
   versionOf,
   type Installed,
-} from '../../../src/workers/cmdb/payload.js';
-import { resolveCmdbPolicy } from '../../../src/workers/cmdb/policy.js';
+} from '../../../../src/workers/cmdb/payload.js';
+import { resolveCmdbPolicy } from '../../../../src/workers/cmdb/policy.js';
 
 const installed = (extra: Partial<Installed> = {}): Installed => ({
   provider: 'github',

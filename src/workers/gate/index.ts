@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { toRecord } from '../bus/cloudevents.js';
-import type { Bus } from '../bus/port.js';
-import { GatePolicySchema, type GatePolicy } from '../config/changes.js';
-import type { Config } from '../config/schema.js';
-import { coerceError } from '../errors.js';
-import { buildEvent } from '../events/build.js';
-import type { CloudEvent } from '../events/envelope.js';
-import type { ChangeSnapshot } from '../events/gate.js';
-import type { ChangeUpdatedData } from '../events/servicenow.js';
+import { toRecord } from '../../bus/cloudevents.js';
+import type { Bus } from '../../bus/port.js';
+import { GatePolicySchema, type GatePolicy } from '../../config/changes.js';
+import type { Config } from '../../config/schema.js';
+import { coerceError } from '../../errors.js';
+import { buildEvent } from '../../events/build.js';
+import type { CloudEvent } from '../../events/envelope.js';
+import type { ChangeSnapshot } from '../../events/gate.js';
+import type { ChangeUpdatedData } from '../../events/servicenow.js';
 import {
   nextWake,
   openGates,
@@ -16,18 +16,18 @@ import {
   type Effect,
   type Input,
   type StepContext,
-} from '../gate/machine.js';
-import { CrStateSchema } from '../gate/state.js';
-import type { Logger } from '../log.js';
-import { callBack } from './gate/callback.js';
+} from '../../gate/machine.js';
+import { CrStateSchema } from '../../gate/state.js';
+import type { Logger } from '../../log.js';
+import { callBack } from './callback.js';
 import {
   GATE_CHANGELOG_TOPIC,
   LEGACY_GATE_STATE_TOPIC,
   migrateLegacyGateState,
-} from './gate/legacy-state.js';
-import { decisionRecords, heldRecords, leftImplementRecords } from './gate/records.js';
+} from './legacy-state.js';
+import { decisionRecords, heldRecords, leftImplementRecords } from './records.js';
 import type { GateCallbacks, GateServiceNow } from './ports.js';
-import { eventRouter, type WorkerRuntimeOptions } from './runtime/index.js';
+import { eventRouter, type WorkerRuntimeOptions } from '../runtime/index.js';
 import {
   createStatefulProcessor,
   FencedError,
@@ -36,7 +36,7 @@ import {
   type Outcome,
   type StatefulRouter,
   type TaskContext,
-} from './stateful/index.js';
+} from '../stateful/index.js';
 
 export interface GateWorkerOptions {
   bus: Bus;

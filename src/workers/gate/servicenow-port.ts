@@ -1,6 +1,6 @@
-import type { ChangeSnapshot } from '../events/gate.js';
-import { approversOf } from '../servicenow/approvals.js';
-import { CHANGE_STATE, type ServiceNowClients, type SnRecord } from '../servicenow/index.js';
+import type { ChangeSnapshot } from '../../events/gate.js';
+import { approversOf } from '../../servicenow/approvals.js';
+import { CHANGE_STATE, type ServiceNowClients, type SnRecord } from '../../servicenow/index.js';
 import type { GateServiceNow } from './ports.js';
 
 /** The fields gate rules read by name; the rest of the record goes to `fields`. */

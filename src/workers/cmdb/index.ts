@@ -1,15 +1,15 @@
-import { auditRecord } from '../audit/auditor.js';
-import type { Bus } from '../bus/port.js';
-import type { Config } from '../config/schema.js';
-import { UpstreamError } from '../errors.js';
-import type { CloudEvent } from '../events/envelope.js';
-import type { ServiceNowClients, SnRecord } from '../servicenow/index.js';
-import type { ReconcileResult } from '../servicenow/cmdb.js';
-import { MissingHostError, reconcilePlan, type Installed } from './cmdb/payload.js';
-import { resolveCmdbPolicy } from './cmdb/policy.js';
-import { journalHas } from './incident/journal.js';
-import { findRelatedChange } from './incident/related-change.js';
-import { eventRouter, type HandlerContext, type WorkerDefinition } from './runtime/index.js';
+import { auditRecord } from '../../audit/auditor.js';
+import type { Bus } from '../../bus/port.js';
+import type { Config } from '../../config/schema.js';
+import { UpstreamError } from '../../errors.js';
+import type { CloudEvent } from '../../events/envelope.js';
+import type { ServiceNowClients, SnRecord } from '../../servicenow/index.js';
+import type { ReconcileResult } from '../../servicenow/cmdb.js';
+import { MissingHostError, reconcilePlan, type Installed } from './payload.js';
+import { resolveCmdbPolicy } from './policy.js';
+import { journalHas } from '../incident/journal.js';
+import { findRelatedChange } from '../incident/related-change.js';
+import { eventRouter, type HandlerContext, type WorkerDefinition } from '../runtime/index.js';
 
 export interface CmdbWorkerOptions {
   config: Pick<Config, 'kafka' | 'cmdb'>;

@@ -1,25 +1,25 @@
-import { auditRecord, type AuditEntry } from '../audit/auditor.js';
-import type { Bus } from '../bus/port.js';
-import type { EvidenceConfig } from '../config/evidence.js';
-import type { Config } from '../config/schema.js';
-import { UpstreamError } from '../errors.js';
-import type { TestReportedData } from '../events/cicd.js';
-import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../servicenow/index.js';
-import { capBytes, contentTypeOf, safeFileName } from './evidence/content.js';
-import { fetchReport, ReportRefusedError } from './evidence/fetch-report.js';
-import { ChangeNotFoundError, findChange } from './evidence/find-change.js';
-import { parseJunit } from './evidence/junit.js';
-import { parseSarif } from './evidence/sarif.js';
-import { buildSummaryNote, summaryMarker, type ReportOutcome } from './evidence/summary.js';
+import { auditRecord, type AuditEntry } from '../../audit/auditor.js';
+import type { Bus } from '../../bus/port.js';
+import type { EvidenceConfig } from '../../config/evidence.js';
+import type { Config } from '../../config/schema.js';
+import { UpstreamError } from '../../errors.js';
+import type { TestReportedData } from '../../events/cicd.js';
+import type { ServiceNowClient, ServiceNowClients, SnRecord } from '../../servicenow/index.js';
+import { capBytes, contentTypeOf, safeFileName } from './content.js';
+import { fetchReport, ReportRefusedError } from './fetch-report.js';
+import { ChangeNotFoundError, findChange } from './find-change.js';
+import { parseJunit } from './junit.js';
+import { parseSarif } from './sarif.js';
+import { buildSummaryNote, summaryMarker, type ReportOutcome } from './summary.js';
 import {
   eventRouter,
   type HandlerContext,
   type TypedEvent,
   type WorkerDefinition,
-} from './runtime/index.js';
+} from '../runtime/index.js';
 
-export { ChangeNotFoundError } from './evidence/find-change.js';
-export { ReportRefusedError } from './evidence/fetch-report.js';
+export { ChangeNotFoundError } from './find-change.js';
+export { ReportRefusedError } from './fetch-report.js';
 
 export interface EvidenceWorkerOptions {
   config: Pick<Config, 'kafka' | 'evidence'>;

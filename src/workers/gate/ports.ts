@@ -1,5 +1,5 @@
-import type { Callback } from '../events/common.js';
-import type { Approver, ChangeSnapshot } from '../events/gate.js';
+import type { Callback } from '../../events/common.js';
+import type { Approver, ChangeSnapshot } from '../../events/gate.js';
 
 /**
  * What the gate worker needs of ServiceNow: read a CR once, move it to Implement, leave a note,

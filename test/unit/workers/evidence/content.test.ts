@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { capBytes, contentTypeOf, safeFileName } from '../../../src/workers/evidence/content.js';
-import { buildSummaryNote, summaryMarker } from '../../../src/workers/evidence/summary.js';
-import { parseJunit } from '../../../src/workers/evidence/junit.js';
-import { TestReportedDataSchema } from '../../../src/events/cicd.js';
+import { capBytes, contentTypeOf, safeFileName } from '../../../../src/workers/evidence/content.js';
+import { buildSummaryNote, summaryMarker } from '../../../../src/workers/evidence/summary.js';
+import { parseJunit } from '../../../../src/workers/evidence/junit.js';
+import { TestReportedDataSchema } from '../../../../src/events/cicd.js';
 
 describe('evidence content', () => {
   it('gives JUnit, SARIF and logs their registered content types', () => {

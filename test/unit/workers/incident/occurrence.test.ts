@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { IncidentsSchema } from '../../../src/config/incident.js';
-import { PayloadError } from '../../../src/errors.js';
-import type { CloudEvent } from '../../../src/events/envelope.js';
+import { IncidentsSchema } from '../../../../src/config/incident.js';
+import { PayloadError } from '../../../../src/errors.js';
+import type { CloudEvent } from '../../../../src/events/envelope.js';
 import {
   descriptionOf,
   eventMarker,
   repeatNoteOf,
   shortDescriptionOf,
-} from '../../../src/workers/incident/describe.js';
-import { keyedSerial } from '../../../src/workers/incident/keyed-serial.js';
-import { fingerprintOf, occurrenceOf } from '../../../src/workers/incident/occurrence.js';
-import { resolveIncidentPolicy } from '../../../src/workers/incident/policy.js';
+} from '../../../../src/workers/incident/describe.js';
+import { keyedSerial } from '../../../../src/workers/incident/keyed-serial.js';
+import { fingerprintOf, occurrenceOf } from '../../../../src/workers/incident/occurrence.js';
+import { resolveIncidentPolicy } from '../../../../src/workers/incident/policy.js';
 
 const raw = { truncated: false, bytes: 2, payload: {} };
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DeploymentDataSchema } from '../../../src/events/cicd.js';
-import { ChangeSnapshotSchema } from '../../../src/events/gate.js';
-import { ChangeUpdatedDataSchema } from '../../../src/events/servicenow.js';
-import { isNewer } from '../../../src/gate/machine.js';
-import { gateIdOf } from '../../../src/workers/change/index.js';
-import { snapshotOf } from '../../../src/workers/gate.js';
-import { snapshotFromRecord } from '../../../src/workers/servicenow-gate-port.js';
+import { DeploymentDataSchema } from '../../../../src/events/cicd.js';
+import { ChangeSnapshotSchema } from '../../../../src/events/gate.js';
+import { ChangeUpdatedDataSchema } from '../../../../src/events/servicenow.js';
+import { isNewer } from '../../../../src/gate/machine.js';
+import { gateIdOf } from '../../../../src/workers/change/index.js';
+import { snapshotOf } from '../../../../src/workers/gate/index.js';
+import { snapshotFromRecord } from '../../../../src/workers/gate/servicenow-port.js';
 
 const record = {
   sys_id: '9d385017c611228701d22104cc95c371',

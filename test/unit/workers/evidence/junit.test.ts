@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseJunit } from '../../../src/workers/evidence/junit.js';
+import { parseJunit } from '../../../../src/workers/evidence/junit.js';
 
 const SUREFIRE = `<?xml version="1.0" encoding="UTF-8"?>
 <!-- <testcase name="commented out"/> -->

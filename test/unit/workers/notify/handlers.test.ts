@@ -1,13 +1,16 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { BusRecord } from '../../../src/bus/port.js';
-import { NotifySchema } from '../../../src/config/notify.js';
-import { buildEvent, type NormalizedEvent } from '../../../src/events/build.js';
-import type { CloudEvent } from '../../../src/events/envelope.js';
-import { createNotifyHandlers, type NotifyHandlers } from '../../../src/workers/notify/handlers.js';
-import { createNotifier } from '../../../src/workers/notify/notifier.js';
-import { reminderTimer, type NoticeState } from '../../../src/workers/notify/state.js';
-import { routeEvents, type TaskContext } from '../../../src/workers/stateful/index.js';
+import type { BusRecord } from '../../../../src/bus/port.js';
+import { NotifySchema } from '../../../../src/config/notify.js';
+import { buildEvent, type NormalizedEvent } from '../../../../src/events/build.js';
+import type { CloudEvent } from '../../../../src/events/envelope.js';
+import {
+  createNotifyHandlers,
+  type NotifyHandlers,
+} from '../../../../src/workers/notify/handlers.js';
+import { createNotifier } from '../../../../src/workers/notify/notifier.js';
+import { reminderTimer, type NoticeState } from '../../../../src/workers/notify/state.js';
+import { routeEvents, type TaskContext } from '../../../../src/workers/stateful/index.js';
 
 /** An event handed to the handlers as the state kit hands it (routed by type). */
 const onEvent = (

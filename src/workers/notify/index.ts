@@ -1,14 +1,14 @@
-import type { Bus } from '../bus/port.js';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import type { ServiceNowClients } from '../servicenow/index.js';
-import { createNotifyHandlers } from './notify/handlers.js';
-import { changeLink } from './notify/message.js';
-import { createNotifier } from './notify/notifier.js';
-import { NoticeStateSchema, type WaitingTimer } from './notify/state.js';
-import type { WorkerRuntimeOptions } from './runtime/index.js';
-import { createStatefulProcessor, routeEvents, type StatefulProcessor } from './stateful/index.js';
-import type { NoticeState } from './notify/state.js';
+import type { Bus } from '../../bus/port.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import type { ServiceNowClients } from '../../servicenow/index.js';
+import { createNotifyHandlers } from './handlers.js';
+import { changeLink } from './message.js';
+import { createNotifier } from './notifier.js';
+import { NoticeStateSchema, type WaitingTimer } from './state.js';
+import type { WorkerRuntimeOptions } from '../runtime/index.js';
+import { createStatefulProcessor, routeEvents, type StatefulProcessor } from '../stateful/index.js';
+import type { NoticeState } from './state.js';
 
 export interface NotifyWorkerOptions {
   bus: Bus;

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChannelSchema } from '../../../src/config/notify.js';
-import { NotifySchema } from '../../../src/config/notify.js';
-import { verifyStandardWebhook } from '../../../src/security/standard-webhooks.js';
-import { startChatReceiver, type ChatReceiver } from '../../../src/sandbox/chat/index.js';
-import { channelRequest, webhookMessageId } from '../../../src/workers/notify/channels.js';
+import { ChannelSchema } from '../../../../src/config/notify.js';
+import { NotifySchema } from '../../../../src/config/notify.js';
+import { verifyStandardWebhook } from '../../../../src/security/standard-webhooks.js';
+import { startChatReceiver, type ChatReceiver } from '../../../../src/sandbox/chat/index.js';
+import { channelRequest, webhookMessageId } from '../../../../src/workers/notify/channels.js';
 import {
   changeLink,
   formatDuration,
   renderNotification,
-} from '../../../src/workers/notify/message.js';
-import { retryAfterMs, sendToChannel } from '../../../src/workers/notify/send.js';
+} from '../../../../src/workers/notify/message.js';
+import { retryAfterMs, sendToChannel } from '../../../../src/workers/notify/send.js';
 
 const SYS_ID = '0123456789abcdef0123456789abcdef';
 const templates = NotifySchema.parse({}).templates;
