@@ -4,7 +4,7 @@ import type { Bus } from '../bus/port.js';
 import type { Config } from '../config/schema.js';
 import { buildEvent } from '../events/build.js';
 import { openGates, type CrState } from '../gate/machine.js';
-import { crStateOfRecord } from '../gate/state.js';
+import { crStateOfRecord } from '../workers/gate/state-record.js';
 import type { Logger } from '../log.js';
 import type { ServiceNowClients } from '../servicenow/index.js';
 

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { buildEvent, captureRaw, type NormalizedEvent } from '../events/index.js';
 import type { DeploymentData } from '../events/cicd.js';
 import type { CrState } from '../gate/machine.js';
-import { crStateOfRecord } from '../gate/state.js';
+import { crStateOfRecord } from '../workers/gate/state-record.js';
 import type { Logger } from '../log.js';
 import { gitlabInstanceUrl, waitingJobEvent } from '../providers/gitlab/receiver/index.js';
 import { gateIdOf } from '../workers/change/index.js';

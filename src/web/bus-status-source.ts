@@ -1,4 +1,4 @@
-import { crStateValueOfRecord } from '../gate/state.js';
+import { crStateValueOfRecord } from '../workers/gate/state-record.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fromRecord } from '../bus/cloudevents.js';

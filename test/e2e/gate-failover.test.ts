@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../../src/bus/kafka.js';
-import { crStateOfRecord, type CrState } from '../../src/gate/state.js';
+import type { CrState } from '../../src/gate/state.js';
+import { crStateOfRecord } from '../../src/workers/gate/state-record.js';
 import type { SnRecord } from '../../src/sandbox/servicenow/index.js';
 import { hasKafka, kafkaBrokers } from '../support/kafka.js';
 import { poll } from '../support/process-stack/poll.js';

@@ -6,7 +6,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { buildEvent } from '../../../src/events/build.js';
 import type { GateRegisteredData } from '../../../src/events/gate.js';
 import type { CrState } from '../../../src/gate/machine.js';
-import { crStateOfRecord } from '../../../src/gate/state.js';
+import { crStateOfRecord } from '../../../src/workers/gate/state-record.js';
 import { createLogger } from '../../../src/log.js';
 import { startGateWorker } from '../../../src/workers/gate/index.js';
 import { LEGACY_GATE_STATE_TOPIC } from '../../../src/workers/gate/legacy-state.js';

@@ -10,7 +10,8 @@ import {
   type StepContext,
 } from '../../../src/gate/machine.js';
 import { STATE } from '../../../src/gate/rules.js';
-import { CrStateSchema, crStateOfRecord } from '../../../src/gate/state.js';
+import { CrStateSchema } from '../../../src/gate/state.js';
+import { crStateOfRecord } from '../../../src/workers/gate/state-record.js';
 
 /**
  * Retry intent as machine state: a deciding gate says when its CI system is called next, a
