@@ -1,34 +1,21 @@
 /**
  * Child of bench/gate-state.ts (needs `--expose-gc` for honest heap numbers). Prints one JSON
  * line: memory and step() time for N pending gates in the gate state machine, the time to read
- * them back from a compacted changelog on Kafka, and the time the real gate worker takes to
- * start over such a changelog.
+ * them back from a compacted changelog on Kafka.
  *
- *   node --expose-gc --import tsx bench/gate-state-child.ts <brokers> <prefix> <N,N,…> <workerN>
+ *   node --expose-gc --import tsx bench/gate-state-child.ts <brokers> <prefix> <N,N,…>
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { createKafkaBus } from '../src/bus/kafka.js';
-import { topicSpecs } from '../src/bus/topics.js';
 import { GatePolicySchema } from '../src/config/changes.js';
 import type { GateRegisteredData } from '../src/events/gate.js';
 import { step, type CrState } from '../src/gate/machine.js';
-import { createLogger } from '../src/log.js';
-import { createMetrics } from '../src/metrics.js';
-import { startWorkers } from '../src/runtime/workers.js';
-import { startCiEmulator } from '../src/sandbox/ci/index.js';
-import { startServiceNowSandbox } from '../src/sandbox/servicenow/index.js';
-import { gateStackConfig } from './lib/gate-stack.js';
 
-const [
-  brokers = '127.0.0.1:39092',
-  prefix = 'bench-gate-state',
-  countsArg = '1,1000',
-  workerArg = '0',
-] = process.argv.slice(2);
+const [brokers = '127.0.0.1:39092', prefix = 'bench-gate-state', countsArg = '1,1000'] =
+  process.argv.slice(2);
 const counts = countsArg.split(',').map(Number);
-const workerCount = Number(workerArg);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const policy = GatePolicySchema.parse({});
 const ctx = { now: Date.now(), policyOf: () => policy };
@@ -137,54 +124,9 @@ const restoredHeap = process.memoryUsage().heapUsed - heapBefore;
 const restoredCount = restored.size;
 restored.clear();
 
-// The real gate worker starting over open gates: restore + resume. Measured at 1 and at
-// `workerCount` open gates, so the fixed cost (group join) and the per-gate cost separate.
-let worker: { n: number; startMs: number; baseMs: number } | undefined;
-if (workerCount > 0) {
-  const servicenow = await startServiceNowSandbox({
-    oauth: { clientId: 'changegate', clientSecret: 'sandbox-secret' },
-  });
-  const ci = await startCiEmulator();
-  const startOver = async (n: number): Promise<number> => {
-    const config = gateStackConfig({
-      brokers,
-      topicPrefix: `${prefix}-worker${n}`,
-      servicenow,
-      ci,
-      whsec: `whsec_${randomBytes(32).toString('base64')}`,
-    });
-    // As `changegate start` does before its workers (the receiver creates every topic).
-    await bus.ensureTopics(topicSpecs(config.kafka));
-    const open = build(n).states;
-    const log = [...open.values()].map((s) => ({
-      topic: config.kafka.topics.gateState,
-      key: s.number,
-      value: Buffer.from(JSON.stringify(s)),
-      headers: {},
-    }));
-    for (let i = 0; i < log.length; i += 400) await bus.publish(log.slice(i, i + 400));
-    const workerBus = createKafkaBus({ brokers: [brokers] });
-    const s0 = performance.now();
-    const workers = await startWorkers({
-      config,
-      log: createLogger({ level: 'error' }),
-      bus: workerBus,
-      metrics: createMetrics({ defaults: false }),
-      names: ['gate'],
-    });
-    const took = performance.now() - s0;
-    await workers.close();
-    await workerBus.close();
-    return took;
-  };
-  const baseMs = await startOver(1);
-  worker = { n: workerCount, startMs: await startOver(workerCount), baseMs };
-  await ci.close();
-  await servicenow.close();
-}
 await bus.close();
 
 process.stdout.write(
-  `${JSON.stringify({ memory, restore: { n: restoredCount, writeMs, restoreMs, heapBytes: restoredHeap }, worker })}\n`,
+  `${JSON.stringify({ memory, restore: { n: restoredCount, writeMs, restoreMs, heapBytes: restoredHeap } })}\n`,
 );
 process.exit(0);

@@ -62,10 +62,10 @@ ${table(
       count,
       int(gateMs),
       perSecond(count, gateMs),
-      '2 (move to Implement, work note) + business-rule round trip',
+      '3 (approvers, move to Implement, work note) + business-rule round trip',
     ],
   ],
 )}
 `;
-  return { id: 'workers', title: '3c. Worker throughput', body, goals: [] };
+  return { id: 'workers', title: '3d. Worker throughput', body, goals: [] };
 }
