@@ -149,6 +149,9 @@ export async function startProcessStack(
     let workerRuns = 0;
     const workerProcs: TestProcess[] = [];
     const startWorker = async (names: string) => {
+      // The slot is taken at spawn: workers() lists processes in start order (the order of
+      // `workers`), not in the order they happened to become ready.
+      const slot = workerRuns;
       const proc = await startWorkerProcess({
         name: `worker-${(workerRuns += 1)}`,
         logDir,
@@ -157,7 +160,7 @@ export async function startProcessStack(
         timeoutMs: startTimeoutMs,
         processes,
       });
-      workerProcs.push(proc);
+      workerProcs[slot] = proc;
       return proc;
     };
     // In parallel: the topics exist, and neither needs the other to come up.
@@ -188,7 +191,7 @@ export async function startProcessStack(
         worker = await startWorker(workerSets[0]!);
       },
       startWorker,
-      workers: () => [...workerProcs],
+      workers: () => workerProcs.filter(Boolean),
       close: () => stopAll(),
     };
   } catch (err) {
