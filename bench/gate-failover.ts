@@ -23,7 +23,6 @@ import { createBus } from '../src/bus/index.js';
 import type { Bus } from '../src/bus/port.js';
 import { GatePolicySchema } from '../src/config/changes.js';
 import type { Config } from '../src/config/schema.js';
-import type { GateRegisteredData } from '../src/events/gate.js';
 import { nextWake, step, type CrState } from '../src/gate/machine.js';
 import { CrStateSchema } from '../src/gate/state.js';
 import { createLogger } from '../src/log.js';
@@ -42,6 +41,7 @@ import { BENCH_SECRET } from './lib/github-deliveries.js';
 import { ROOT, rssOf } from './lib/process.js';
 import type { Goal, Section } from './lib/report.js';
 import { distribution, int, mib, ms, table } from './lib/stats.js';
+import { seededGate } from './lib/seeded-gate.js';
 
 const PARTITIONS = 6;
 /** kafkajs' default in src/bus/kafka.ts (`sessionTimeoutMs ?? 10_000`), not configurable. */
@@ -76,41 +76,6 @@ function partitionOf(key: string): number {
   return partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
 }
 
-const sealed = randomBytes(240).toString('base64url');
-function seededGate(i: number): GateRegisteredData {
-  const number = `SEED${String(1_000_000 + i)}`;
-  return {
-    gateId: `github/acme/payments/run-${i}-production`,
-    changeNumber: number,
-    changeSysId: randomBytes(16).toString('hex'),
-    provider: 'github',
-    project: 'acme/payments',
-    environment: 'production',
-    deploymentId: `run-${i}-production`,
-    correlationId: `github/acme/payments/run-${i}-production`,
-    callback: {
-      kind: 'github',
-      url: `https://api.github.com/repos/acme/payments/actions/runs/${i}/deployment_protection_rule`,
-      sealed,
-      params: { environment: 'production' },
-    },
-    runUrl: `https://github.com/acme/payments/actions/runs/${i}`,
-    policy: 'default',
-    registeredAt: new Date().toISOString(),
-    change: {
-      sysId: randomBytes(16).toString('hex'),
-      number,
-      state: '-3',
-      approval: 'requested',
-      startDate: '2026-11-25 08:00:00',
-      endDate: '2026-11-25 20:00:00',
-      fields: {},
-      modCount: 1,
-      updatedAt: '2026-11-25 08:00:00',
-    },
-  };
-}
-
 /** Write `n` open gates to the gate changelog; returns the time it took. */
 async function seedGates(bus: Bus, config: Config, n: number): Promise<number> {
   const policy = GatePolicySchema.parse({});
@@ -118,7 +83,7 @@ async function seedGates(bus: Bus, config: Config, n: number): Promise<number> {
   const t0 = performance.now();
   let batch = [];
   for (let i = 0; i < n; i++) {
-    const gate = seededGate(i);
+    const gate = seededGate(i, 'SEED');
     const { state } = step(undefined, { kind: 'registered', gate }, ctx);
     const value = encodeEntry<CrState>({ state, timers: { wake: nextWake(state) ?? ctx.now } });
     if (i === 0) {

@@ -7,11 +7,10 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { createKafkaBus } from '../src/bus/kafka.js';
 import { GatePolicySchema } from '../src/config/changes.js';
-import type { GateRegisteredData } from '../src/events/gate.js';
 import { step, type CrState } from '../src/gate/machine.js';
+import { seededGate } from './lib/seeded-gate.js';
 
 const [brokers = '127.0.0.1:39092', prefix = 'bench-gate-state', countsArg = '1,1000'] =
   process.argv.slice(2);
@@ -19,46 +18,10 @@ const counts = countsArg.split(',').map(Number);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const policy = GatePolicySchema.parse({});
 const ctx = { now: Date.now(), policyOf: () => policy };
-// A sealed callback is a compact JWE of a few hundred bytes; random base64url of that size.
-const sealed = randomBytes(240).toString('base64url');
-
-function gate(i: number): GateRegisteredData {
-  const number = `CHG${String(1_000_000 + i)}`;
-  return {
-    gateId: `github/acme/payments/run-${i}-production`,
-    changeNumber: number,
-    changeSysId: randomBytes(16).toString('hex'),
-    provider: 'github',
-    project: 'acme/payments',
-    environment: 'production',
-    deploymentId: `run-${i}-production`,
-    correlationId: `github/acme/payments/run-${i}-production`,
-    callback: {
-      kind: 'github',
-      url: `https://api.github.com/repos/acme/payments/actions/runs/${i}/deployment_protection_rule`,
-      sealed,
-      params: { environment: 'production' },
-    },
-    runUrl: `https://github.com/acme/payments/actions/runs/${i}`,
-    policy: 'default',
-    registeredAt: new Date().toISOString(),
-    change: {
-      sysId: randomBytes(16).toString('hex'),
-      number,
-      state: '-3',
-      approval: 'requested',
-      startDate: '2026-11-25 08:00:00',
-      endDate: '2026-11-25 20:00:00',
-      fields: {},
-      modCount: 1,
-      updatedAt: '2026-11-25 08:00:00',
-    },
-  };
-}
 
 function build(n: number): { states: Map<string, CrState>; stepMs: number; jsonBytes: number } {
   const states = new Map<string, CrState>();
-  const gates = Array.from({ length: n }, (_, i) => gate(i));
+  const gates = Array.from({ length: n }, (_, i) => seededGate(i));
   const t0 = performance.now();
   for (const g of gates) {
     const { state } = step(states.get(g.changeNumber), { kind: 'registered', gate: g }, ctx);
