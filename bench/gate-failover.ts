@@ -27,21 +27,19 @@ import { nextWake, step, type CrState } from '../src/gate/machine.js';
 import { CrStateSchema } from '../src/gate/state.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
-import { signGithub } from '../src/providers/github/receiver/sign.js';
 import { startReceiver, type ReceiverRuntime } from '../src/runtime/receiver.js';
 import { startWorkers, type WorkersRuntime } from '../src/runtime/workers.js';
 import { startCiEmulator, type CiEmulator } from '../src/sandbox/ci/index.js';
 import { startServiceNowSandbox, type ServiceNowSandbox } from '../src/sandbox/servicenow/index.js';
 import { decodeEntry, encodeEntry } from '../src/workers/stateful/changelog.js';
-import { githubFixture } from '../test/fixtures/github-request.js';
 import type { GateReplicaOptions } from './gate-failover-child.js';
 import type { BenchContext } from './lib/context.js';
 import { gateStackConfig } from './lib/gate-stack.js';
-import { BENCH_SECRET } from './lib/github-deliveries.js';
 import { ROOT, rssOf } from './lib/process.js';
 import type { Goal, Section } from './lib/report.js';
 import { distribution, int, mib, ms, table } from './lib/stats.js';
 import { seededGate } from './lib/seeded-gate.js';
+import { postPendingGates } from './lib/pending-gates.js';
 
 const PARTITIONS = 6;
 /** kafkajs' default in src/bus/kafka.ts (`sessionTimeoutMs ?? 10_000`), not configurable. */
@@ -277,32 +275,13 @@ async function addReplica(stack: Stack, timeoutMs = 120_000): Promise<Replica> {
 
 /** Register `count` real GitHub protection-rule gates; returns CR number → run id. */
 async function registerGates(stack: Stack, ctx: BenchContext, count: number) {
-  const template = githubFixture('synthetic-deployment_protection_rule.requested');
   const runs = Array.from({ length: count }, () => stack.nextRun++);
-  const post = async (runId: number) => {
-    const payload = structuredClone(template);
-    payload.deployment_callback_url = stack.ci.github.pending(
-      'Codertocat',
-      'Hello-World',
-      runId,
-      'production',
-    );
-    payload.environment = 'production';
-    const body = JSON.stringify(payload);
-    const res = await fetch(`${stack.receiver.url}/hooks/github`, {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'deployment_protection_rule',
-        'x-github-delivery': `${ctx.runId}-failover-${runId}`,
-        'x-hub-signature-256': signGithub(BENCH_SECRET, new TextEncoder().encode(body)),
-      },
-    });
-    if (res.status !== 202)
-      throw new Error(`[bench] gate delivery answered ${res.status}: ${await res.text()}`);
-  };
-  for (let i = 0; i < runs.length; i += 16) await Promise.all(runs.slice(i, i + 16).map(post));
+  await postPendingGates({
+    receiverUrl: stack.receiver.url,
+    ci: stack.ci,
+    runs,
+    deliveryPrefix: `${ctx.runId}-failover`,
+  });
   const wanted = new Set(runs);
   const crs = new Map<string, number>();
   await until(

@@ -7,13 +7,11 @@
  *
  * @module
  */
-import { signGithub } from '../src/providers/github/receiver/sign.js';
-import { githubFixture } from '../test/fixtures/github-request.js';
 import type { BenchContext } from './lib/context.js';
 import { startGateStack, type GateStack } from './lib/gate-stack.js';
-import { BENCH_SECRET } from './lib/github-deliveries.js';
 import type { Goal, Section } from './lib/report.js';
 import { distribution, int, ms, table } from './lib/stats.js';
+import { postPendingGates } from './lib/pending-gates.js';
 
 const POLLER_MEAN_MS = 30_000; // a 60 s poller sees an approval after 30 s on average
 const GITHUB_ACTION_MEAN_MS = 50_000; // ServiceNow's GitHub action: 100 s default interval
@@ -41,33 +39,13 @@ export async function registerGates(
   ctx: BenchContext,
   count: number,
 ): Promise<Map<number, string>> {
-  const template = githubFixture('synthetic-deployment_protection_rule.requested');
   const runs = Array.from({ length: count }, (_, i) => 700_000 + i);
-  const post = async (runId: number) => {
-    const payload = structuredClone(template);
-    payload.deployment_callback_url = stack.ci.github.pending(
-      'Codertocat',
-      'Hello-World',
-      runId,
-      'production',
-    );
-    payload.environment = 'production';
-    const body = JSON.stringify(payload);
-    const res = await fetch(`${stack.receiver.url}/hooks/github`, {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'deployment_protection_rule',
-        'x-github-delivery': `${ctx.runId}-gate-${runId}`,
-        'x-hub-signature-256': signGithub(BENCH_SECRET, new TextEncoder().encode(body)),
-      },
-    });
-    if (res.status !== 202)
-      throw new Error(`[bench] gate delivery answered ${res.status}: ${await res.text()}`);
-  };
-  // 16 at a time: the pending gates are concurrent, the registration pace is not measured.
-  for (let i = 0; i < runs.length; i += 16) await Promise.all(runs.slice(i, i + 16).map(post));
+  await postPendingGates({
+    receiverUrl: stack.receiver.url,
+    ci: stack.ci,
+    runs,
+    deliveryPrefix: `${ctx.runId}-gate`,
+  });
 
   const crs = new Map<number, string>();
   await until(
