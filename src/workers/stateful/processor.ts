@@ -312,10 +312,13 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
     } catch (err) {
       if (err instanceof FencedError || !owns(task)) return;
       // A timer is state, not a record: it cannot be dead-lettered, so it backs off without end
-      // (capped), as the state machines set their own retry intent for what they expect.
-      const retryInMs = Math.max(
-        policy.baseDelayMs,
-        backoffMs({ ...policy, maxDelayMs: MAX_TIMER_RETRY_MS }, attempt),
+      // (from 5× the record backoff, capped at a minute; half-jittered, so timers that failed
+      // together in an outage do not all retry at once), while the state machines set their
+      // own retry intent for what they expect.
+      const retryInMs = backoffMs(
+        { ...policy, baseDelayMs: policy.baseDelayMs * 5, maxDelayMs: MAX_TIMER_RETRY_MS },
+        attempt,
+        () => 0.5 + Math.random() / 2,
       );
       task.timerAttempts.set(slot, attempt);
       elog.warn({ err: coerceError(err).message, retryInMs }, 'timer failed; retrying');
