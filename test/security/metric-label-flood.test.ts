@@ -1,40 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../src/bus/memory.js';
-import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics, type Metrics } from '../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { SECRETS } from '../support/stack.js';
 
 // Issue 15 hole 2: unsigned POSTs to random paths minted a metric series and a rate-limit bucket
 // per path, so an anonymous sender could grow the receiver's memory and /metrics without bound.
 
-const config = loadConfig({
-  env: {},
-  overrides: (raw) =>
-    Object.assign(raw, {
-      bus: 'memory',
-      server: { port: 0, host: '127.0.0.1' },
-      log: { level: 'silent' },
-      sources: {
-        generic: { argo: { secrets: [SECRETS.whsec] }, '*': { secrets: [SECRETS.whsec] } },
-      },
-      ingest: { rateLimit: { perSourcePerSecond: 1, burst: 50 } },
-    }),
-});
-let bus: MemoryBus;
-let metrics: Metrics;
-let receiver: ReceiverRuntime;
+let receiver: TestReceiver;
 beforeAll(async () => {
-  bus = createMemoryBus();
-  metrics = createMetrics({ defaults: false });
-  receiver = await startReceiver({ config, log: createLogger({ level: 'silent' }), bus, metrics });
+  receiver = await startTestReceiver({
+    sources: {
+      generic: { argo: { secrets: [SECRETS.whsec] }, '*': { secrets: [SECRETS.whsec] } },
+    },
+    config: { ingest: { rateLimit: { perSourcePerSecond: 1, burst: 50 } } },
+  });
 });
-afterAll(async () => {
-  await receiver?.close();
-  await bus?.close();
-});
+afterAll(() => receiver?.close());
 
 const metricsSize = async () => (await (await fetch(`${receiver.url}/metrics`)).text()).length;
 const randomName = () => randomBytes(24).toString('hex');

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../src/bus/memory.js';
-import { loadConfig } from '../../src/config/load.js';
 import { createTokenBuckets } from '../../src/http/rate-limit.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics, type Metrics } from '../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
 import { signedRequest } from '../fixtures/standard-webhook-request.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { SECRETS } from '../support/stack.js';
 
 describe('the per-source token bucket', () => {
@@ -38,37 +34,17 @@ describe('the per-source token bucket', () => {
 });
 
 describe('rate limiting on the webhook routes', () => {
-  const config = loadConfig({
-    env: {},
-    overrides: (raw) =>
-      Object.assign(raw, {
-        bus: 'memory',
-        server: { port: 0, host: '127.0.0.1' },
-        log: { level: 'silent' },
-        // Configured names get a bucket each; any other name shares `generic/*`.
-        sources: {
-          generic: { noisy: { secrets: [SECRETS.whsec] }, quiet: { secrets: [SECRETS.whsec] } },
-        },
-        ingest: { rateLimit: { perSourcePerSecond: 5, burst: 10 } },
-      }),
-  });
-  let bus: MemoryBus;
-  let metrics: Metrics;
-  let receiver: ReceiverRuntime;
+  let receiver: TestReceiver;
   beforeAll(async () => {
-    bus = createMemoryBus();
-    metrics = createMetrics({ defaults: false });
-    receiver = await startReceiver({
-      config,
-      log: createLogger({ level: 'silent' }),
-      bus,
-      metrics,
+    receiver = await startTestReceiver({
+      // Configured names get a bucket each; any other name shares `generic/*`.
+      sources: {
+        generic: { noisy: { secrets: [SECRETS.whsec] }, quiet: { secrets: [SECRETS.whsec] } },
+      },
+      config: { ingest: { rateLimit: { perSourcePerSecond: 5, burst: 10 } } },
     });
   });
-  afterAll(async () => {
-    await receiver?.close();
-    await bus?.close();
-  });
+  afterAll(() => receiver?.close());
 
   let n = 0;
   async function send(source: string) {
@@ -101,7 +77,9 @@ describe('rate limiting on the webhook routes', () => {
     expect(accepted.length).toBeLessThan(20);
     expect(limited.length).toBe(60 - accepted.length);
     expect(limited.every((r) => Number(r.retryAfter) >= 1)).toBe(true);
-    const counted = await metrics.registry.getSingleMetricAsString('changegate_deliveries_total');
+    const counted = await receiver.runtime.metrics.registry.getSingleMetricAsString(
+      'changegate_deliveries_total',
+    );
     expect(counted).toContain(`outcome="rate_limited"`);
   });
 });

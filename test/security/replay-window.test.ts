@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../src/bus/memory.js';
-import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
 import { signedRequest } from '../fixtures/standard-webhook-request.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { SECRETS } from '../support/stack.js';
 
 /**
@@ -13,36 +9,18 @@ import { SECRETS } from '../support/stack.js';
  * inside the window, the delivery-id dedupe stops it instead. Neither reaches Kafka twice.
  */
 
-const config = loadConfig({
-  env: {},
-  overrides: (raw) =>
-    Object.assign(raw, {
-      bus: 'memory',
-      server: { port: 0, host: '127.0.0.1' },
-      log: { level: 'silent' },
-      sources: {
-        jenkins: { secrets: [SECRETS.whsec] },
-        servicenow: { secrets: [SECRETS.whsec] },
-        generic: { '*': { secrets: [SECRETS.whsec] } },
-        gitlab: { signingTokens: [SECRETS.whsec] },
-      },
-    }),
-});
-let bus: MemoryBus;
-let receiver: ReceiverRuntime;
+let receiver: TestReceiver;
 beforeAll(async () => {
-  bus = createMemoryBus();
-  receiver = await startReceiver({
-    config,
-    log: createLogger({ level: 'silent' }),
-    bus,
-    metrics: createMetrics({ defaults: false }),
+  receiver = await startTestReceiver({
+    sources: {
+      jenkins: { secrets: [SECRETS.whsec] },
+      servicenow: { secrets: [SECRETS.whsec] },
+      generic: { '*': { secrets: [SECRETS.whsec] } },
+      gitlab: { signingTokens: [SECRETS.whsec] },
+    },
   });
 });
-afterAll(async () => {
-  await receiver?.close();
-  await bus?.close();
-});
+afterAll(() => receiver?.close());
 
 const body = {
   type: 'deployment.requested',
@@ -63,7 +41,7 @@ async function send(route: string, at: Date, id: string): Promise<number> {
 
 async function published(): Promise<number> {
   let n = 0;
-  await bus.readToEnd(config.kafka.topics.cicd, () => (n += 1));
+  await receiver.bus.readToEnd(receiver.config.kafka.topics.cicd, () => (n += 1));
   return n;
 }
 

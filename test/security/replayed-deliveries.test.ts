@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../src/bus/memory.js';
-import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
 import type { RawRequest } from '../../src/receivers/types.js';
 import { githubFixture, githubRequest } from '../fixtures/github-request.js';
 import { signedRequest } from '../fixtures/standard-webhook-request.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { SECRETS } from '../support/stack.js';
 
 /**
@@ -14,36 +10,18 @@ import { SECRETS } from '../support/stack.js';
  * answered without a second event on Kafka.
  */
 
-const config = loadConfig({
-  env: {},
-  overrides: (raw) =>
-    Object.assign(raw, {
-      bus: 'memory',
-      server: { port: 0, host: '127.0.0.1' },
-      log: { level: 'silent' },
-      sources: {
-        github: { secrets: [SECRETS.github] },
-        // One secret for every generic name (CHANGEGATE_GENERIC_SECRET): the case the attack needs.
-        generic: { '*': { secrets: [SECRETS.whsec] } },
-        servicenow: { secrets: [SECRETS.whsec] },
-      },
-    }),
-});
-let bus: MemoryBus;
-let receiver: ReceiverRuntime;
+let receiver: TestReceiver;
 beforeAll(async () => {
-  bus = createMemoryBus();
-  receiver = await startReceiver({
-    config,
-    log: createLogger({ level: 'silent' }),
-    bus,
-    metrics: createMetrics({ defaults: false }),
+  receiver = await startTestReceiver({
+    sources: {
+      github: { secrets: [SECRETS.github] },
+      // One secret for every generic name (CHANGEGATE_GENERIC_SECRET): the case the attack needs.
+      generic: { '*': { secrets: [SECRETS.whsec] } },
+      servicenow: { secrets: [SECRETS.whsec] },
+    },
   });
 });
-afterAll(async () => {
-  await receiver?.close();
-  await bus?.close();
-});
+afterAll(() => receiver?.close());
 
 async function post(route: string, request: RawRequest) {
   const res = await fetch(`${receiver.url}/hooks/${route}`, {
@@ -56,7 +34,7 @@ async function post(route: string, request: RawRequest) {
 
 async function eventsOf(match: (id: string) => boolean): Promise<string[]> {
   const ids: string[] = [];
-  await bus.readToEnd(config.kafka.topics.cicd, (r) => {
+  await receiver.bus.readToEnd(receiver.config.kafka.topics.cicd, (r) => {
     const id = r.headers.ce_id;
     if (id && match(id)) ids.push(id);
   });
@@ -130,11 +108,11 @@ describe('replay attacks on ingest', () => {
               secret: SECRETS.github,
               deliveryId: hugeId,
             });
-      const before = receiver.deliveries.size;
+      const before = receiver.runtime.deliveries.size;
       const answer = await post(route, request);
       expect(answer.status).toBe(400);
       expect(answer.body).toMatchObject({ reason: `invalid_header:${header}` });
-      expect(receiver.deliveries.size).toBe(before);
+      expect(receiver.runtime.deliveries.size).toBe(before);
       expect(await eventsOf((id) => id.length > 200)).toEqual([]);
     },
   );

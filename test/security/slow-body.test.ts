@@ -1,51 +1,26 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../src/bus/memory.js';
-import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../src/runtime/receiver.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { SECRETS } from '../support/stack.js';
 
 // Issue 15 hole 6: a body sent one byte every 10 s held a connection for 318 s (Node's
 // defaults, no connection cap). server.requestTimeoutMs now bounds the whole request.
 
 const REQUEST_TIMEOUT_MS = 2000;
-let bus: MemoryBus;
-let receiver: ReceiverRuntime;
+let receiver: TestReceiver;
 beforeAll(async () => {
-  const config = loadConfig({
-    env: {},
-    overrides: (raw) =>
-      Object.assign(raw, {
-        bus: 'memory',
-        server: {
-          port: 0,
-          host: '127.0.0.1',
-          headersTimeoutMs: 1000,
-          requestTimeoutMs: REQUEST_TIMEOUT_MS,
-          maxConnections: 4,
-        },
-        log: { level: 'silent' },
-        sources: { generic: { '*': { secrets: [SECRETS.whsec] } } },
-      }),
-  });
-  bus = createMemoryBus();
-  receiver = await startReceiver({
-    config,
-    log: createLogger({ level: 'silent' }),
-    bus,
-    metrics: createMetrics({ defaults: false }),
+  receiver = await startTestReceiver({
+    config: {
+      server: { headersTimeoutMs: 1000, requestTimeoutMs: REQUEST_TIMEOUT_MS, maxConnections: 4 },
+    },
+    sources: { generic: { '*': { secrets: [SECRETS.whsec] } } },
   });
 });
-afterAll(async () => {
-  await receiver?.close();
-  await bus?.close();
-});
+afterAll(() => receiver?.close());
 
 /** Open a raw connection, send `head`, then one byte per second; resolve when the server ends it. */
 function slowClient(head: string): Promise<{ closedAfterMs: number; reply: string }> {
-  const { port } = receiver;
+  const { port } = receiver.runtime;
   return new Promise((resolve) => {
     const started = Date.now();
     let reply = '';
@@ -80,7 +55,7 @@ describe('a slow sender', () => {
   }, 20_000);
 
   it('cannot hold more than server.maxConnections connections', async () => {
-    const sockets = Array.from({ length: 8 }, () => connect(receiver.port, '127.0.0.1'));
+    const sockets = Array.from({ length: 8 }, () => connect(receiver.runtime.port, '127.0.0.1'));
     const closed = await Promise.all(
       sockets.map(
         (s) =>

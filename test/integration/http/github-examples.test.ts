@@ -1,14 +1,10 @@
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import type { ConsumedRecord } from '../../../src/bus/port.js';
 import { fromRecord } from '../../../src/bus/cloudevents.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { createLogger } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics.js';
 import { signGithub } from '../../../src/providers/github/receiver/sign.js';
-import { startReceiver, type ReceiverRuntime } from '../../../src/runtime/receiver.js';
+import { startTestReceiver, type TestReceiver } from '../../support/receiver.js';
 
 /**
  * Every example payload of `@octokit/webhooks-examples` (the community's recordings of real
@@ -31,40 +27,16 @@ const deliveries = examples.flatMap((set) =>
   set.examples.map((payload, i) => ({ event: set.name, index: i, payload })),
 );
 
-let bus: MemoryBus;
-let receiver: ReceiverRuntime;
-const published: ConsumedRecord[] = [];
+let receiver: TestReceiver;
+let published: ConsumedRecord[] = [];
 
 beforeAll(async () => {
-  const config = loadConfig({
-    env: {},
-    overrides: (raw) =>
-      Object.assign(raw, {
-        bus: 'memory',
-        server: { port: 0, host: '127.0.0.1' },
-        sources: { github: { secrets: [SECRET] } },
-      }),
-  });
-  bus = createMemoryBus();
-  receiver = await startReceiver({
-    config,
-    bus,
-    log: createLogger({ level: 'silent' }),
-    metrics: createMetrics({ defaults: false }),
-  });
-  const { deliveries: markers, ...eventTopics } = config.kafka.topics;
+  receiver = await startTestReceiver({ sources: { github: { secrets: [SECRET] } } });
+  const { deliveries: markers, ...eventTopics } = receiver.config.kafka.topics;
   void markers;
-  await bus.subscribe({
-    groupId: 't-examples',
-    topics: [...new Set(Object.values(eventTopics))],
-    fromBeginning: true,
-    handler: async (r) => void published.push(r),
-  });
+  published = await receiver.records([...new Set(Object.values(eventTopics))]);
 });
-afterAll(async () => {
-  await receiver?.close();
-  await bus?.close();
-});
+afterAll(() => receiver?.close());
 
 /** The exact bytes GitHub signs and sends, with the headers every delivery carries. */
 function deliver(event: string, payload: unknown, deliveryId: string) {

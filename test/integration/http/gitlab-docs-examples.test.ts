@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import type { ConsumedRecord } from '../../../src/bus/port.js';
 import { fromRecord } from '../../../src/bus/cloudevents.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { createLogger } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../../src/runtime/receiver.js';
 import {
   GITLAB_DOC_EXAMPLES,
   gitlabDocPayload,
@@ -13,6 +8,7 @@ import {
   stripDocAnnotations,
 } from '../../fixtures/gitlab-docs.js';
 import { gitlabRequest } from '../../fixtures/gitlab-request.js';
+import { startTestReceiver, type TestReceiver } from '../../support/receiver.js';
 
 /**
  * GitLab disables a webhook after 4 consecutive failing answers, and for good after 40 (GitLab
@@ -22,38 +18,16 @@ import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 
 const TOKEN = 'gl-docs-token';
 const SIGNING = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
-let bus: MemoryBus;
-let receiver: ReceiverRuntime;
-const cicd: ConsumedRecord[] = [];
+let receiver: TestReceiver;
+let cicd: ConsumedRecord[] = [];
 
 beforeAll(async () => {
-  const config = loadConfig({
-    env: {},
-    overrides: (raw) =>
-      Object.assign(raw, {
-        bus: 'memory',
-        server: { port: 0, host: '127.0.0.1' },
-        sources: { gitlab: { tokens: [TOKEN], signingTokens: [SIGNING] } },
-      }),
+  receiver = await startTestReceiver({
+    sources: { gitlab: { tokens: [TOKEN], signingTokens: [SIGNING] } },
   });
-  bus = createMemoryBus();
-  receiver = await startReceiver({
-    config,
-    bus,
-    log: createLogger({ level: 'silent' }),
-    metrics: createMetrics({ defaults: false }),
-  });
-  await bus.subscribe({
-    groupId: 't-gitlab-docs',
-    topics: [config.kafka.topics.cicd],
-    fromBeginning: true,
-    handler: async (r) => void cicd.push(r),
-  });
+  cicd = await receiver.records([receiver.config.kafka.topics.cicd]);
 });
-afterAll(async () => {
-  await receiver?.close();
-  await bus?.close();
-});
+afterAll(() => receiver?.close());
 
 async function post(request: { headers: Headers; body: Uint8Array }): Promise<number> {
   const res = await fetch(`${receiver.url}/hooks/gitlab`, {

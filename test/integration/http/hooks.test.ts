@@ -1,13 +1,9 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createMemoryBus, type MemoryBus } from '../../../src/bus/memory.js';
 import type { ConsumedRecord } from '../../../src/bus/port.js';
 import { fromRecord } from '../../../src/bus/cloudevents.js';
-import { loadConfig } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics.js';
-import { startReceiver, type ReceiverRuntime } from '../../../src/runtime/receiver.js';
 import {
   AUTH_TOKEN,
   basic,
@@ -19,6 +15,7 @@ import { gitlabDocPayload } from '../../fixtures/gitlab-docs.js';
 import { gitlabRequest } from '../../fixtures/gitlab-request.js';
 import { fixture, signedRequest } from '../../fixtures/standard-webhook-request.js';
 import type { RawRequest } from '../../../src/receivers/types.js';
+import { startTestReceiver, type TestReceiver } from '../../support/receiver.js';
 
 const GITHUB = 'gh-hook-secret-of-the-hooks-test';
 const GITLAB = 'gl-hook-token';
@@ -26,61 +23,35 @@ const WHSEC = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
 const AZURE = 'azure-hook:Hook-Pa55word!';
 const LIMIT = 64 * 1024;
 
-let bus: MemoryBus;
-let receiver: ReceiverRuntime;
+let receiver: TestReceiver;
 let logs = '';
-const cicd: ConsumedRecord[] = [];
-const changes: ConsumedRecord[] = [];
+let cicd: ConsumedRecord[] = [];
+let changes: ConsumedRecord[] = [];
 
 beforeAll(async () => {
-  const config = loadConfig({
-    env: {},
-    overrides: (raw) =>
-      Object.assign(raw, {
-        bus: 'memory',
-        server: { port: 0, host: '127.0.0.1' },
-        ingest: { maxBodyBytes: LIMIT },
-        sources: {
-          github: { secrets: ['an-old-secret-still-in-rotation', GITHUB] },
-          gitlab: { tokens: [GITLAB] },
-          jenkins: { secrets: [WHSEC] },
-          azureDevops: { basic: [AZURE] },
-          servicenow: { secrets: [WHSEC] },
-          generic: { argo: { secrets: [WHSEC] } },
-        },
-      }),
-  });
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       logs += chunk.toString();
       done();
     },
   });
-  bus = createMemoryBus();
-  receiver = await startReceiver({
-    config,
-    bus,
+  receiver = await startTestReceiver({
+    config: { ingest: { maxBodyBytes: LIMIT } },
+    sources: {
+      github: { secrets: ['an-old-secret-still-in-rotation', GITHUB] },
+      gitlab: { tokens: [GITLAB] },
+      jenkins: { secrets: [WHSEC] },
+      azureDevops: { basic: [AZURE] },
+      servicenow: { secrets: [WHSEC] },
+      generic: { argo: { secrets: [WHSEC] } },
+    },
     log: createLogger({ level: 'debug', destination: sink }),
-    metrics: createMetrics({ defaults: false }),
   });
-  await bus.subscribe({
-    groupId: 't-cicd',
-    topics: [config.kafka.topics.cicd],
-    fromBeginning: true,
-    handler: async (r) => void cicd.push(r),
-  });
-  await bus.subscribe({
-    groupId: 't-changes',
-    topics: [config.kafka.topics.changes],
-    fromBeginning: true,
-    handler: async (r) => void changes.push(r),
-  });
+  cicd = await receiver.records([receiver.config.kafka.topics.cicd]);
+  changes = await receiver.records([receiver.config.kafka.topics.changes]);
 });
-afterAll(async () => {
-  await receiver?.close();
-  await bus?.close();
-});
-beforeEach(() => bus.setAvailable(true));
+afterAll(() => receiver?.close());
+beforeEach(() => receiver.bus.setAvailable(true));
 
 function post(path: string, request: Pick<RawRequest, 'headers' | 'body'>) {
   return fetch(`${receiver.url}${path}`, {
@@ -360,7 +331,7 @@ describe('POST /hooks/*', () => {
   });
 
   it('spools while the bus is down (202, durability: spooled) and forwards each delivery once when it is back', async () => {
-    bus.setAvailable(false);
+    receiver.bus.setAvailable(false);
     const make = () =>
       githubRequest('push', githubFixture('push'), { secret: GITHUB, deliveryId: 'outage-1' });
     const down = await post('/hooks/github', make());
@@ -370,7 +341,7 @@ describe('POST /hooks/*', () => {
     expect(again.status).toBe(200); // the sender retried: the spool already holds it
     await settle();
     expect(eventsWithId(cicd, 'outage-1')).toHaveLength(0);
-    bus.setAvailable(true);
+    receiver.bus.setAvailable(true);
     await vi.waitFor(() => expect(eventsWithId(cicd, 'outage-1')).toHaveLength(1), 10_000);
     const after = await post('/hooks/github', make());
     expect(after.status).toBe(200);

@@ -1,8 +1,4 @@
-import { createMemoryBus } from '../../../src/bus/memory.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { createLogger } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics.js';
-import { startReceiver } from '../../../src/runtime/receiver.js';
+import { startTestReceiver } from '../../support/receiver.js';
 
 /**
  * A receiver in a process of its own, so a test can measure its resident memory: it prints its
@@ -10,29 +6,16 @@ import { startReceiver } from '../../../src/runtime/receiver.js';
  * (peak since the last call). Secrets are throwaway values of this process.
  */
 const whsec = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
-const config = loadConfig({
-  env: {},
-  overrides: (raw) =>
-    Object.assign(raw, {
-      bus: 'memory',
-      server: { port: 0, host: '127.0.0.1' },
-      log: { level: 'silent' },
-      web: { token: 'status-token-of-this-test-process' },
-      sources: {
-        github: { secrets: ['github-secret-of-this-test-process'] },
-        generic: { '*': { secrets: [whsec] } },
-      },
-    }),
-});
 let peak = process.memoryUsage().rss;
 setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 10).unref();
-const receiver = await startReceiver({
-  config,
-  log: createLogger({ level: 'silent' }),
-  bus: createMemoryBus(),
-  metrics: createMetrics({ defaults: false }),
+const receiver = await startTestReceiver({
+  config: { web: { token: 'status-token-of-this-test-process' } },
+  sources: {
+    github: { secrets: ['github-secret-of-this-test-process'] },
+    generic: { '*': { secrets: [whsec] } },
+  },
   extend: (app) =>
     app.get('/test/rss', (c) => {
       const rss = process.memoryUsage().rss;
