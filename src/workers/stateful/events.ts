@@ -6,7 +6,7 @@ import type { Outcome, StatefulProcessorOptions, TaskContext } from './processor
 /**
  * CloudEvents handled per type on the state kit: a router's handlers get the key and its state
  * beside the task context, and return the key's outcome; a type no handler takes changes
- * nothing.
+ * nothing (and is counted as skipped).
  *
  * @module
  */
@@ -29,11 +29,11 @@ export function routeEvents<T>(router: StatefulRouter<T>): Pick<
     state: T | undefined,
     event: CloudEvent,
     ctx: TaskContext<T>,
-  ) => Promise<Outcome<T>>;
+  ) => Promise<Outcome<T> | undefined>;
 } {
   return {
     decode: fromRecord,
-    handle: async (key, state, event, ctx) =>
-      (await router.route(event, { ...ctx, key, state })) ?? {},
+    // A type no handler takes is undefined: the kit counts it as skipped and changes nothing.
+    handle: async (key, state, event, ctx) => router.route(event, { ...ctx, key, state }),
   };
 }

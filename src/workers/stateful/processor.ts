@@ -14,6 +14,7 @@ import {
   deadLetterRecord,
   withAttempts,
   type RetryPolicy,
+  type WorkerOutcome,
 } from '../runtime/index.js';
 import { decodeEntry, encodeEntry, entryChanged, nextEntry, type Entry } from './changelog.js';
 import {
@@ -103,12 +104,13 @@ export interface StatefulProcessorOptions<S extends z.ZodType, E> {
   log: Logger;
   /** The input record as the handler wants it; a throw dead-letters the record. */
   decode: (record: ConsumedRecord) => E;
+  /** The key's outcome of a record; undefined when the record is not for this processor. */
   handle: (
     key: string,
     state: z.output<S> | undefined,
     event: E,
     ctx: TaskContext<z.output<S>>,
-  ) => Promise<Outcome<z.output<S>>>;
+  ) => Promise<Outcome<z.output<S>> | undefined>;
   /**
    * A timer of a key fell due; the fired timer is gone unless the outcome sets it again (set
    * again to the same due time, it is called again after `overdueGraceMs`).
@@ -141,7 +143,7 @@ export interface StatefulProcessorOptions<S extends z.ZodType, E> {
   overdueGraceMs?: number;
   clock?: () => number;
   /** Per input record, once it is done with (metrics). */
-  onOutcome?: (outcome: 'done' | 'dead-lettered', ms: number) => void;
+  onOutcome?: (outcome: WorkerOutcome, ms: number) => void;
 }
 
 export interface StatefulProcessor<T> {
@@ -336,8 +338,10 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
     fence(task);
     const before = task.store.get(key);
     const outcome = await handle(key, before?.state, event, context(task, key, attempt, elog));
+    if (outcome === undefined) return false;
     const current = task.store.get(key);
     await write(task, key, current, nextEntry(current, outcome), outcome.emit ?? []);
+    return true;
   }
 
   async function onRecord(record: ConsumedRecord): Promise<void> {
@@ -369,13 +373,17 @@ export async function createStatefulProcessor<S extends z.ZodType, E>(
       return;
     }
     const key = record.key;
+    let handled = false;
     const outcome = await withAttempts(
-      (attempt) =>
-        run(task, () => processRecord(task, key, event, attempt, plog.child({ attempt }))),
+      async (attempt) => {
+        handled = await run(task, () =>
+          processRecord(task, key, event, attempt, plog.child({ attempt })),
+        );
+      },
       { policy, log: plog },
     );
     if (outcome.kind === 'poison') await poison(outcome.error, outcome.attempts);
-    else options.onOutcome?.('done', performance.now() - started);
+    else options.onOutcome?.(handled ? 'done' : 'skipped', performance.now() - started);
   }
 
   async function onAssigned(partitions: TopicPartition[]): Promise<void> {

@@ -241,6 +241,25 @@ describe.each(adapters)(
     );
 
     it.skipIf(skip)(
+      'counts a record its handler does not take as skipped and keeps no state for it',
+      async () => {
+        const t = names();
+        const outcomes: string[] = [];
+        const a = await start(t, 'a', {
+          handle: async (_key, state, event) =>
+            event === 'not-mine'
+              ? undefined
+              : { state: { count: (state?.count ?? 0) + 1, by: 'a', fired: false } },
+          onOutcome: (o) => outcomes.push(o),
+        });
+        await a.bus.publish([rec(t.input, 'x', 'not-mine'), rec(t.input, 'y', 'count')]);
+        await waitFor(() => outcomes.length === 2, 'both records done with');
+        expect(outcomes.sort()).toEqual(['done', 'skipped']);
+        expect([...counts(a.p).keys()]).toEqual(['y']);
+      },
+    );
+
+    it.skipIf(skip)(
       'calls a timer again when its handler sets it to the due time it fired at',
       async () => {
         const t = names();

@@ -19,7 +19,13 @@ const onEvent = (
   state: NoticeState | undefined,
   event: CloudEvent,
   ctx: TaskContext<NoticeState>,
-) => routeEvents(handlers.events).handle(key, state, event, ctx);
+) =>
+  routeEvents(handlers.events)
+    .handle(key, state, event, ctx)
+    .then((outcome) => {
+      if (!outcome) throw new Error(`no notify handler took ${event.type}`);
+      return outcome;
+    });
 
 /**
  * The notify handlers as the state kit calls them: what each event does to a CR's state, when
