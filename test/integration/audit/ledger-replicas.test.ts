@@ -20,8 +20,8 @@ import {
   uniqueTopic,
   waitFor,
 } from '../../support/kafka.js';
-import { freePort } from '../../support/process-stack/free-port.js';
-import { spawnProcess, waitHttp, type TestProcess } from '../../support/process-stack/process.js';
+import type { TestProcess } from '../../support/process-stack/process.js';
+import { startWorkerProcess } from '../../support/process-stack/roles.js';
 import { eventually } from '../../support/stack.js';
 import { prefixedTopics } from '../../support/process-stack/topics.js';
 
@@ -81,16 +81,14 @@ async function startChild(raw: ReturnType<typeof rawConfig>, file: string): Prom
   const configFile = join(dir, 'config.yaml');
   const own = { ...raw, log: { level: 'info' }, audit: { ...raw.audit, checkpointFile: file } };
   writeFileSync(configFile, JSON.stringify(own)); // JSON is YAML
-  const port = await freePort();
-  const child = spawnProcess({
+  return startWorkerProcess({
     name: 'ledger-replica',
     logDir: dir,
-    args: ['worker', 'audit', '--port', String(port)],
-    env: { CHANGEGATE_CONFIG: configFile },
+    configPath: configFile,
+    names: 'audit',
+    timeoutMs: 60_000,
+    processes: children,
   });
-  children.push(child);
-  await waitHttp(`http://127.0.0.1:${port}/readyz`, child);
-  return child;
 }
 
 const chain = (k: number) => `CHG${String(20000 + k)}`;

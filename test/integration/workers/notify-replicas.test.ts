@@ -24,8 +24,8 @@ import {
   uniqueTopic,
   waitFor,
 } from '../../support/kafka.js';
-import { freePort } from '../../support/process-stack/free-port.js';
-import { spawnProcess, waitHttp, type TestProcess } from '../../support/process-stack/process.js';
+import type { TestProcess } from '../../support/process-stack/process.js';
+import { startWorkerProcess } from '../../support/process-stack/roles.js';
 import { prefixedTopics } from '../../support/process-stack/topics.js';
 
 /**
@@ -116,16 +116,14 @@ async function startChild(prefix: string): Promise<TestProcess> {
   const file = join(dir, 'config.yaml');
   // JSON is YAML.
   writeFileSync(file, JSON.stringify({ ...rawConfig(prefix, 'webhook'), log: { level: 'info' } }));
-  const port = await freePort();
-  const child = spawnProcess({
+  return startWorkerProcess({
     name: 'notify-replica',
     logDir: dir,
-    args: ['worker', 'notify', '--port', String(port)],
-    env: { CHANGEGATE_CONFIG: file },
+    configPath: file,
+    names: 'notify',
+    timeoutMs: 60_000,
+    processes: children,
   });
-  children.push(child);
-  await waitHttp(`http://127.0.0.1:${port}/readyz`, child);
-  return child;
 }
 
 async function startReplica(config: Config): Promise<Replica> {
