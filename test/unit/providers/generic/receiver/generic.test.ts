@@ -8,10 +8,10 @@ import {
   NEW_SECRET,
   SECRET,
   VERIFY,
-  arbitraryHeaders,
   fixture,
   mutatedDocument,
   onlyEvent,
+  assertVerifyFailsCleanly,
   onlyKnownErrors,
   setAt,
   signedRequest,
@@ -167,22 +167,14 @@ describe('generic receiver', () => {
     );
   });
 
-  it('verify throws only VerificationError for arbitrary bytes and headers', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.uint8Array({ maxLength: 256 }),
-        arbitraryHeaders(['webhook-id', 'webhook-timestamp', 'webhook-signature']),
-        (body, headers) =>
-          onlyKnownErrors(() =>
-            genericReceiver.verify(
-              { headers, body, params: { source: 'x' } },
-              { secrets: [SECRET] },
-              VERIFY,
-            ),
-          ),
+  it('verify throws only VerificationError for arbitrary bytes and headers', () =>
+    assertVerifyFailsCleanly(({ headers, body }) =>
+      genericReceiver.verify(
+        { headers, body, params: { source: 'x' } },
+        { secrets: [SECRET] },
+        VERIFY,
       ),
-    );
-  });
+    ));
 
   it('secrets() never throws for arbitrary source names', () => {
     fc.assert(

@@ -4,9 +4,9 @@ import { jenkinsReceiver } from '../../../../../src/providers/jenkins/receiver/i
 import {
   SECRET,
   VERIFY,
-  arbitraryHeaders,
   fixture,
   mutatedDocument,
+  assertVerifyFailsCleanly,
   onlyKnownErrors,
   signedRequest,
   testContext,
@@ -23,18 +23,10 @@ const FIXTURES = [
 ];
 
 describe('jenkins receiver, properties', () => {
-  it('verify throws only VerificationError for arbitrary bytes and headers', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.uint8Array({ maxLength: 256 }),
-        arbitraryHeaders(['webhook-id', 'webhook-timestamp', 'webhook-signature']),
-        (body, headers) =>
-          onlyKnownErrors(() =>
-            jenkinsReceiver.verify({ headers, body, params: {} }, secrets, VERIFY),
-          ),
-      ),
-    );
-  });
+  it('verify throws only VerificationError for arbitrary bytes and headers', () =>
+    assertVerifyFailsCleanly(({ headers, body }) =>
+      jenkinsReceiver.verify({ headers, body, params: {} }, secrets, VERIFY),
+    ));
 
   it('normalize of any mutation of a valid body yields valid events or a PayloadError', async () => {
     await fc.assert(

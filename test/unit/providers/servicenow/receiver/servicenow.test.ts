@@ -6,10 +6,10 @@ import { servicenowReceiver } from '../../../../../src/providers/servicenow/rece
 import {
   SECRET,
   VERIFY,
-  arbitraryHeaders,
   fixture,
   mutatedDocument,
   onlyEvent,
+  assertVerifyFailsCleanly,
   onlyKnownErrors,
   setAt,
   signedRequest,
@@ -144,16 +144,8 @@ describe('servicenow receiver', () => {
     );
   });
 
-  it('verify throws only VerificationError for arbitrary bytes and headers', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.uint8Array({ maxLength: 256 }),
-        arbitraryHeaders(['webhook-id', 'webhook-timestamp', 'webhook-signature']),
-        (body, headers) =>
-          onlyKnownErrors(() =>
-            servicenowReceiver.verify({ headers, body, params: {} }, secrets, VERIFY),
-          ),
-      ),
-    );
-  });
+  it('verify throws only VerificationError for arbitrary bytes and headers', () =>
+    assertVerifyFailsCleanly(({ headers, body }) =>
+      servicenowReceiver.verify({ headers, body, params: {} }, secrets, VERIFY),
+    ));
 });
